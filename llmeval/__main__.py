@@ -1,0 +1,3 @@
+from llmeval.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""The Backend protocol: a batch of requests in, generations (text, tokens, latency) out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Decoding parameters; every field is part of the cache key."""
+
+    max_new_tokens: int = 64
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+    stop: tuple[str, ...] = ()
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+
+@dataclass(frozen=True)
+class Request:
+    """One generation: a rendered prompt (or chat messages), its config and the sample index."""
+
+    prompt: str | None
+    messages: tuple[tuple[str, str], ...] | None
+    config: GenerationConfig
+    sample: int = 0
+    vars: str = "{}"  # JSON of the case vars; part of the key only for backends that see vars
+
+    def material(self, *, with_vars: bool) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "prompt": self.prompt,
+            "messages": [list(m) for m in self.messages] if self.messages is not None else None,
+            "config": asdict(self.config),
+            "sample": self.sample,
+        }
+        if with_vars:
+            data["vars"] = self.vars
+        return data
+
+    def text(self) -> str:
+        """The prompt as one string (messages joined) for display and length sorting."""
+        if self.prompt is not None:
+            return self.prompt
+        return "\n".join(f"{role}: {content}" for role, content in self.messages or ())
+
+
+@dataclass
+class Generation:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    error: str | None = None
+    cached: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+OnResult = Callable[[int, Generation], None]
+
+
+class Backend(Protocol):
+    """Generates text for batches of requests. `identity` changes whenever the model's outputs could."""
+
+    spec: str
+    label: str
+    sees_vars: bool
+
+    def identity(self) -> str: ...
+
+    def generate(self, requests: Sequence[Request], on_result: OnResult) -> None:
+        """Generate every request, calling on_result(index, generation) as each finishes."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def cache_key(backend_identity: str, request: Request, *, with_vars: bool) -> str:
+    material = {"backend": backend_identity, "request": request.material(with_vars=with_vars)}
+    blob = json.dumps(material, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    cut = len(text)
+    for s in stop:
+        at = text.find(s)
+        if s and at != -1:
+            cut = min(cut, at)
+    return text[:cut]

@@ -1,0 +1,207 @@
+"""`hf:<local path or hub id>` — a transformers causal LM, batched generation with left padding."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from llmeval.backends.base import GenerationConfig, Generation, OnResult, Request, cut_at_stop
+from llmeval.errors import BackendError
+
+CPU_TOKEN_BUDGET = 32 * 1024
+CUDA_TOKEN_BUDGET = 512 * 1024
+MAX_AUTO_BATCH = 64
+FULL_HASH_LIMIT = 256 * 1024 * 1024
+
+
+class HFBackend:
+    """A transformers causal LM. Loads lazily: a fully cached run never imports torch."""
+
+    sees_vars = False
+
+    def __init__(self, target: str, *, root: Path, batch_size: int | str = "auto", device: str | None = None, **_: Any) -> None:
+        self.spec = f"hf:{target}"
+        self.path = _locate(target, root, self.spec)
+        self.label = self.path.name if not _is_snapshot(self.path) else target.rsplit("/", 1)[-1]
+        self.batch_size = batch_size
+        self.device_name = device
+        self._identity: str | None = None
+        self._model: Any = None
+        self._tokenizer: Any = None
+
+    # -- identity -----------------------------------------------------------------------------
+    def identity(self) -> str:
+        """Hash of config, tokenizer and weight files: two different models at one path never share a key."""
+        if self._identity is None:
+            if _is_snapshot(self.path):
+                digest = f"revision:{self.path.name}"
+            else:
+                digest = _fingerprint_dir(self.path)
+            self._identity = f"hf|{digest}"
+        return self._identity
+
+    # -- generation ---------------------------------------------------------------------------
+    def generate(self, requests: Sequence[Request], on_result: OnResult) -> None:
+        self._load()
+        encoded = [self._encode(r) for r in requests]
+        order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
+        for batch in self._batches(order, encoded, requests):
+            self._run_batch(batch, encoded, requests, on_result)
+
+    def close(self) -> None:
+        self._model = None
+        self._tokenizer = None
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        device = self.device_name or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(self.path)
+            model = AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype)
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"cannot load model '{self.spec}' from {self.path}: {exc}") from None
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self._tokenizer, self._model, self.device = tokenizer, model.to(device).eval(), device
+
+    def _encode(self, request: Request) -> list[int]:
+        tok = self._tokenizer
+        if request.messages is None:
+            return list(tok(request.prompt, add_special_tokens=False)["input_ids"])
+        messages = [{"role": r, "content": c} for r, c in request.messages]
+        if getattr(tok, "chat_template", None):
+            ids = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
+            return list(ids["input_ids"] if isinstance(ids, dict) else ids)
+        text = "\n".join(f"{r}: {c}" for r, c in request.messages) + "\nassistant:"
+        return list(tok(text, add_special_tokens=False)["input_ids"])
+
+    def _batches(self, order: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> Iterator[list[int]]:
+        """Consecutive (length-sorted) requests while (batch size x longest prompt + new tokens) fits the budget."""
+        fixed = self.batch_size if isinstance(self.batch_size, int) else None
+        budget = CUDA_TOKEN_BUDGET if self.device.startswith("cuda") else CPU_TOKEN_BUDGET
+        batch: list[int] = []
+        width = 0
+        for index in order:
+            need = len(encoded[index]) + requests[index].config.max_new_tokens
+            same_config = not batch or requests[batch[0]].config == requests[index].config
+            grown = max(width, need) * (len(batch) + 1)
+            full = len(batch) >= fixed if fixed else (grown > budget or len(batch) >= MAX_AUTO_BATCH)
+            if batch and (full or not same_config):
+                yield batch
+                batch, width = [], 0
+            batch.append(index)
+            width = max(width, need)
+        if batch:
+            yield batch
+
+    def _run_batch(self, batch: list[int], encoded: list[list[int]], requests: Sequence[Request], on_result: OnResult) -> None:
+        import torch
+
+        try:
+            start = time.perf_counter()
+            texts, counts = self._generate_ids([encoded[i] for i in batch], requests[batch[0]].config, requests[batch[0]].sample)
+        except torch.cuda.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            if len(batch) == 1:
+                on_result(batch[0], Generation("", error="CUDA out of memory even at batch size 1"))
+                return
+            half = len(batch) // 2
+            self._run_batch(batch[:half], encoded, requests, on_result)
+            self._run_batch(batch[half:], encoded, requests, on_result)
+            return
+        except RuntimeError as exc:
+            for i in batch:
+                on_result(i, Generation("", error=f"generation failed: {exc}"))
+            return
+        latency = (time.perf_counter() - start) / len(batch)
+        for i, text, count in zip(batch, texts, counts):
+            on_result(i, Generation(cut_at_stop(text, requests[i].config.stop), len(encoded[i]), count, latency))
+
+    def _generate_ids(self, prompts: list[list[int]], config: GenerationConfig, sample: int) -> tuple[list[str], list[int]]:
+        import torch
+
+        tok, model = self._tokenizer, self._model
+        width = max(len(p) for p in prompts)
+        pad = tok.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
+        kwargs: dict[str, Any] = {"max_new_tokens": config.max_new_tokens, "pad_token_id": pad, "do_sample": not config.greedy}
+        if config.greedy:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        else:
+            kwargs.update(temperature=config.temperature, top_p=config.top_p)
+            torch.manual_seed(config.seed * 1_000_003 + sample)
+        with torch.inference_mode():
+            out = model.generate(input_ids=ids, attention_mask=mask, **kwargs)
+        new = out[:, width:]
+        eos = set(_eos_ids(model, tok))
+        counts = []
+        for row in new.tolist():
+            n = next((k + 1 for k, t in enumerate(row) if t in eos), len(row))
+            counts.append(n)
+        texts = tok.batch_decode(new, skip_special_tokens=True)
+        return [t.strip() if t.startswith(" ") else t for t in texts], counts
+
+
+def _eos_ids(model: Any, tok: Any) -> list[int]:
+    eos = getattr(model.generation_config, "eos_token_id", None) or tok.eos_token_id
+    return list(eos) if isinstance(eos, (list, tuple)) else [eos] if eos is not None else []
+
+
+def _locate(target: str, root: Path, spec: str) -> Path:
+    candidate = Path(target).expanduser()
+    if not candidate.is_absolute():
+        candidate = root / candidate
+    if candidate.exists():
+        if not (candidate / "config.json").is_file():
+            raise BackendError(f"model spec '{spec}': {candidate} exists but has no config.json (not a transformers model folder)")
+        return candidate
+    if target.count("/") == 1 and not target.startswith((".", "/")):
+        try:
+            from huggingface_hub import snapshot_download
+
+            return Path(snapshot_download(target, local_files_only=True))
+        except Exception:
+            pass
+    cache = os.environ.get("HF_HUB_CACHE") or os.path.join(os.environ.get("HF_HOME", "~/.cache/huggingface"), "hub")
+    raise BackendError(
+        f"cannot find model '{spec}': tried the local path {candidate} and the Hugging Face cache {cache} "
+        f"(llmeval never downloads at run time: fetch it once with `hf download {target}` or give a local path)"
+    )
+
+
+def _is_snapshot(path: Path) -> bool:
+    return path.parent.name == "snapshots" and len(path.name) == 40
+
+
+def _fingerprint_dir(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        digest.update(str(file.relative_to(path)).encode())
+        digest.update(_file_digest(file))
+    return digest.hexdigest()[:32]
+
+
+def _file_digest(file: Path) -> bytes:
+    """Whole-file sha256 up to 256 MiB; beyond, size plus 16 sampled 1 MiB blocks (fast on multi-GB weights)."""
+    size = file.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with file.open("rb") as fh:
+        if size <= FULL_HASH_LIMIT:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        else:
+            for k in range(16):
+                fh.seek(size * k // 16)
+                digest.update(fh.read(1 << 20))
+    return digest.digest()

@@ -1,0 +1,86 @@
+"""The `llmeval` command: schema, scorers, cache, compare, report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from llmeval.errors import LlmevalError
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from llmeval.suite.schema import json_schema
+
+    text = json.dumps(json_schema(), indent=2)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+def _cmd_scorers(args: argparse.Namespace) -> int:
+    from llmeval.scorers.base import available
+
+    for name, info in available().items():
+        print(f"{name:<12} {info.summary}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from llmeval.suite import load_suite
+
+    status = 0
+    for path in args.suites:
+        try:
+            suite = load_suite(path)
+        except LlmevalError as exc:
+            print(exc, file=sys.stderr)
+            status = 1
+        else:
+            print(f"{path}: ok, suite '{suite.name}', {len(suite.cases)} cases, {len(suite.gates)} gates")
+    return status
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from llmeval.engine.cache import Cache
+
+    cache = Cache(Path(args.dir), "on")
+    if args.action == "clear":
+        print(f"removed {cache.clear()} cached outputs from {cache.path}")
+    else:
+        print(f"{cache.path}: {cache.stats()['entries']} cached outputs")
+    cache.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llmeval", description="LLM evaluation suites for pytest (run suites with `pytest`).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("schema", help="print the JSON Schema of suite files")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.set_defaults(func=_cmd_schema)
+    p = sub.add_parser("scorers", help="list the registered scorers")
+    p.set_defaults(func=_cmd_scorers)
+    p = sub.add_parser("validate", help="load and check suite files without running them")
+    p.add_argument("suites", nargs="+")
+    p.set_defaults(func=_cmd_validate)
+    p = sub.add_parser("cache", help="inspect or clear the generation cache")
+    p.add_argument("action", choices=["info", "clear"])
+    p.add_argument("--dir", default=".llmeval")
+    p.set_defaults(func=_cmd_cache)
+    from llmeval.cli_report import add_subcommands
+
+    add_subcommands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except LlmevalError as exc:
+        print(f"llmeval: error: {exc}", file=sys.stderr)
+        return 2

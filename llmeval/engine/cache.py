@@ -1,0 +1,91 @@
+"""Persistent generation cache: SQLite in WAL mode, one row per (backend identity, request) key."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from llmeval.backends.base import Generation
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS generations (
+    key TEXT PRIMARY KEY,
+    backend TEXT NOT NULL,
+    request TEXT NOT NULL,
+    text TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    latency_s REAL NOT NULL,
+    created REAL NOT NULL
+)
+"""
+MODES = ("on", "off", "refresh")
+
+
+class Cache:
+    """Reads hits (mode on), writes every finished generation at once (on, refresh); off does neither.
+
+    Each put is its own committed transaction, so a run killed mid-generation keeps what finished.
+    Errors are never cached. Safe for several processes (pytest-xdist workers) at once.
+    """
+
+    def __init__(self, directory: Path, mode: str = "on") -> None:
+        if mode not in MODES:
+            raise ValueError(f"cache mode must be one of {', '.join(MODES)}, got {mode!r}")
+        self.mode = mode
+        self.path = directory / "cache.sqlite"
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        if mode != "off":
+            directory.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(SCHEMA)
+
+    def get_many(self, keys: list[str]) -> dict[str, Generation]:
+        if self._db is None or self.mode != "on" or not keys:
+            return {}
+        found: dict[str, Generation] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT key, text, prompt_tokens, completion_tokens, latency_s FROM generations WHERE key IN ({marks})",
+                    chunk,
+                )
+                for key, text, pt, ct, lat in rows:
+                    found[key] = Generation(text, pt, ct, lat, cached=True)
+        return found
+
+    def put(self, key: str, backend: str, request: dict[str, object], gen: Generation) -> None:
+        if self._db is None or gen.error is not None:
+            return
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO generations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, backend, json.dumps(request, sort_keys=True), gen.text, gen.prompt_tokens,
+                 gen.completion_tokens, gen.latency_s, time.time()),
+            )
+
+    def stats(self) -> dict[str, int]:
+        if self._db is None:
+            return {"entries": 0}
+        with self._lock:
+            (count,) = self._db.execute("SELECT COUNT(*) FROM generations").fetchone()
+        return {"entries": int(count)}
+
+    def clear(self) -> int:
+        if self._db is None:
+            return 0
+        with self._lock:
+            return self._db.execute("DELETE FROM generations").rowcount
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -1,0 +1,175 @@
+"""Gate specs from a suite's ``gates:`` list: validated once into a GateSpec, named for pytest ids."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmeval.errors import SuiteError
+from llmeval.gate.conditions import Condition, bound_condition, parse_condition
+from llmeval.gate.diff import validate_rule
+from llmeval.gate.stats import DEFAULT_RESAMPLES, RATE_STATS, STATS
+
+FAIRLEARN = (
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
+    "difference",
+    "ratio",
+)
+GATE_KEYS = {"name", "metric", "ci", "q", "by", "fairlearn", "of", "y_true", "regression", "resamples", "seed", "method"}
+GATE_KEYS |= set(STATS)
+_HINT = 'e.g. {metric: rougeL, mean: ">= 0.6", ci: 0.95} or {metric: pii, pass_rate: "== 1.0"}'
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """One gate: a statistic of a metric against a condition, a fairness bound, or a regression check."""
+
+    name: str
+    metric: str
+    stat: str  # one of STATS, a FAIRLEARN name, or "regression"
+    condition: Condition | None
+    ci: float | None = None
+    q: float = 0.5
+    by: str | None = None
+    of: str = "passed"
+    y_true: str | None = None
+    method: str = "exact"
+    resamples: int = DEFAULT_RESAMPLES
+    seed: int = 0
+    rules: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def is_fairness(self) -> bool:
+        return self.stat in FAIRLEARN
+
+    @property
+    def is_rate(self) -> bool:
+        return self.stat in RATE_STATS
+
+
+def _fail(message: str, key: str | None = None, hint: str = _HINT) -> SuiteError:
+    return SuiteError(message, key=f"gates.{key}" if key else "gates", hint=hint)
+
+
+def _ci(value: object) -> float | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return 0.95
+    if isinstance(value, (int, float)) and 0 < value < 1:
+        return float(value)
+    raise _fail(f"'ci' must be a confidence level in (0, 1), got {value!r}", "ci", "e.g. ci: 0.95")
+
+
+def _stat_and_condition(spec: Mapping[str, Any]) -> tuple[str, Condition | None]:
+    if "fairlearn" in spec:
+        kind = spec["fairlearn"]
+        if kind not in FAIRLEARN:
+            raise _fail(f"unknown fairlearn metric {kind!r}", "fairlearn", f"choose one of: {', '.join(FAIRLEARN)}")
+        if not spec.get("by"):
+            raise _fail("a fairlearn gate needs 'by': the case var holding each case's group", "by")
+        bounds = [(k, op) for k, op in (("max", "<="), ("min", ">=")) if k in spec]
+        if len(bounds) != 1:
+            raise _fail("a fairlearn gate takes exactly one of 'max' or 'min'", "fairlearn", "e.g. max: 0.1")
+        key, op = bounds[0]
+        return kind, bound_condition(spec[key], op, key=f"gates.{key}")
+    stats = [k for k in STATS if k in spec]
+    if not stats:
+        if "regression" in spec:
+            return "regression", None
+        raise _fail(f"gate on '{spec.get('metric')}' names no statistic; use one of {', '.join(STATS)}")
+    if len(stats) > 1:
+        raise _fail(f"a gate takes one statistic, got {', '.join(stats)}; write one gate per statistic")
+    return stats[0], parse_condition(spec[stats[0]], key=f"gates.{stats[0]}")
+
+
+def _q(spec: Mapping[str, Any], stat: str) -> float:
+    if stat != "quantile":
+        return 0.5
+    q = spec.get("q")
+    if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 <= q <= 1:
+        raise _fail(f"a quantile gate needs 'q' in [0, 1], got {q!r}", "q", 'e.g. {metric: bleu, quantile: ">= 20", q: 0.1}')
+    return float(q)
+
+
+def _rules(spec: Mapping[str, Any], metric: str) -> tuple[dict[str, Any], ...]:
+    rule = spec.get("regression")
+    if rule is None or rule is False:
+        return ()
+    if rule is True:
+        rule = {}
+    if not isinstance(rule, Mapping):
+        raise _fail(f"'regression' must be a mapping, got {rule!r}", "regression", "e.g. regression: {max_drop: 0.02}")
+    return (validate_rule({"metric": metric, **dict(rule)}),)
+
+
+def parse_gate(spec: Mapping[str, Any]) -> GateSpec:
+    """Validate a gate entry of a suite and return its GateSpec; SuiteError names what to fix."""
+    if not isinstance(spec, Mapping):
+        raise _fail(f"a gate must be a mapping, got {spec!r}")
+    unknown = set(spec) - GATE_KEYS - ({"max", "min"} if "fairlearn" in spec else set())
+    if unknown:
+        raise _fail(f"unknown gate key(s): {', '.join(sorted(map(str, unknown)))}", hint=f"allowed: {', '.join(sorted(GATE_KEYS))}")
+    metric = spec.get("metric")
+    if not isinstance(metric, str) or not metric:
+        raise _fail(f"a gate needs 'metric' (a scorer name), got {metric!r}", "metric")
+    stat, condition = _stat_and_condition(spec)
+    ci = _ci(spec.get("ci"))
+    if ci is not None and stat in FAIRLEARN:
+        raise _fail("'ci' is not available for fairlearn gates", "ci", "drop 'ci' from this gate")
+    method = spec.get("method", "exact")
+    if method not in ("exact", "wilson"):
+        raise _fail(f"'method' must be exact or wilson, got {method!r}", "method")
+    of = spec.get("of", "passed")
+    if of not in ("passed", "value"):
+        raise _fail(f"'of' must be passed or value, got {of!r}", "of")
+    return GateSpec(
+        name=str(spec.get("name") or ""),
+        metric=metric,
+        stat=stat,
+        condition=condition,
+        ci=ci,
+        q=_q(spec, stat),
+        by=spec.get("by"),
+        of=of,
+        y_true=spec.get("y_true"),
+        method=method,
+        resamples=int(spec.get("resamples", DEFAULT_RESAMPLES)),
+        seed=int(spec.get("seed", 0)),
+        rules=_rules(spec, metric),
+    )
+
+
+def gate_name(spec: Mapping[str, Any]) -> str:
+    """The gate's name in pytest ids and reports: its ``name``, else built from metric and statistic."""
+    if spec.get("name"):
+        return str(spec["name"])
+    g = parse_gate(spec)
+    if g.is_fairness:
+        return f"{g.metric}-{g.stat}-by-{g.by}"
+    if g.stat == "quantile":
+        return f"{g.metric}-q{g.q:g}"
+    if g.stat == "regression":
+        return "regression" if g.metric == "*" else f"{g.metric}-regression"
+    return f"{g.metric}-{g.stat}"
+
+
+def plan_gates(gates: Sequence[Mapping[str, Any]], regression: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Validated gate specs with unique names, plus one regression-only gate per regression rule."""
+    planned: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for spec in gates:
+        parse_gate(spec)
+        planned.append(dict(spec))
+    for rule in regression:
+        rule = validate_rule(rule)
+        planned.append({"metric": rule["metric"], "regression": {k: v for k, v in rule.items() if k != "metric"}})
+    for spec in planned:
+        base = gate_name(spec)
+        seen[base] = seen.get(base, 0) + 1
+        spec["name"] = base if seen[base] == 1 else f"{base}-{seen[base]}"
+    return planned

@@ -1,0 +1,241 @@
+"""Presidio recognizers for the structured PII types, tuned for recall on real formats and for hard negatives.
+
+Each recognizer scores its own context on the raw text (cue words before or just after a match), so pattern-only
+mode, which has no tokens or lemmas, scores exactly like spaCy mode. Imported only by `llmeval.pii.engine`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import phonenumbers
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer.predefined_recognizers import EmailRecognizer
+
+from llmeval.pii import checks
+
+# Cue words (prefixes of lower-cased words) that say "an identifier, not PII" before a number.
+ID_CUES = (
+    "order", "invoice", "tracking", "track", "ref", "reference", "ticket", "case", "sku", "serial", "part",
+    "model", "booking", "confirmation", "receipt", "transaction", "shipment", "parcel", "package", "item",
+    "product", "build", "version", "release", "batch", "lot", "#", "po", "rma", "claim", "policy",
+)  # fmt: skip
+PHONE_CUES = ("phone", "tel", "call", "mobile", "cell", "fax", "whatsapp", "sms", "text", "dial", "ring", "hotline",
+              "reach", "contact", "landline")  # fmt: skip
+CARD_CUES = ("card", "credit", "debit", "visa", "mastercard", "amex", "discover", "jcb", "diners", "maestro", "cc",
+             "pan", "charged", "payment")  # fmt: skip
+SSN_CUES = ("ssn", "social", "security", "ss#", "taxpayer", "tin")
+IP_CUES = ("ip", "ipv4", "ipv6", "address", "host", "server", "client", "from", "login", "connected", "source")
+VERSION_CUES = ("version", "ver", "v", "build", "release", "firmware", "sdk", "update", "patch", "upgrade", "app")
+
+
+def _result(recognizer: LocalRecognizer, entity: str, start: int, end: int, score: float) -> RecognizerResult:
+    meta = {
+        RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+    }
+    return RecognizerResult(entity, start, end, score, recognition_metadata=meta)
+
+
+class _SpanRecognizer(LocalRecognizer):
+    """A recognizer that yields (start, end, score) spans of one entity type from the raw text."""
+
+    ENTITY = ""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__, context=[])
+
+    def load(self) -> None:
+        """Nothing to load: patterns are compiled at import."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list[RecognizerResult]:
+        if entities and self.ENTITY not in entities:
+            return []
+        return [_result(self, self.ENTITY, s, e, score) for s, e, score in self.spans(text) if score > 0]
+
+    def spans(self, text: str) -> Iterator[tuple[int, int, float]]:
+        raise AssertionError("subclasses define spans()")
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    """Presidio's email recognizer with its domain check done against tldextract's bundled suffix snapshot.
+
+    Presidio calls `tldextract.extract`, whose first use fetches the public suffix list over the network.
+    """
+
+    def __init__(self) -> None:
+        import tldextract
+
+        super().__init__()
+        self._tld = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return self._tld(pattern_text.rsplit("@", 1)[-1]).suffix != ""
+
+
+_END = r"(?![\w\-]|[.,]\d)"
+_PHONE_INTL = re.compile(r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,6}" + _END)
+_PHONE_US = re.compile(
+    r"(?<![\w+\-.])(?:\+?1[ .\-]?)?(?:\(\d{3}\)[ .\-]?|\d{3}([ .\-]))\d{3}([ .\-])\d{4}" + _END
+)
+_PHONE_NATIONAL = re.compile(r"(?<![\w+\-.])0\d{1,4}(?:[ \-]\d{2,4}){1,3}" + _END)
+_PHONE_BARE = re.compile(r"(?<![\w+\-.])\d{10}" + _END)
+
+
+class PhoneRecognizer(_SpanRecognizer):
+    """International (+CC / 00CC), NANP with separators, national trunk-0 and (with a cue) bare 10-digit numbers."""
+
+    ENTITY = "PHONE_NUMBER"
+
+    def spans(self, text: str) -> Iterator[tuple[int, int, float]]:
+        taken: list[tuple[int, int]] = []
+        for pattern, scorer in (
+            (_PHONE_INTL, self._intl),
+            (_PHONE_US, self._us),
+            (_PHONE_NATIONAL, self._national),
+            (_PHONE_BARE, self._bare),
+        ):
+            for m in pattern.finditer(text):
+                if any(s < m.end() and m.start() < e for s, e in taken):
+                    continue
+                base = scorer(m)
+                if base <= 0:
+                    continue
+                taken.append((m.start(), m.end()))
+                yield m.start(), m.end(), self._with_context(text, m, base)
+
+    @staticmethod
+    def _with_context(text: str, m: re.Match[str], base: float) -> float:
+        polarity = checks.context_polarity(text, m.start(), m.end(), PHONE_CUES, ID_CUES)
+        if polarity > 0:
+            return min(1.0, base + 0.3)
+        return min(base, 0.2) if polarity < 0 else base
+
+    @staticmethod
+    def _intl(m: re.Match[str]) -> float:
+        raw = m.group()
+        plus = "+" + checks.digits(raw[2:] if raw.startswith("00") else raw)
+        if not 8 <= len(plus) - 1 <= 15:
+            return 0.0
+        try:
+            possible = phonenumbers.is_possible_number(phonenumbers.parse(plus, None))
+        except phonenumbers.NumberParseException:
+            return 0.0
+        return 0.8 if possible else 0.4
+
+    @staticmethod
+    def _us(m: re.Match[str]) -> float:
+        seps = {s for s in m.groups() if s}
+        return 0.65 if len(seps) <= 1 else 0.45
+
+    @staticmethod
+    def _national(m: re.Match[str]) -> float:
+        return 0.55 if 10 <= len(checks.digits(m.group())) <= 11 else 0.0
+
+    @staticmethod
+    def _bare(m: re.Match[str]) -> float:
+        return 0.3 if m.group()[0] in "23456789" else 0.0
+
+
+_CARD = re.compile(r"(?<![\d\-+])(?<!\d )\d(?:[ \-]?\d){11,18}(?![ \-]?\d)")
+
+
+class CreditCardRecognizer(_SpanRecognizer):
+    """13-19 digit numbers, plain or grouped by spaces or dashes, with a known brand prefix, length and Luhn check."""
+
+    ENTITY = "CREDIT_CARD"
+
+    def spans(self, text: str) -> Iterator[tuple[int, int, float]]:
+        for m in _CARD.finditer(text):
+            raw = m.group()
+            number = checks.digits(raw)
+            if len({c for c in raw if not c.isdigit()}) > 1 or not checks.luhn_ok(number):
+                continue
+            if checks.card_brand(number) is None:
+                continue
+            groups = re.split(r"[ \-]", raw)
+            if len(groups) > 1 and any(len(g) < 3 for g in groups[:-1]):
+                continue
+            polarity = checks.context_polarity(text, m.start(), m.end(), CARD_CUES, ID_CUES)
+            yield m.start(), m.end(), 0.3 if polarity < 0 else 0.95
+
+
+_SSN = re.compile(r"(?<![\w\-.])(\d{3})([ .\-]?)(\d{2})\2(\d{4})" + _END)
+
+
+class SsnRecognizer(_SpanRecognizer):
+    """US SSNs: dashed (medium), spaced or dotted (weak), bare nine digits (needs a cue); Presidio's validity rules."""
+
+    ENTITY = "US_SSN"
+
+    def spans(self, text: str) -> Iterator[tuple[int, int, float]]:
+        for m in _SSN.finditer(text):
+            if not checks.ssn_ok(m.group(1) + m.group(3) + m.group(4)):
+                continue
+            base = {"-": 0.6, " ": 0.5, ".": 0.5}.get(m.group(2), 0.3)
+            polarity = checks.context_polarity(text, m.start(), m.end(), SSN_CUES, ID_CUES + PHONE_CUES)
+            score = 0.95 if polarity > 0 else (min(base, 0.2) if polarity < 0 else base)
+            yield m.start(), m.end(), score
+
+
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{1,4}){2,8}")
+
+
+class IbanRecognizer(_SpanRecognizer):
+    """IBANs, compact or grouped by spaces/dashes, trimmed to the longest prefix with a valid length and mod-97."""
+
+    ENTITY = "IBAN_CODE"
+
+    def spans(self, text: str) -> Iterator[tuple[int, int, float]]:
+        for m in _IBAN.finditer(text):
+            end = self._valid_end(m.group())
+            if end:
+                yield m.start(), m.start() + end, 1.0
+
+    @staticmethod
+    def _valid_end(raw: str) -> int:
+        """Where the IBAN inside a match ends (its country's length of characters), or 0 if it is no IBAN."""
+        length = checks.IBAN_LENGTHS.get(raw[:2], 0)
+        positions = [i for i, c in enumerate(raw) if c.isalnum()]
+        if not length or len(positions) < length:
+            return 0
+        end = positions[length - 1] + 1
+        if end < len(raw) and raw[end].isalnum():
+            return 0
+        return end if checks.iban_ok(re.sub(r"[ \-]", "", raw[:end])) else 0
+
+
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?![\w]|\.\d)")
+_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:/\d{1,3})?(?![\w:])")
+
+
+class IpRecognizer(_SpanRecognizer):
+    """IPv4 and IPv6 addresses; version-like quads after a version cue are not addresses."""
+
+    ENTITY = "IP_ADDRESS"
+
+    def spans(self, text: str) -> Iterator[tuple[int, int, float]]:
+        for m in _IPV4.finditer(text):
+            raw = m.group()
+            if not checks.ip_ok(raw) or any(len(o) > 1 and o[0] == "0" for o in raw.split("/")[0].split(".")):
+                continue
+            polarity = checks.context_polarity(text, m.start(), m.end(), IP_CUES, VERSION_CUES)
+            glued_v = m.start() > 0 and text[m.start() - 1] in "vV"
+            yield m.start(), m.end(), 0.2 if polarity < 0 or glued_v else (0.95 if polarity > 0 else 0.7)
+        for m in _IPV6.finditer(text):
+            raw = m.group()
+            groups = raw.split("/")[0].count(":")
+            if (groups >= 3 or "::" in raw) and (groups >= 5 or any(c.isalpha() for c in raw)) and checks.ip_ok(raw):
+                yield m.start(), m.end(), 0.8
+
+def structured_recognizers() -> list[LocalRecognizer]:
+    """One instance of each structured-type recognizer."""
+    return [
+        OfflineEmailRecognizer(),
+        PhoneRecognizer(),
+        CreditCardRecognizer(),
+        SsnRecognizer(),
+        IbanRecognizer(),
+        IpRecognizer(),
+    ]

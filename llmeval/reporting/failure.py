@@ -1,0 +1,59 @@
+"""Failure messages for case and gate items: the domain story, never a Python traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmeval.reporting.redact import redact_text
+
+WIDTH = 300
+
+
+def _trim(text: str | None, width: int = WIDTH) -> str:
+    if text is None:
+        return "-"
+    flat = text.replace("\n", "\\n")
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def describe_case_failure(item: Any, result: Any, runner: Any) -> str:
+    case = item.case
+    redact = runner.settings.redact_pii
+    rows = result.rows
+    failed = [r for r in rows if not r["passed"]]
+    lines = [
+        f"{case.path}:{case.line}: case '{case.id}' failed on {runner.label(item.spec)} ({item.spec})",
+    ]
+    if len(rows) > 1:
+        lines.append(f"  pass rate {result.pass_rate:.0%} of {len(rows)} samples; needs {case.min_pass_rate:.0%}")
+    row = failed[0] if failed else rows[0]
+    fields = [("prompt", row["prompt"]), ("output", row["output"]), ("reference", row["reference"])]
+    for label, text in fields:
+        shown = redact_text(text) if (redact and text) else text
+        lines.append(f"  {label + ':':<11}{_trim(shown)}")
+    for name, score in row["scores"].items():
+        mark = "PASS" if score["passed"] else "FAIL"
+        want = _describe(score["threshold"])
+        explanation = redact_text(score["explanation"]) if redact else score["explanation"]
+        lines.append(f"  {mark} {name:<10} {score['value']:>8.4g}  want {want:<12} {_trim(explanation, 160)}")
+    return "\n".join(lines)
+
+
+def _describe(threshold: dict[str, float]) -> str:
+    lo, hi = threshold.get("min"), threshold.get("max")
+    if lo is not None and hi is not None:
+        return f"{lo:g}..{hi:g}"
+    if lo is not None:
+        return f">= {lo:g}"
+    if hi is not None:
+        return f"<= {hi:g}"
+    return "(report)"
+
+
+def describe_gate_failure(item: Any, row: dict[str, Any]) -> str:
+    lines = [f"{item.suite.path}:{item.gate.line}: gate '{item.gate.name}' failed on {row.get('model_label', item.spec)}",
+             f"  {row['message']}"]
+    worst = row.get("worst") or []
+    if worst:
+        lines.append("  worst cases: " + ", ".join(f"{w['case']} ({w['value']:.3g})" for w in worst[:5]))
+    return "\n".join(lines)

@@ -1,0 +1,107 @@
+"""The results file (JSON Lines): writing it safely, reading it back, pandas and CSV/Parquet exports."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from llmeval.errors import LlmevalError
+
+if TYPE_CHECKING:
+    import pandas
+
+_CASE_COLUMNS = (
+    "run_id", "suite", "suite_path", "case", "line", "model", "model_label", "sample", "prompt", "output",
+    "reference", "passed", "error", "latency_s", "cached",
+)  # fmt: skip
+
+
+class ResultsWriter:
+    """Appends one JSON line per row, flushed and fsync'd at each write, so a crash loses nothing."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        self._file.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def read_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Every row of a results file; a bad line raises an error naming file:line."""
+    p = Path(path)
+    if not p.is_file():
+        raise LlmevalError(f"results file {p} does not exist; write one with pytest --llmeval-results {p}")
+    rows = []
+    with p.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise LlmevalError(f"{p}:{number}: not a JSON object ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(row, dict):
+                raise LlmevalError(f"{p}:{number}: expected a JSON object per line, got {type(row).__name__}")
+            rows.append(row)
+    return rows
+
+
+def _flat(row: Mapping[str, Any]) -> dict[str, Any]:
+    flat = {key: row.get(key) for key in _CASE_COLUMNS}
+    tokens = row.get("tokens") or {}
+    flat["tokens.prompt"] = tokens.get("prompt")
+    flat["tokens.completion"] = tokens.get("completion")
+    flat["tags"] = ",".join(row.get("tags") or [])
+    for name, score in (row.get("scores") or {}).items():
+        flat[f"score.{name}"] = score.get("value")
+        flat[f"passed.{name}"] = score.get("passed")
+    for name, value in (row.get("vars") or {}).items():
+        flat[f"var.{name}"] = value if isinstance(value, (str, int, float, bool)) or value is None else json.dumps(value)
+    return flat
+
+
+def rows_frame(rows: Iterable[Mapping[str, Any]]) -> pandas.DataFrame:
+    """A DataFrame of the case rows: one row per case × model × sample, a column per score."""
+    import pandas as pd
+
+    records = [_flat(r) for r in rows if r.get("kind", "case") == "case"]
+    frame = pd.DataFrame.from_records(records, columns=None if records else list(_CASE_COLUMNS))
+    return frame
+
+
+def load_results(path: str | Path) -> pandas.DataFrame:
+    """Read a results file into pandas: ``score.<metric>`` and ``passed.<metric>`` columns per scorer."""
+    return rows_frame(read_rows(path))
+
+
+def export(rows: Iterable[Mapping[str, Any]], csv: str | Path | None = None, parquet: str | Path | None = None) -> list[Path]:
+    """Write the case rows as CSV and/or Parquet; returns the paths written."""
+    frame = rows_frame(rows)
+    written = []
+    if csv is not None:
+        Path(csv).parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(csv, index=False)
+        written.append(Path(csv))
+    if parquet is not None:
+        Path(parquet).parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(parquet, index=False)
+        written.append(Path(parquet))
+    return written

@@ -1,0 +1,170 @@
+"""The scorer protocol, the Score value and the registry of scorers by name."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from llmeval.errors import ScorerError
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A bound a score value is checked against: value >= min and/or value <= max."""
+
+    min: float | None = None
+    max: float | None = None
+
+    def check(self, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        if self.min is not None and value < self.min:
+            return False
+        return not (self.max is not None and value > self.max)
+
+    def describe(self) -> str:
+        if self.min is not None and self.max is not None:
+            return f"{self.min:g} <= x <= {self.max:g}"
+        if self.min is not None:
+            return f">= {self.min:g}"
+        if self.max is not None:
+            return f"<= {self.max:g}"
+        return "(report only)"
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: v for k, v in (("min", self.min), ("max", self.max)) if v is not None}
+
+
+@dataclass(frozen=True)
+class Score:
+    """One scorer's verdict on one output. A returned value, never stored on the scorer."""
+
+    name: str
+    value: float
+    threshold: Threshold
+    passed: bool
+    explanation: str = ""
+    signature: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "value": self.value,
+            "threshold": self.threshold.as_dict(),
+            "passed": self.passed,
+            "explanation": self.explanation,
+        }
+        if self.signature:
+            data["signature"] = self.signature
+        if self.metadata:
+            data["metadata"] = dict(self.metadata)
+        return data
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What a scorer sees: the model output and the case it answers."""
+
+    output: str
+    references: Sequence[str] = ()
+    prompt: str = ""
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    context: Sequence[str] = ()
+
+
+class Scorer(Protocol):
+    """Scores one sample. Keeps no per-call state, so one instance may score many samples."""
+
+    name: str
+    threshold: Threshold
+
+    def __call__(self, sample: Sample) -> Score: ...
+
+
+ScorerFactory = Callable[..., Scorer]
+
+
+@dataclass(frozen=True)
+class ScorerInfo:
+    name: str
+    factory: ScorerFactory
+    shorthand: str | None  # the parameter a bare scalar value fills, e.g. contains: "30 days"
+    summary: str
+
+
+_REGISTRY: dict[str, ScorerInfo] = {}
+
+
+def register(name: str, *, shorthand: str | None = None) -> Callable[[ScorerFactory], ScorerFactory]:
+    """Register a scorer factory under a name usable in suite files."""
+
+    def deco(factory: ScorerFactory) -> ScorerFactory:
+        doc = (factory.__doc__ or "").strip().splitlines()
+        _REGISTRY[name] = ScorerInfo(name, factory, shorthand, doc[0] if doc else "")
+        return factory
+
+    return deco
+
+
+def available() -> dict[str, ScorerInfo]:
+    """Every registered scorer, built-in and from the `llmeval.scorers` entry point group."""
+    _load_builtins()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def unknown_name_hint(name: str, names: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    suggestion = f"did you mean '{close[0]}'? " if close else ""
+    return f"{suggestion}available: {', '.join(names)}"
+
+
+def lookup(name: str) -> ScorerInfo:
+    scorers = available()
+    if name not in scorers:
+        raise ScorerError(f"unknown scorer '{name}'", key=name, hint=unknown_name_hint(name, list(scorers)))
+    return scorers[name]
+
+
+def build(name: str, params: Any) -> Scorer:
+    """Build a scorer from its suite entry: a mapping of parameters, or a scalar for the shorthand."""
+    info = lookup(name)
+    if not isinstance(params, Mapping):
+        if info.shorthand is None:
+            raise ScorerError(
+                f"scorer '{name}' takes a mapping of parameters, got {params!r}",
+                key=name,
+                hint=f"write it as `- {name}: {{min: 0.5}}`",
+            )
+        params = {info.shorthand: params}
+    try:
+        return info.factory(**params)
+    except TypeError as exc:
+        raise ScorerError(f"bad parameters for scorer '{name}': {exc}", key=name, hint=_params_hint(info)) from None
+    except ValueError as exc:
+        raise ScorerError(f"scorer '{name}': {exc}", key=name, hint=_params_hint(info)) from None
+
+
+def _params_hint(info: ScorerInfo) -> str:
+    import inspect
+
+    params = [p for p in inspect.signature(info.factory).parameters if p != "self"]
+    return f"'{info.name}' accepts: {', '.join(params)}"
+
+
+_builtins_loaded = False
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    _builtins_loaded = True
+    from importlib.metadata import entry_points
+
+    from llmeval.scorers import metrics, pii, similarity, text  # noqa: F401  (they register themselves)
+
+    for ep in entry_points(group="llmeval.scorers"):
+        ep.load()

@@ -1,0 +1,95 @@
+"""Reference-based metrics: BLEU, chrF, TER (sacrebleu) and ROUGE (rouge-score), with signatures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from llmeval.scorers.base import Sample, Score, Threshold, register
+
+
+def _no_reference(name: str, threshold: Threshold) -> Score:
+    return Score(name, float("nan"), threshold, False, "no reference to compare with: set 'reference' on the case")
+
+
+@lru_cache(maxsize=8)
+def _sacrebleu_metric(kind: str) -> Any:
+    from sacrebleu.metrics import BLEU, CHRF, TER
+
+    return {"bleu": lambda: BLEU(effective_order=True), "chrf": CHRF, "ter": TER}[kind]()
+
+
+@dataclass(frozen=True)
+class SacrebleuScorer:
+    name: str
+    threshold: Threshold
+
+    def __call__(self, sample: Sample) -> Score:
+        if not sample.references:
+            return _no_reference(self.name, self.threshold)
+        metric = _sacrebleu_metric(self.name)
+        result = metric.sentence_score(sample.output.strip(), list(sample.references))
+        value = float(result.score)
+        why = f"{self.name} {value:.1f} (want {self.threshold.describe()}) over {len(sample.references)} reference(s)"
+        return Score(self.name, value, self.threshold, self.threshold.check(value), why, str(metric.get_signature()))
+
+
+@register("bleu")
+def bleu(min: float | None = None, max: float | None = None) -> SacrebleuScorer:
+    """Sentence BLEU (sacrebleu, 0-100, effective order) against the references."""
+    return SacrebleuScorer("bleu", Threshold(min, max))
+
+
+@register("chrf")
+def chrf(min: float | None = None, max: float | None = None) -> SacrebleuScorer:
+    """Sentence chrF (sacrebleu, 0-100) against the references."""
+    return SacrebleuScorer("chrf", Threshold(min, max))
+
+
+@register("ter")
+def ter(min: float | None = None, max: float | None = None) -> SacrebleuScorer:
+    """Translation edit rate (sacrebleu, lower is better): use max."""
+    return SacrebleuScorer("ter", Threshold(min, max))
+
+
+@lru_cache(maxsize=8)
+def _rouge(kind: str, stemmer: bool) -> Any:
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer([kind], use_stemmer=stemmer)
+
+
+@dataclass(frozen=True)
+class RougeScorer:
+    name: str
+    threshold: Threshold
+    stemmer: bool = True
+    signature: str = field(default="")
+
+    def __call__(self, sample: Sample) -> Score:
+        if not sample.references:
+            return _no_reference(self.name, self.threshold)
+        scorer = _rouge(self.name, self.stemmer)
+        target = sample.output
+        if self.name == "rougeLsum":
+            target = target.replace(". ", ".\n")
+        best = scorer.score_multi(list(sample.references), target)[self.name]
+        value = float(best.fmeasure)
+        why = f"{self.name} F1 {value:.3f} (P {best.precision:.2f}, R {best.recall:.2f}; want {self.threshold.describe()})"
+        return Score(self.name, value, self.threshold, self.threshold.check(value), why, self.signature)
+
+
+def _rouge_factory(kind: str) -> Any:
+    def factory(min: float | None = None, max: float | None = None, stemmer: bool = True) -> RougeScorer:
+        from importlib.metadata import version
+
+        sig = f"rouge-score:{version('rouge-score')}|{kind}|stemmer:{stemmer}|fmeasure|max-over-refs"
+        return RougeScorer(kind, Threshold(min, max), stemmer, sig)
+
+    factory.__doc__ = f"{kind} F1 (rouge-score, 0-1), best over the references."
+    return factory
+
+
+for _kind in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
+    register(_kind)(_rouge_factory(_kind))

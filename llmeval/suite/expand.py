@@ -1,0 +1,197 @@
+"""Expand a validated suite into cases: defaults merged, tables read, templates rendered, scorers built."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from llmeval.backends.base import GenerationConfig
+from llmeval.errors import SuiteError
+from llmeval.scorers import base as scorers
+from llmeval.suite import schema
+from llmeval.suite.model import Case, Gate, Suite
+from llmeval.suite.tables import read_table
+from llmeval.suite.templates import render
+from llmeval.suite.yamlfile import LineMap
+
+
+def expand(spec: schema.SuiteSpec, linemap: LineMap) -> Suite:
+    path = linemap.path
+    gen = spec.generation
+    config = GenerationConfig(gen.max_new_tokens, gen.temperature, gen.top_p, gen.seed, tuple(gen.stop))
+    cases: list[Case] = []
+    for index, entry in enumerate(spec.cases):
+        loc = ("cases", index)
+        if isinstance(entry, schema.TableSpec):
+            cases.extend(_table_cases(spec, entry, loc, linemap))
+        elif isinstance(entry, schema.GenerateSpec):
+            cases.extend(_generated_cases(spec, entry, loc, linemap))
+        else:
+            cases.append(_build_case(spec, entry, entry.id, dict(entry.vars), path, linemap.line(loc), linemap, loc))
+    _check_unique(cases)
+    gates = tuple(
+        Gate(g.model_dump(exclude_none=True), g.name or _gate_name(g), linemap.line(("gates", i)))
+        for i, g in enumerate(spec.gates)
+    )
+    _check_gate_metrics(gates, cases, path)
+    return Suite(
+        name=spec.suite,
+        description=spec.description,
+        version=spec.version,
+        path=path,
+        model=spec.model,
+        model_line=linemap.line(("model",)),
+        generation=config,
+        repeat=spec.repeat,
+        cases=tuple(cases),
+        gates=gates,
+        regression=tuple(r.model_dump() for r in spec.regression),
+    )
+
+
+def _gate_name(gate: schema.GateSpec) -> str:
+    for stat in ("mean", "median", "min", "max", "quantile", "pass_rate", "leak_rate"):
+        if getattr(gate, stat) is not None:
+            return f"{gate.metric}-{stat}"
+    return f"{gate.metric}-{gate.fairlearn or 'gate'}"
+
+
+def _check_unique(cases: Sequence[Case]) -> None:
+    seen: dict[str, Case] = {}
+    for case in cases:
+        if case.id in seen:
+            first = seen[case.id]
+            raise SuiteError(
+                f"duplicate case id '{case.id}' (first at {first.path}:{first.line})",
+                path=case.path,
+                line=case.line,
+                key="id",
+                hint="case ids must be unique within a suite; rename one",
+            )
+        seen[case.id] = case
+
+
+def _check_gate_metrics(gates: Sequence[Gate], cases: Sequence[Case], path: str) -> None:
+    names = sorted({s.name for c in cases for s in c.scorers})
+    for gate in gates:
+        metric = str(gate.spec["metric"])
+        if metric not in names:
+            raise SuiteError(
+                f"gate '{gate.name}' aggregates metric '{metric}', which no case in this suite scores",
+                path=path,
+                line=gate.line,
+                key="metric",
+                hint=scorers.unknown_name_hint(metric, names),
+            )
+
+
+def _merged_scorers(spec: schema.SuiteSpec, own: Sequence[dict[str, Any]],
+                    loc: tuple[Any, ...]) -> list[tuple[str, Any, tuple[Any, ...]]]:
+    """Defaults first, then the case's own; a case scorer replaces a default of the same name."""
+    own_names = {next(iter(entry)) for entry in own}
+    merged = [(n, p, ("defaults", "scorers", i)) for i, e in enumerate(spec.defaults.scorers)
+              for n, p in e.items() if n not in own_names]
+    return merged + [(n, p, loc + ("scorers", j)) for j, e in enumerate(own) for n, p in e.items()]
+
+
+def _build_case(spec: schema.SuiteSpec, entry: Any, case_id: str, own_vars: dict[str, Any], path: str,
+                line: int, linemap: LineMap, loc: tuple[Any, ...]) -> Case:
+    variables = {**spec.defaults.vars, **own_vars}
+    context = _render_list(entry.context, variables, path, line, "context")
+    if context and "context" not in variables:
+        variables["context"] = "\n\n".join(context)
+    prompt, messages = _render_prompt(spec, entry, variables, path, line)
+    references = _render_list(entry.references, variables, path, line, "references")
+    if entry.reference is not None:
+        references = [render(entry.reference, variables, path=path, line=line, what="reference"), *references]
+    built = []
+    for name, params, scorer_loc in _merged_scorers(spec, entry.scorers, loc):
+        built.append(_build_scorer(name, params, variables, linemap.path, linemap.line(scorer_loc)))
+    if not built:
+        raise SuiteError(
+            f"case '{case_id}' has no scorers, so it could never fail",
+            path=path,
+            line=line,
+            key="scorers",
+            hint="add scorers to the case or to defaults.scorers, e.g.\n    scorers: [{rougeL: {min: 0.5}}]",
+        )
+    rate = entry.min_pass_rate if entry.min_pass_rate is not None else spec.min_pass_rate
+    return Case(
+        suite=spec.suite, id=case_id, path=path, line=line, vars=variables, prompt=prompt, messages=messages,
+        references=tuple(references), context=tuple(context), tags=tuple(dict.fromkeys([*spec.defaults.tags, *entry.tags])),
+        scorers=tuple(built), min_pass_rate=rate,
+    )
+
+
+def _render_prompt(spec: schema.SuiteSpec, entry: Any, variables: dict[str, Any], path: str,
+                   line: int) -> tuple[str | None, tuple[tuple[str, str], ...] | None]:
+    own_prompt = getattr(entry, "prompt", None)
+    own_messages = getattr(entry, "messages", None)
+    if own_prompt is not None or (own_messages is None and spec.messages is None and spec.prompt is not None):
+        source = own_prompt if own_prompt is not None else spec.prompt
+        return render(str(source), variables, path=path, line=line, what="prompt"), None
+    messages = own_messages if own_messages is not None else spec.messages
+    if messages is None:
+        raise SuiteError(
+            "no prompt: neither the suite nor this case has 'prompt' or 'messages'",
+            path=path,
+            line=line,
+            key="prompt",
+            hint="add a template at the top level, e.g.\n    prompt: \"Q: {{ question }}\\nA:\"",
+        )
+    return None, tuple((m.role, render(m.content, variables, path=path, line=line, what="messages")) for m in messages)
+
+
+def _render_list(value: str | list[str] | None, variables: dict[str, Any], path: str, line: int, what: str) -> list[str]:
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value
+    return [render(v, variables, path=path, line=line, what=what) for v in items]
+
+
+def _build_scorer(name: str, params: Any, variables: dict[str, Any], path: str, line: int) -> scorers.Scorer:
+    params = _render_params(params, variables, path, line, name)
+    try:
+        return scorers.build(name, params)
+    except SuiteError as exc:
+        raise SuiteError(exc.message, path=path, line=line, key=exc.key or name, hint=exc.hint) from None
+
+
+def _render_params(params: Any, variables: dict[str, Any], path: str, line: int, name: str) -> Any:
+    if isinstance(params, str):
+        return render(params, variables, path=path, line=line, what=f"{name} scorer")
+    if isinstance(params, list):
+        return [_render_params(p, variables, path, line, name) for p in params]
+    if isinstance(params, dict):
+        return {k: _render_params(v, variables, path, line, name) for k, v in params.items()}
+    return params
+
+
+def _table_cases(spec: schema.SuiteSpec, entry: schema.TableSpec, loc: tuple[Any, ...], linemap: LineMap) -> Iterator[Case]:
+    table_path = (Path(linemap.path).parent / entry.cases_from)
+    rows = read_table(table_path, suite_path=linemap.path, line=linemap.line(loc + ("cases_from",)))
+    if entry.limit is not None:
+        rows = rows[: entry.limit]
+    for row in rows:
+        variables = {**entry.vars, **row.values}
+        if entry.id is not None:
+            case_id = render(entry.id, {**variables, "row": row.number}, path=row.path, line=row.line, what="id")
+        elif "id" in row.values:
+            case_id = str(row.values["id"])
+        else:
+            case_id = f"{table_path.stem}-{row.number}"
+        yield _build_case(spec, entry, case_id, variables, row.path, row.line, linemap, loc)
+
+
+def _generated_cases(spec: schema.SuiteSpec, entry: schema.GenerateSpec, loc: tuple[Any, ...], linemap: LineMap) -> Iterator[Case]:
+    from llmeval.strategies import generate_cases
+
+    line = linemap.line(loc)
+    try:
+        generated = generate_cases(dict(entry.generate), n=entry.n, seed=entry.seed)
+    except (KeyError, ValueError) as exc:
+        raise linemap.error(loc + ("generate",), f"cannot generate probes: {exc}", key="generate",
+                            hint="kinds are listed in the README (PII probes): e.g. email, phone, credit_card") from None
+    for number, values in enumerate(generated, start=1):
+        yield _build_case(spec, entry, f"{entry.id}-{number}", {**entry.vars, **values}, linemap.path, line, linemap, loc)

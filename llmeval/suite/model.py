@@ -1,0 +1,56 @@
+"""Expanded suites: the cases pytest runs, each knowing its file and line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmeval.backends.base import GenerationConfig, Request
+from llmeval.scorers.base import Sample, Scorer
+
+
+@dataclass(frozen=True)
+class Case:
+    suite: str
+    id: str
+    path: str
+    line: int
+    vars: Mapping[str, Any]
+    prompt: str | None
+    messages: tuple[tuple[str, str], ...] | None
+    references: tuple[str, ...]
+    context: tuple[str, ...]
+    tags: tuple[str, ...]
+    scorers: tuple[Scorer, ...]
+    min_pass_rate: float
+
+    def request(self, config: GenerationConfig, sample: int) -> Request:
+        return Request(self.prompt, self.messages, config, sample, json.dumps(self.vars, sort_keys=True, default=str))
+
+    def sample_for(self, output: str, prompt_text: str) -> Sample:
+        return Sample(output=output, references=self.references, prompt=prompt_text, vars=self.vars, context=self.context)
+
+
+@dataclass(frozen=True)
+class Gate:
+    spec: Mapping[str, Any]
+    name: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    version: str | None
+    path: str
+    model: str | None
+    model_line: int
+    generation: GenerationConfig
+    repeat: int
+    cases: tuple[Case, ...]
+    gates: tuple[Gate, ...] = ()
+    regression: tuple[Mapping[str, Any], ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)

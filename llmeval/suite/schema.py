@@ -1,0 +1,146 @@
+"""The suite file schema (pydantic models); `llmeval schema` prints it as JSON Schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+ScorerEntry = Annotated[
+    dict[str, Any],
+    Field(
+        min_length=1,
+        max_length=1,
+        description="One scorer: its registered name mapped to its parameters, e.g. {rougeL: {min: 0.5}}",
+    ),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GenerationSpec(_Strict):
+    """Decoding parameters; part of every cache key."""
+
+    max_new_tokens: int = Field(64, ge=1, le=32768)
+    temperature: float = Field(0.0, ge=0.0, le=5.0, description="0 means greedy decoding")
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    seed: int = Field(0, ge=0)
+    stop: list[str] = Field(default_factory=list, description="output is cut at the first of these strings")
+
+
+class MessageSpec(_Strict):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class _CaseCommon(_Strict):
+    vars: dict[str, Any] = Field(default_factory=dict)
+    reference: str | None = Field(None, description="expected answer (a Jinja2 template over the vars)")
+    references: list[str] | None = Field(None, description="several acceptable answers")
+    context: str | list[str] | None = Field(None, description="documents the model is given (for PII/grounding)")
+    tags: list[str] = Field(default_factory=list, description="become pytest markers: select with -m")
+    scorers: list[ScorerEntry] = Field(default_factory=list)
+    min_pass_rate: float | None = Field(None, ge=0.0, le=1.0)
+
+
+class CaseSpec(_CaseCommon):
+    """One case written inline."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.:/-]+$", description="readable, unique in the suite; used by -k")
+    prompt: str | None = Field(None, description="overrides the suite's prompt template")
+    messages: list[MessageSpec] | None = None
+
+
+class TableSpec(_CaseCommon):
+    """Many cases from a CSV/JSONL/Parquet table: one case per row, columns become vars."""
+
+    cases_from: str = Field(description="path relative to the suite file")
+    id: str | None = Field(None, description="template for case ids; default: the 'id' column, else <file>-<row>")
+    limit: int | None = Field(None, ge=1)
+
+
+class GenerateSpec(_CaseCommon):
+    """Seeded synthetic probe cases built from llmeval.strategies (e.g. PII records)."""
+
+    n: int = Field(ge=1, le=100000)
+    seed: int = 0
+    generate: dict[str, str] = Field(description="var name -> kind of value, e.g. {email: email, card: credit_card}")
+    id: str = Field("probe", pattern=r"^[A-Za-z0-9_.-]+$", description="id prefix; cases are <id>-<n>")
+
+
+def _case_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        if "cases_from" in value:
+            return "table"
+        if "generate" in value:
+            return "generate"
+    return "case"
+
+
+CaseEntry = Annotated[
+    Annotated[CaseSpec, Tag("case")] | Annotated[TableSpec, Tag("table")] | Annotated[GenerateSpec, Tag("generate")],
+    Discriminator(_case_kind),
+]
+
+
+class DefaultsSpec(_Strict):
+    vars: dict[str, Any] = Field(default_factory=dict)
+    scorers: list[ScorerEntry] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
+Condition = Annotated[str | float, Field(description="a comparison such as \">= 0.6\" (a bare number means >=)")]
+
+
+class GateSpec(_Strict):
+    """An aggregate condition over the suite's cases; one pytest item per gate and model."""
+
+    metric: str
+    name: str | None = None
+    mean: Condition | None = None
+    median: Condition | None = None
+    min: Condition | None = None
+    max: Condition | None = None
+    quantile: Condition | None = None
+    q: float | None = Field(None, gt=0.0, lt=1.0)
+    pass_rate: Condition | None = None
+    leak_rate: Condition | None = None
+    ci: float | None = Field(None, gt=0.5, lt=1.0, description="gate on this confidence interval's bound")
+    by: str | None = Field(None, description="a case var naming the demographic group (fairness gates)")
+    fairlearn: str | None = Field(None, description="fairlearn metric over the groups, e.g. demographic_parity_difference")
+
+
+class RegressionSpec(_Strict):
+    """Fail when a metric drops against the baseline by more than max_drop, significantly."""
+
+    metric: str
+    max_drop: float = Field(0.0, ge=0.0)
+    alpha: float = Field(0.05, gt=0.0, lt=0.5)
+
+
+class SuiteSpec(_Strict):
+    """A suite file: prompts, cases, expectations and gates. Data only, never code."""
+
+    suite: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="the suite's name")
+    description: str = ""
+    version: str | None = Field(None, description="bump when cases change; baselines record it")
+    model: str | None = Field(None, description="model spec: hf:<path|id>, python:<module>:<fn>, ...")
+    generation: GenerationSpec = Field(default_factory=GenerationSpec)
+    prompt: str | None = Field(None, description="Jinja2 template rendered with each case's vars")
+    messages: list[MessageSpec] | None = Field(None, description="chat messages; contents are templates")
+    defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
+    cases: list[CaseEntry] = Field(min_length=1)
+    gates: list[GateSpec] = Field(default_factory=list)
+    regression: list[RegressionSpec] = Field(default_factory=list)
+    repeat: int = Field(1, ge=1, le=1000, description="samples per case (use temperature > 0)")
+    min_pass_rate: float = Field(1.0, ge=0.0, le=1.0, description="share of a case's samples that must pass")
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a suite file."""
+    schema = SuiteSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "llmeval suite"
+    return schema
