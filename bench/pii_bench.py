@@ -38,7 +38,7 @@ def evaluate(rows: list[dict], options: dict) -> tuple[dict[str, Counter], float
     predicted = pii.analyze([r["text"] for r in rows], **options)
     counts: dict[str, Counter] = {t: Counter() for t in options["entities"]}
     flagged = negatives = 0
-    for row, found in zip(rows, predicted):
+    for row, found in zip(rows, predicted, strict=True):
         gold = [g for g in row["entities"] if g["type"] in counts]
         matched: set[int] = set()
         for e in found:
@@ -104,7 +104,7 @@ def run() -> str:
         "when its type matches and its span overlaps a gold span.",
         "",
     ]
-    summary = ["| mode | hard negatives flagged | texts/s (~%.0f words, engine reused) | first use (s) |" % words,
+    summary = [f"| mode | hard negatives flagged | texts/s (~{words:.0f} words, engine reused) | first use (s) |",
                "|---|---|---|---|"]  # fmt: skip
     for label, options in modes().items():
         counts, fp_rate = evaluate(rows, options)

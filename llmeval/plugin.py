@@ -91,6 +91,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     from llmeval.items import CaseItem, GateItem, rows_key, runner_key
 
     report = yield
+    if isinstance(item, (CaseItem, GateItem)) and report.when == "setup" and report.failed and call.excinfo is not None:
+        report.longrepr = item.repr_failure(call.excinfo)  # pytest shows tracebacks for setup errors otherwise
     if isinstance(item, (CaseItem, GateItem)):
         rows = item.stash.get(rows_key, None)
         if rows is None and report.failed and isinstance(item, CaseItem) and report.when == "setup":

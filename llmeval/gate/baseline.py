@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,27 +33,14 @@ class Baseline:
         return {c["case"]: c for c in self.cases if c["suite"] == suite and c["model"] == model}
 
 
-def suite_fingerprint(rows: Iterable[R.Row]) -> str:
-    """A short hash of a suite's cases (ids, vars, references): it changes when the suite does."""
-    items = sorted(
-        {
-            json.dumps([r.get("case"), r.get("vars") or {}, r.get("references") or []], sort_keys=True, default=str)
-            for r in rows
-        }
-    )
-    return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
-
-
-def save_baseline(
-    path: str | Path, rows: Iterable[R.Row], gate_rows: Iterable[R.Row], *, meta: Mapping[str, Any]
-) -> Path:
+def save_baseline(path: str | Path, rows: Iterable[R.Row], gate_rows: Iterable[R.Row], *, meta: Mapping[str, Any]) -> Path:
     """Write a baseline (sorted keys, indented: meant to be committed and diffed) and return its path."""
     rows = list(rows)
     versions = dict(meta.get("suite_versions") or {})
     suites: dict[str, dict[str, Any]] = {}
     for suite in sorted({str(r.get("suite")) for r in R.case_rows(rows)}):
         suite_rows = R.case_rows(rows, suite=suite)
-        suites[suite] = {"fingerprint": suite_fingerprint(suite_rows), "models": sorted({r["model"] for r in suite_rows})}
+        suites[suite] = {"models": sorted({r["model"] for r in suite_rows})}
         if suite in versions:
             suites[suite]["version"] = versions[suite]
     keep = ("suite", "gate", "model", "metric", "stat", "value", "interval", "bound", "threshold", "passed", "n")
@@ -78,7 +64,7 @@ def load_baseline(path: str | Path) -> Baseline:
     except json.JSONDecodeError as exc:
         raise LlmevalError(f"baseline file {p}:{exc.lineno} is not valid JSON: {exc.msg}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise LlmevalError(f"{p} is not an llmeval baseline (expected \"format\": \"{FORMAT}\")")
+        raise LlmevalError(f'{p} is not an llmeval baseline (expected "format": "{FORMAT}")')
     return Baseline(str(p), data.get("meta", {}), data.get("suites", {}), data.get("cases", []), data.get("gates", []))
 
 
@@ -94,15 +80,12 @@ def _pick_baseline_model(baseline: Baseline, suite: str, model: str) -> tuple[st
     return None, f"suite '{suite}': baseline has models {', '.join(models)} but not '{model}'; nothing compared"
 
 
-def _suite_mismatch(baseline: Baseline, suite: str, rows: list[R.Row], versions: Mapping[str, str]) -> str | None:
+def _suite_mismatch(baseline: Baseline, suite: str, versions: Mapping[str, str]) -> str | None:
     saved = baseline.suites.get(suite)
     if not saved:
         return None
     if suite in versions and saved.get("version") and saved["version"] != versions[suite]:
         return f"suite '{suite}': baseline is of suite version {saved['version']}, this run {versions[suite]}"
-    current = suite_fingerprint(rows)
-    if saved.get("fingerprint") and saved["fingerprint"] != current:
-        return f"suite '{suite}' changed since the baseline (cases fingerprint {saved['fingerprint']} -> {current})"
     return None
 
 
@@ -130,13 +113,15 @@ def compare_with_baseline(
     for suite, model in R.suite_models(rows):
         current = R.case_rows(rows, suite=suite, model=model)
         base_model, note = _pick_baseline_model(baseline, suite, model)
-        suite_note = _suite_mismatch(baseline, suite, R.case_rows(rows, suite=suite), suite_versions or {})
+        suite_note = _suite_mismatch(baseline, suite, suite_versions or {})
         out["mismatches"] += [n for n in (note, suite_note) if n and n not in out["mismatches"]]
         if base_model is None:
             continue
-        part = compare_group(
-            current, baseline.cases_for(suite, base_model), rules, suite=suite, confidence=confidence, seed=seed
-        )
+        part = compare_group(current, baseline.cases_for(suite, base_model), rules, suite=suite, confidence=confidence, seed=seed)
+        if part["changed_cases"]:
+            names = ", ".join(part["changed_cases"][:5]) + (", …" if len(part["changed_cases"]) > 5 else "")
+            note = f"suite '{suite}': {len(part['changed_cases'])} cases changed since the baseline ({names})"
+            out["mismatches"] += [note] if note not in out["mismatches"] else []
         for key in ("metrics", "cases", "new_cases", "missing_cases"):
             for item in part[key]:
                 out[key].append({"suite": suite, "model": model, "baseline_model": base_model, **item})

@@ -53,7 +53,7 @@ class Condition:
 def parse_condition(text: object, *, key: str = "condition") -> Condition:
     """Parse ``">= 0.6"`` (also ``">= 60%"``); raise SuiteError with an example otherwise."""
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-        raise SuiteError(f"expected a condition such as \">= 0.6\", got {text!r}", key=key, hint=_EXAMPLE)
+        raise SuiteError(f'expected a condition such as ">= 0.6", got {text!r}', key=key, hint=_EXAMPLE)
     if not isinstance(text, str):
         raise SuiteError(
             f"a bare number ({text!r}) does not say which way the gate goes",

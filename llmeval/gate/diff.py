@@ -63,6 +63,7 @@ def compare_group(
         "missing_cases": [{"case": c} for c in sorted(set(base) - set(now))],
         "metrics": [],
         "cases": [],
+        "changed_cases": [c for c in shared if base[c].get("fingerprint", now[c]["fingerprint"]) != now[c]["fingerprint"]],
     }
     metrics = R.metrics_in([now[c] for c in shared])
     for metric in metrics:

@@ -76,7 +76,9 @@ def evaluate_fairness(g: GateSpec, rows: Sequence[R.Row], row: dict[str, Any]) -
     value, per_group = fairness_value(g, groups, y_pred, y_true)
     assert g.condition is not None
     row.update(value=value, groups=per_group, passed=g.condition.check(value))
-    row["worst"] = [{"case": f"{g.by}={k}", "value": v["value"]} for k, v in sorted(per_group.items(), key=lambda kv: kv[1]["value"])]
+    row["worst"] = [
+        {"case": f"{g.by}={k}", "value": v["value"]} for k, v in sorted(per_group.items(), key=lambda kv: kv[1]["value"])
+    ]
     table = ", ".join(f"{k}={v['value']:.3f} (n={v['n']})" for k, v in per_group.items())
     verdict = "meets" if row["passed"] else "misses"
     row["message"] = f"{g.stat} of {g.metric} ({g.of}) by '{g.by}' = {value:.4f} {verdict} {g.condition}; groups: {table}"

@@ -27,7 +27,8 @@ def _unit(g: GateSpec, score: Mapping[str, Any]) -> float:
 def _interval(g: GateSpec, clusters: list[list[float]]) -> tuple[float, float] | None:
     if g.ci is None:
         return None
-    if g.is_rate:
+    if g.is_rate and all(len(c) == 1 for c in clusters):
+        # one sample per case: an exact binomial interval; repeats are not independent, so they bootstrap by case
         flat = [v for c in clusters for v in c]
         return stats.rate_interval(int(sum(flat)), len(flat), confidence=g.ci, method=g.method)
     return stats.bootstrap_interval(clusters, g.stat, confidence=g.ci, q=g.q, resamples=g.resamples, seed=g.seed)
@@ -104,6 +105,7 @@ def _apply_baseline(
         "missing_cases": [c["case"] for c in diff["missing_cases"]],
         "metrics": entries,
         "regressed": any(m["regressed"] for m in entries),
+        "message": "; ".join(m["message"] for m in entries if m["regressed"]),
     }
     notes = [m["message"] for m in entries if m["regressed"] or regression_only]
     if regression_only:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -95,9 +97,16 @@ def case_summary(suite: str, model: str, case: str, samples: Sequence[Row]) -> d
                 "threshold": dict(entries[0].get("threshold") or {}),
             }
     entry: dict[str, Any] = {"suite": suite, "model": model, "case": case, "samples": len(samples), "scores": scores}
+    entry["fingerprint"] = case_fingerprint(samples[0])
     if len(ok) < len(samples):
         entry["errors"] = len(samples) - len(ok)
     return entry
+
+
+def case_fingerprint(row: Row) -> str:
+    """A short hash of what defines a case (vars and references): it changes when the case does."""
+    text = json.dumps([row.get("vars") or {}, row.get("references") or []], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def summarize_cases(rows: Iterable[Row]) -> list[dict[str, Any]]:

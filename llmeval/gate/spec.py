@@ -113,7 +113,9 @@ def parse_gate(spec: Mapping[str, Any]) -> GateSpec:
         raise _fail(f"a gate must be a mapping, got {spec!r}")
     unknown = set(spec) - GATE_KEYS - ({"max", "min"} if "fairlearn" in spec else set())
     if unknown:
-        raise _fail(f"unknown gate key(s): {', '.join(sorted(map(str, unknown)))}", hint=f"allowed: {', '.join(sorted(GATE_KEYS))}")
+        raise _fail(
+            f"unknown gate key(s): {', '.join(sorted(map(str, unknown)))}", hint=f"allowed: {', '.join(sorted(GATE_KEYS))}"
+        )
     metric = spec.get("metric")
     if not isinstance(metric, str) or not metric:
         raise _fail(f"a gate needs 'metric' (a scorer name), got {metric!r}", "metric")

@@ -27,10 +27,13 @@ def build_verdict(gate_rows: Sequence[Mapping[str, Any]], baseline_diff: Mapping
         for g in gate_rows
     ]
     regressions = list((baseline_diff or {}).get("regressions", []))
+    seen = {(r.get("suite"), r.get("model"), r.get("metric")) for r in regressions}
     for g in gate_rows:
         for entry in (g.get("baseline") or {}).get("metrics", []):
-            if entry.get("regressed") and entry not in regressions:
-                regressions.append({"suite": g.get("suite"), "model": g.get("model"), **entry})
+            key = (g.get("suite"), g.get("model"), entry.get("metric"))
+            if entry.get("regressed") and key not in seen:
+                seen.add(key)
+                regressions.append({**entry, "suite": g.get("suite"), "model": g.get("model")})
     failed = [g for g in gates if not g["passed"]]
     return {
         "passed": not failed and not regressions,

@@ -15,6 +15,7 @@ from llmeval.pii.engine import (
     analyze,
     get_engine,
     redact,
+    redact_all,
     reset_engines,
     resolve_spacy_model,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "mask",
     "normalise",
     "redact",
+    "redact_all",
     "reset_engines",
     "resolve_spacy_model",
 ]

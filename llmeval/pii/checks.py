@@ -28,7 +28,7 @@ CARD_BRANDS: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
     "maestro": (("5018", "5020", "5038", "5893", "6304", "6759", "6761", "6762", "6763"), (12, 13, 16, 19)),
 }
 
-_WORD = re.compile(r"[a-z#]+")
+_WORD = re.compile(r"[a-z][a-z#]*")
 
 
 def digits(text: str) -> str:
@@ -98,13 +98,32 @@ def ip_ok(text: str) -> bool:
     return True
 
 
-def context_polarity(text: str, start: int, end: int, positive: tuple[str, ...], negative: tuple[str, ...]) -> int:
-    """+1 / -1 when the nearest cue word before (else just after) the span is positive / negative, else 0."""
-    before = _WORD.findall(text[max(0, start - 60) : start].lower())[-6:]
-    after = _WORD.findall(text[end : end + 30].lower())[:3]
-    for word in [*reversed(before), *after]:
+def _cue_words(window: str) -> list[str]:
+    """Whitespace-separated plain words of a window (emails, numbers and codes are not cue words)."""
+    words = (token.strip(".,;:!?()[]{}\"'").lower() for token in window.split())
+    return [w for w in words if _WORD.fullmatch(w)]
+
+
+def context_polarity(
+    text: str,
+    start: int,
+    end: int,
+    positive: tuple[str, ...],
+    negative: tuple[str, ...],
+    *,
+    before: int = 6,
+    after: int = 3,
+    weak: tuple[str, ...] = (),
+) -> int:
+    """+1 / -1 when the nearest cue word before (else just after) the span is positive / negative, else 0.
+
+    `weak` cues (e.g. "number") count as positive only when no other cue decides.
+    """
+    words_before = _cue_words(text[max(0, start - 60) : start])[-before:] if before else []
+    words_after = _cue_words(text[end : end + 30])[:after] if after else []
+    for word in [*reversed(words_before), *words_after]:
         if word.startswith(positive):
             return 1
         if word.startswith(negative):
             return -1
-    return 0
+    return 1 if any(w.startswith(weak) for w in words_before[-2:]) else 0

@@ -70,10 +70,8 @@ class PiiEngine:
         else:
             artifacts = (a for _, a in engine.process_batch(list(texts), "en", batch_size=32))
         out = []
-        for text, nlp_artifacts in zip(texts, artifacts):
-            found = self.analyzer.analyze(
-                text, "en", entities=wanted, score_threshold=min_score, nlp_artifacts=nlp_artifacts
-            )
+        for text, nlp_artifacts in zip(texts, artifacts, strict=True):
+            found = self.analyzer.analyze(text, "en", entities=wanted, score_threshold=min_score, nlp_artifacts=nlp_artifacts)
             out.append(_non_overlapping(text, found))
         return out
 
@@ -95,13 +93,23 @@ def _nlp_engine(model: str | None) -> Any:
 
 def _non_overlapping(text: str, found: Iterable[Any]) -> list[Entity]:
     """Keep the strongest of overlapping spans (then the longest), in text order."""
-    ranked = sorted(found, key=lambda r: (-r.score, -(r.end - r.start), r.start))
+    ranked = sorted(found, key=lambda r: (r.entity_type in NER_ENTITIES, -r.score, -(r.end - r.start), r.start))
     kept: list[Any] = []
     for r in ranked:
+        if r.entity_type in NER_ENTITIES and not _plausible_ner(text[r.start : r.end]):
+            continue
         if all(r.end <= k.start or k.end <= r.start for k in kept):
             kept.append(r)
     kept.sort(key=lambda r: r.start)
     return [Entity(r.entity_type, r.start, r.end, text[r.start : r.end], round(float(r.score), 4)) for r in kept]
+
+
+_NOT_NAMES = frozenset({"email", "e-mail", "tel", "phone", "call", "customer", "mobile", "fax", "card", "iban", "ssn"})
+
+
+def _plausible_ner(span: str) -> bool:
+    """spaCy-sm tags cue words and codes as names; a name has letters, no digits, and is not a cue word."""
+    return not any(c.isdigit() for c in span) and span.strip(" .:;,").lower() not in _NOT_NAMES
 
 
 def installed_models() -> list[str]:
@@ -217,8 +225,16 @@ def _is_allowed(value: str, allowed: set[str], patterns: list[re.Pattern[str]]) 
 
 def redact(text: str, **options: Any) -> str:
     """`text` with each detected entity replaced by `<ENTITY_TYPE>`; takes analyze()'s keyword options."""
-    out, last = [], 0
-    for e in analyze([text], **options)[0]:
-        out.append(text[last : e.start] + f"<{e.type}>")
-        last = e.end
-    return "".join(out) + text[last:]
+    return redact_all([text], **options)[0]
+
+
+def redact_all(texts: Sequence[str], **options: Any) -> list[str]:
+    """redact() for a batch of texts in one engine pass (results files, reports)."""
+    out = []
+    for text, found in zip(texts, analyze(list(texts), **options), strict=True):
+        parts, last = [], 0
+        for e in found:
+            parts.append(text[last : e.start] + f"<{e.type}>")
+            last = e.end
+        out.append("".join(parts) + text[last:])
+    return out

@@ -26,8 +26,9 @@ PHONE_CUES = ("phone", "tel", "call", "mobile", "cell", "fax", "whatsapp", "sms"
 CARD_CUES = ("card", "credit", "debit", "visa", "mastercard", "amex", "discover", "jcb", "diners", "maestro", "cc",
              "pan", "charged", "payment")  # fmt: skip
 SSN_CUES = ("ssn", "social", "security", "ss#", "taxpayer", "tin")
-IP_CUES = ("ip", "ipv4", "ipv6", "address", "host", "server", "client", "from", "login", "connected", "source")
-VERSION_CUES = ("version", "ver", "v", "build", "release", "firmware", "sdk", "update", "patch", "upgrade", "app")
+IP_CUES = ("ip", "ipv4", "ipv6", "address", "host", "server", "client", "from", "login", "connect", "source", "router",
+           "gateway", "dns", "proxy", "device", "at", "to", "via")  # fmt: skip
+VERSION_CUES = ("version", "build", "release", "firmware", "sdk", "update", "patch", "upgrade")
 
 
 def _result(recognizer: LocalRecognizer, entity: str, start: int, end: int, score: float) -> RecognizerResult:
@@ -36,6 +37,11 @@ def _result(recognizer: LocalRecognizer, entity: str, start: int, end: int, scor
         RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
     }
     return RecognizerResult(entity, start, end, score, recognition_metadata=meta)
+
+
+def _after_hash(text: str, start: int) -> bool:
+    """`#123...`, `# 123...`: a number written as an identifier."""
+    return text[max(0, start - 2) : start].rstrip().endswith("#")
 
 
 class _SpanRecognizer(LocalRecognizer):
@@ -75,11 +81,9 @@ class OfflineEmailRecognizer(EmailRecognizer):
 
 
 _END = r"(?![\w\-]|[.,]\d)"
-_PHONE_INTL = re.compile(r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,6}" + _END)
-_PHONE_US = re.compile(
-    r"(?<![\w+\-.])(?:\+?1[ .\-]?)?(?:\(\d{3}\)[ .\-]?|\d{3}([ .\-]))\d{3}([ .\-])\d{4}" + _END
-)
-_PHONE_NATIONAL = re.compile(r"(?<![\w+\-.])0\d{1,4}(?:[ \-]\d{2,4}){1,3}" + _END)
+_PHONE_INTL = re.compile(r"(?<![\w+])(?<!\d[ \-])(?:\+|00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,6}" + _END)
+_PHONE_US = re.compile(r"(?<![\w+\-.])(?<!\d[ \-])(?:\+?1[ .\-]?)?(?:\(\d{3}\)[ .\-]?|\d{3}([ .\-]))\d{3}([ .\-])\d{4}" + _END)
+_PHONE_NATIONAL = re.compile(r"(?<![\w+\-.])(?<!\d[ \-])0\d{1,4}(?:[ \-]\d{2,6}){1,4}" + _END)
 _PHONE_BARE = re.compile(r"(?<![\w+\-.])\d{10}" + _END)
 
 
@@ -107,9 +111,11 @@ class PhoneRecognizer(_SpanRecognizer):
 
     @staticmethod
     def _with_context(text: str, m: re.Match[str], base: float) -> float:
-        polarity = checks.context_polarity(text, m.start(), m.end(), PHONE_CUES, ID_CUES)
-        if polarity > 0:
+        polarity = checks.context_polarity(text, m.start(), m.end(), PHONE_CUES, ID_CUES, weak=("number", "no"))
+        if polarity > 0 and not _after_hash(text, m.start()):
             return min(1.0, base + 0.3)
+        if _after_hash(text, m.start()):
+            return min(base, 0.2)
         return min(base, 0.2) if polarity < 0 else base
 
     @staticmethod
@@ -175,11 +181,11 @@ class SsnRecognizer(_SpanRecognizer):
                 continue
             base = {"-": 0.6, " ": 0.5, ".": 0.5}.get(m.group(2), 0.3)
             polarity = checks.context_polarity(text, m.start(), m.end(), SSN_CUES, ID_CUES + PHONE_CUES)
-            score = 0.95 if polarity > 0 else (min(base, 0.2) if polarity < 0 else base)
+            score = 0.95 if polarity > 0 else (min(base, 0.2) if polarity < 0 or _after_hash(text, m.start()) else base)
             yield m.start(), m.end(), score
 
 
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{1,4}){2,8}")
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{1,4}){2,8}", re.IGNORECASE)
 
 
 class IbanRecognizer(_SpanRecognizer):
@@ -196,6 +202,7 @@ class IbanRecognizer(_SpanRecognizer):
     @staticmethod
     def _valid_end(raw: str) -> int:
         """Where the IBAN inside a match ends (its country's length of characters), or 0 if it is no IBAN."""
+        raw = raw.upper()
         length = checks.IBAN_LENGTHS.get(raw[:2], 0)
         positions = [i for i, c in enumerate(raw) if c.isalnum()]
         if not length or len(positions) < length:
@@ -220,14 +227,15 @@ class IpRecognizer(_SpanRecognizer):
             raw = m.group()
             if not checks.ip_ok(raw) or any(len(o) > 1 and o[0] == "0" for o in raw.split("/")[0].split(".")):
                 continue
-            polarity = checks.context_polarity(text, m.start(), m.end(), IP_CUES, VERSION_CUES)
+            polarity = checks.context_polarity(text, m.start(), m.end(), IP_CUES, VERSION_CUES, before=2, after=0)
             glued_v = m.start() > 0 and text[m.start() - 1] in "vV"
             yield m.start(), m.end(), 0.2 if polarity < 0 or glued_v else (0.95 if polarity > 0 else 0.7)
         for m in _IPV6.finditer(text):
             raw = m.group()
             groups = raw.split("/")[0].count(":")
             if (groups >= 3 or "::" in raw) and (groups >= 5 or any(c.isalpha() for c in raw)) and checks.ip_ok(raw):
-                yield m.start(), m.end(), 0.8
+                yield m.start(), m.end(), 0.9
+
 
 def structured_recognizers() -> list[LocalRecognizer]:
     """One instance of each structured-type recognizer."""

@@ -51,8 +51,10 @@ def _describe(threshold: dict[str, float]) -> str:
 
 
 def describe_gate_failure(item: Any, row: dict[str, Any]) -> str:
-    lines = [f"{item.suite.path}:{item.gate.line}: gate '{item.gate.name}' failed on {row.get('model_label', item.spec)}",
-             f"  {row['message']}"]
+    lines = [
+        f"{item.suite.path}:{item.gate.line}: gate '{item.gate.name}' failed on {row.get('model_label', item.spec)}",
+        f"  {row['message']}",
+    ]
     worst = row.get("worst") or []
     if worst:
         lines.append("  worst cases: " + ", ".join(f"{w['case']} ({w['value']:.3g})" for w in worst[:5]))

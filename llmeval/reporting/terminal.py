@@ -22,7 +22,12 @@ def summary_lines(case_rows: list[dict[str, Any]], gate_rows: list[dict[str, Any
         out.append((f"release verdict: {'PASS' if ok else 'FAIL'}", {"bold": True, "green": ok, "red": not ok}))
         for g in gate_rows:
             mark = "PASS" if g["passed"] else "FAIL"
-            out.append((f"  {mark}  {g['suite']}::{g['gate']}[{g['model_label']}]  {g['message']}", {"green": g["passed"], "red": not g["passed"]}))
+            out.append(
+                (
+                    f"  {mark}  {g['suite']}::{g['gate']}[{g['model_label']}]  {g['message']}",
+                    {"green": g["passed"], "red": not g["passed"]},
+                )
+            )
         regressions = [g for g in gate_rows if (g.get("baseline") or {}).get("regressed")]
         for g in regressions:
             out.append((f"  REGRESSION  {g['suite']}::{g['gate']}: {g['baseline'].get('message', '')}", {"red": True}))

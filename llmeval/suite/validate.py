@@ -93,13 +93,15 @@ def _to_suite_error(err: dict[str, Any], data: Any, linemap: LineMap) -> SuiteEr
         allowed = sorted(model.model_fields) if model else []
         return linemap.error(loc, f"unknown key '{key}'", key=key, hint=unknown_name_hint(str(key), allowed))
     if kind == "missing":
-        where = "this case" if "cases" in loc else "the suite"
+        where = "this case" if len(loc) > 2 and loc[0] == "cases" else "the suite"
         return linemap.error(loc, f"required key '{key}' is missing in {where}", key=key, hint=_example(key))
     given = err.get("input")
     shown = repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
     message = f"{err['msg'].rstrip('.')} (got {shown})"
-    if kind == "union_tag_invalid" or kind == "model_attributes_type":
+    if kind in ("union_tag_invalid", "model_attributes_type", "model_type"):
         message = f"expected a mapping (got {shown})"
+    if kind == "string_pattern_mismatch":
+        message = f"{given!r} is not a valid name: use letters, digits and _ . - (no spaces)"
     field = next((str(p) for p in reversed(loc) if not isinstance(p, int)), None)
     return linemap.error(loc, message, key=key or field, hint=_example(field))
 

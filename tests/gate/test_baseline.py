@@ -31,7 +31,9 @@ def test_file_is_sorted_indented_json_with_per_case_means(tmp_path: Any, make_ca
     assert data["suites"]["s"]["models"] == ["hf:m"]
 
 
-@pytest.mark.parametrize(("content", "fragment"), [(None, "does not exist"), ("{oops", "not valid JSON"), ('{"a": 1}', "not an llmeval baseline")])
+@pytest.mark.parametrize(
+    ("content", "fragment"), [(None, "does not exist"), ("{oops", "not valid JSON"), ('{"a": 1}', "not an llmeval baseline")]
+)
 def test_bad_baseline_files(tmp_path: Any, content: str | None, fragment: str) -> None:
     path = tmp_path / "b.json"
     if content is not None:
@@ -45,8 +47,14 @@ def test_new_and_missing_cases_are_listed(tmp_path: Any, make_case: Any) -> None
     diff = compare_with_baseline([make_case(c, {"rougeL": 0.6}) for c in "bcd"], baseline)
     assert [c["case"] for c in diff["new_cases"]] == ["d"]
     assert [c["case"] for c in diff["missing_cases"]] == ["a"]
-    assert diff["metrics"][0]["n"] == 2 and diff["passed"]
-    assert any("changed since the baseline" in m for m in diff["mismatches"])
+    assert diff["metrics"][0]["n"] == 2 and diff["passed"] and diff["mismatches"] == []
+
+
+def test_changed_cases_are_named(tmp_path: Any, make_case: Any) -> None:
+    baseline = _save(tmp_path, [make_case(c, {"rougeL": 0.6}, variables={"q": c}) for c in "ab"])
+    now = [make_case("a", {"rougeL": 0.6}, variables={"q": "a"}), make_case("b", {"rougeL": 0.6}, variables={"q": "B?"})]
+    diff = compare_with_baseline(now, baseline)
+    assert diff["mismatches"] == ["suite 's': 1 cases changed since the baseline (b)"]
 
 
 def test_another_model_is_named(tmp_path: Any, make_case: Any) -> None:
@@ -92,7 +100,14 @@ def test_gate_values_are_compared(tmp_path: Any, make_case: Any) -> None:
     new_gate = evaluate_gate({"metric": "rougeL", "mean": ">= 0.5"}, now, suite="s", model="hf:m", baseline=baseline)
     diff = compare_with_baseline([*now, new_gate], baseline)
     assert diff["gates"] == [
-        {"suite": "s", "model": "hf:m", "gate": "rougeL-mean", "baseline_value": 0.7, "current_value": 0.4,
-         "baseline_passed": True, "current_passed": False}
+        {
+            "suite": "s",
+            "model": "hf:m",
+            "gate": "rougeL-mean",
+            "baseline_value": 0.7,
+            "current_value": 0.4,
+            "baseline_passed": True,
+            "current_passed": False,
+        }
     ]
     assert new_gate["baseline"]["metrics"][0]["delta"] == pytest.approx(-0.3)

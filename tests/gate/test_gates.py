@@ -146,7 +146,11 @@ def test_equalized_odds_needs_a_label_var(make_case: Any) -> None:
 
 
 def test_plan_gates_names_are_unique_and_rules_become_gates() -> None:
-    gates = [{"metric": "rougeL", "mean": ">= 0.6"}, {"metric": "rougeL", "mean": ">= 0.5"}, {"metric": "pii", "name": "no-pii", "pass_rate": "== 1"}]
+    gates = [
+        {"metric": "rougeL", "mean": ">= 0.6"},
+        {"metric": "rougeL", "mean": ">= 0.5"},
+        {"metric": "pii", "name": "no-pii", "pass_rate": "== 1"},
+    ]
     names = [g["name"] for g in plan_gates(gates, [{"metric": "rougeL", "max_drop": 0.02}])]
     assert names == ["rougeL-mean", "rougeL-mean-2", "no-pii", "rougeL-regression"]
 
@@ -194,7 +198,9 @@ def test_noise_between_equal_systems_is_not_flagged(make_rows: Any, tmp_path: An
 
 
 def test_regression_without_baseline_passes_and_says_so(make_rows: Any) -> None:
-    row = evaluate_gate({"metric": "rougeL", "regression": {"max_drop": 0.02}}, make_rows("rougeL", [0.5]), suite="s", model="hf:m")
+    row = evaluate_gate(
+        {"metric": "rougeL", "regression": {"max_drop": 0.02}}, make_rows("rougeL", [0.5]), suite="s", model="hf:m"
+    )
     assert row["passed"] and "no baseline" in row["message"]
 
 
@@ -208,6 +214,18 @@ def test_gate_on_1000_rows_is_fast(make_rows: Any) -> None:
 
 
 def test_gate_properties_for_junit(make_rows: Any) -> None:
-    row = evaluate_gate({"metric": "rougeL", "mean": ">= 0.4", "ci": 0.9}, make_rows("rougeL", [0.5, 0.6]), suite="s", model="hf:m")
+    row = evaluate_gate(
+        {"metric": "rougeL", "mean": ">= 0.4", "ci": 0.9}, make_rows("rougeL", [0.5, 0.6]), suite="s", model="hf:m"
+    )
     props = dict(gate_properties(row))
     assert props["llmeval.gate"] == "rougeL-mean" and props["llmeval.threshold"] == ">= 0.4" and "llmeval.interval" in props
+
+
+def test_rates_with_repeats_bootstrap_by_case(make_case: Any) -> None:
+    rows = [make_case(f"c{i}", {"rougeL": 0.9 if i % 4 else 0.1}, sample=s) for i in range(20) for s in range(5)]
+    spec = {"metric": "rougeL", "pass_rate": ">= 0.6", "ci": 0.95}
+    repeated = evaluate_gate(spec, rows, suite="s", model="hf:m")
+    single = evaluate_gate(spec, [r for r in rows if r["sample"] == 0], suite="s", model="hf:m")
+    assert repeated["value"] == single["value"] == pytest.approx(0.75)
+    width = repeated["interval"][1] - repeated["interval"][0]
+    assert width > 0.25  # 20 cases of evidence, not 100 rows

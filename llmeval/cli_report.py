@@ -1,0 +1,101 @@
+"""The ``llmeval compare`` and ``llmeval report`` subcommands (added to the main CLI's parser)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from llmeval.errors import LlmevalError
+
+
+def add_subcommands(subparsers: Any) -> None:
+    """Add ``compare`` and ``report`` to an argparse subparsers object; each sets ``func``."""
+    compare = subparsers.add_parser(
+        "compare",
+        help="compare the models of one or more results files",
+        description="Means with intervals, paired deltas, win/tie/loss and the cases that differ most.",
+    )
+    compare.add_argument("results", nargs="+", type=Path, help="results files (JSON Lines)")
+    compare.add_argument("--html", type=Path, help="write the comparison as one HTML file")
+    compare.add_argument("--label", action="append", default=[], help="a name per results file, in order")
+    compare.add_argument("--format", choices=("text", "markdown"), default="text", help="terminal output format")
+    compare.set_defaults(func=cmd_compare)
+    report = subparsers.add_parser("report", help="export a results file and render its HTML report")
+    report.add_argument("results", type=Path, help="a results file (JSON Lines)")
+    report.add_argument("--csv", type=Path, help="write the case rows as CSV")
+    report.add_argument("--parquet", type=Path, help="write the case rows as Parquet")
+    report.add_argument("--html", type=Path, help="write the HTML report")
+    report.add_argument("--title", default="llmeval report", help="the HTML report's title")
+    report.set_defaults(func=cmd_report)
+
+
+def labelled_runs(paths: Sequence[Path], labels: Sequence[str]) -> dict[str, list[Mapping[str, Any]]]:
+    """Label -> case rows: one run per model per file, named by --label, model label, or file."""
+    from llmeval.reporting.compare import split_by_model
+    from llmeval.reporting.results import read_rows
+
+    if labels and len(labels) != len(paths):
+        raise LlmevalError(f"got {len(labels)} --label for {len(paths)} results files; give one per file or none")
+    runs: dict[str, list[Mapping[str, Any]]] = {}
+    for i, path in enumerate(paths):
+        per_model = split_by_model(read_rows(path))
+        if not per_model:
+            raise LlmevalError(f"{path} holds no case results")
+        for model, rows in per_model.items():
+            label = labels[i] if labels else model
+            if labels and len(per_model) > 1:
+                label = f"{labels[i]}:{model}"
+            if label in runs:
+                label = f"{label} ({path.stem})"
+            runs[label] = rows
+    if len(runs) < 2:
+        raise LlmevalError("nothing to compare: the results hold one model; pass two files or a run with two models")
+    return runs
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Print the comparison of the given results files; optionally write it as HTML."""
+    from llmeval.reporting.compare import compare_runs, format_comparison, render_compare_html
+
+    try:
+        comparison = compare_runs(labelled_runs(args.results, args.label))
+    except LlmevalError as exc:
+        print(f"llmeval compare: error: {exc}", file=sys.stderr)
+        return 2
+    print(format_comparison(comparison, markdown=args.format == "markdown"))
+    if args.html:
+        print(f"comparison written to {render_compare_html(comparison, args.html)}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Export a results file (CSV/Parquet), render its HTML report and print its verdict."""
+    from llmeval.gate.rows import gate_rows
+    from llmeval.gate.verdict import build_verdict, format_verdict
+    from llmeval.reporting.html import render_html
+    from llmeval.reporting.results import export, read_rows
+
+    try:
+        rows = read_rows(args.results)
+    except LlmevalError as exc:
+        print(f"llmeval report: error: {exc}", file=sys.stderr)
+        return 2
+    for path in export(rows, csv=args.csv, parquet=args.parquet):
+        print(f"exported {path}")
+    if args.html:
+        print(f"report written to {render_html(rows, args.html, title=args.title)}")
+    gates = gate_rows(rows)
+    if gates:
+        print(format_verdict(build_verdict(gates)))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``compare`` or ``report`` on their own (the main ``llmeval`` CLI adds them too)."""
+    parser = argparse.ArgumentParser(prog="llmeval")
+    add_subcommands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))

@@ -1,0 +1,1 @@
+"""Reporting: the results file, the HTML report, model comparison and exports."""

@@ -1,0 +1,191 @@
+"""The offline HTML report: one self-contained file, every piece of model or user text escaped.
+
+Defence in depth: Jinja2 autoescaping in a sandbox; data for the script sits in a JSON block with
+``<``, ``>`` and ``&`` escaped; the script only sets ``textContent``/``hidden``; and a
+Content-Security-Policy allows no network and runs only the report's own script (by its hash).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from llmeval.gate import rows as R
+from llmeval.gate.verdict import build_verdict
+from llmeval.reporting import charts
+from llmeval.reporting.summary import label_of, metric_summary, status_of, suite_summary
+
+TEMPLATES = Path(__file__).parent / "templates"
+CASE_DIFFS_SHOWN = 50
+
+
+def safe_json(data: Any) -> str:
+    """JSON that is safe inside a ``<script type="application/json">`` block (no ``</script>``)."""
+    text = json.dumps(data, ensure_ascii=False, default=str)
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, escaped)
+    return text
+
+
+def environment() -> Any:
+    """A sandboxed Jinja2 environment with autoescaping always on."""
+    from jinja2 import FileSystemLoader
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    env.filters["num"] = _num
+    env.filters["threshold"] = _threshold
+    env.filters["interval"] = _interval
+    return env
+
+
+def render_page(template: str, path: str | Path, **context: Any) -> Path:
+    """Render a template with the shared script (allowed by its CSP hash) to ``path``."""
+    from markupsafe import Markup
+
+    script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            script=Markup(script),
+            script_hash=f"sha256-{digest}",
+            generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            **context,
+        )
+    )
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    return out
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return str(value)
+    try:
+        return f"{float(value):.{digits}g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _interval(value: Any) -> str:
+    if not value:
+        return "–"
+    return f"{_num(value[0])} .. {_num(value[1])}"
+
+
+def _threshold(value: Any) -> str:
+    if not isinstance(value, Mapping) or not value:
+        return "report only"
+    parts = [f">= {_num(value['min'])}" if "min" in value else "", f"<= {_num(value['max'])}" if "max" in value else ""]
+    return " and ".join(p for p in parts if p)
+
+
+def _case_view(index: int, row: Mapping[str, Any]) -> dict[str, Any]:
+    scores = [{"name": name, **score} for name, score in (row.get("scores") or {}).items() if isinstance(score, Mapping)]
+    references = list(row.get("references") or ([row["reference"]] if row.get("reference") else []))
+    return {
+        "index": index,
+        "status": status_of(row),
+        "suite": str(row.get("suite", "")),
+        "case": str(row.get("case", "")),
+        "model": label_of(row),
+        "sample": row.get("sample", 0),
+        "prompt": str(row.get("prompt") or ""),
+        "output": str(row.get("output") or ""),
+        "references": [str(r) for r in references],
+        "error": row.get("error"),
+        "latency": row.get("latency_s"),
+        "scores": scores,
+        "vars": json.dumps(row.get("vars") or {}, ensure_ascii=False, indent=1, default=str),
+        "tags": [str(t) for t in row.get("tags") or []],
+    }
+
+
+def _search_text(view: Mapping[str, Any]) -> str:
+    fields = [view["suite"], view["case"], view["model"], view["prompt"], view["output"], *view["references"]]
+    fields += [str(view["error"] or ""), *view["tags"]]
+    return "\n".join(fields).lower()
+
+
+def _charts(metrics: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One histogram per (metric, model) and, with several models, a bar chart per metric."""
+    from markupsafe import Markup
+
+    out = []
+    for metric in dict.fromkeys(m["metric"] for m in metrics):
+        entries = [m for m in metrics if m["metric"] == metric]
+        svgs = [charts.histogram(m["values"], title=f"{metric} · {m['model']}") for m in entries]
+        if len(entries) > 1:
+            svgs.append(
+                charts.model_bars([(m["model"], m["mean"], m["interval"]) for m in entries], title=f"{metric}: mean by model")
+            )
+        out.append({"metric": metric, "svgs": [Markup(s) for s in svgs if s]})
+    return out
+
+
+def _baseline_view(diff: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not diff:
+        return None
+    cases = list(diff.get("cases", []))
+    return {
+        "path": diff.get("baseline"),
+        "mismatches": diff.get("mismatches", []),
+        "metrics": diff.get("metrics", []),
+        "improved": [c for c in cases if c["change"] == "improved"][:CASE_DIFFS_SHOWN],
+        "regressed": [c for c in cases if c["change"] == "regressed"][:CASE_DIFFS_SHOWN],
+        "improved_total": sum(1 for c in cases if c["change"] == "improved"),
+        "regressed_total": sum(1 for c in cases if c["change"] == "regressed"),
+        "new_cases": diff.get("new_cases", []),
+        "missing_cases": diff.get("missing_cases", []),
+        "gates": diff.get("gates", []),
+    }
+
+
+def render_html(
+    rows: Sequence[Mapping[str, Any]],
+    path: str | Path,
+    *,
+    title: str = "llmeval report",
+    baseline_diff: Mapping[str, Any] | None = None,
+    verdict: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write the report for a run's rows (case and gate rows) to ``path`` and return it.
+
+    ``verdict`` is a ``build_verdict`` result; anything else is rebuilt from the gate rows.
+    """
+    cases = [_case_view(i, r) for i, r in enumerate(R.case_rows(rows))]
+    gates = R.gate_rows(rows)
+    metrics = metric_summary(rows)
+    return render_page(
+        "report.html.j2",
+        path,
+        title=title,
+        verdict=verdict if verdict and "total" in verdict else build_verdict(gates, baseline_diff),
+        suites=suite_summary(rows),
+        metrics=metrics,
+        charts=_charts(metrics),
+        cases=cases,
+        counts={s: sum(1 for c in cases if c["status"] == s) for s in ("passed", "failed", "error")},
+        suite_names=sorted({c["suite"] for c in cases}),
+        model_names=sorted({c["model"] for c in cases}),
+        gates=gates,
+        group_gates=[g for g in gates if g.get("groups")],
+        baseline=_baseline_view(baseline_diff),
+        data_json=_markup(safe_json({"search": [_search_text(c) for c in cases]})),
+    )
+
+
+def _markup(text: str) -> Any:
+    from markupsafe import Markup
+
+    return Markup(text)

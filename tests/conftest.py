@@ -1,0 +1,44 @@
+"""Shared test fixtures: tiny models built on the spot (no download), and the demo model when built."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+# pytester runs pytest in-process and drops modules first imported by that run; C extensions such as
+# numpy cannot be imported twice in one process, so load them once here, before any inner run.
+import numpy  # noqa: F401,E402
+import pandas  # noqa: F401,E402
+import scipy.stats  # noqa: F401,E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_MODEL = ROOT / "fixtures" / "models" / "support-tiny"
+
+
+def _build_models_module():
+    spec = importlib.util.spec_from_file_location("llmeval_fixture_models", ROOT / "fixtures" / "build_models.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def build_models():
+    return _build_models_module()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, build_models) -> Path:
+    """A randomly initialised tiny causal LM with a trained tokenizer and a chat template."""
+    return build_models.build_random_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def demo_model() -> Path:
+    if not (DEMO_MODEL / "build-stamp.json").is_file():
+        pytest.skip("the demo model is not built: run `make setup` (the Makefile builds it before the tests)")
+    return DEMO_MODEL

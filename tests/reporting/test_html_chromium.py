@@ -1,0 +1,108 @@
+"""The HTML report in real headless Chromium: it renders, filters, drills down, and runs no XSS probe."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmeval.gate import compare_with_baseline, evaluate_gate, load_baseline, save_baseline
+from llmeval.reporting.html import render_html
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]  # fmt: skip
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def report(tmp_path: Path, rows_with_probes: list[dict]) -> Path:
+    rows = rows_with_probes
+    baseline = load_baseline(save_baseline(tmp_path / "baseline.json", rows, [], meta={}))
+    changed = [dict(r, scores={**r["scores"], "rougeL": {**r["scores"]["rougeL"], "value": 0.1, "passed": False}})
+               if r["case"] == "case-11" else r for r in rows]  # fmt: skip
+    gates = [
+        evaluate_gate(spec, changed, suite="support", model=rows[0]["model"], baseline=baseline)
+        for spec in (
+            {"metric": "rougeL", "mean": ">= 0.5", "ci": 0.95},
+            {"metric": "contains", "by": "group", "fairlearn": "demographic_parity_difference", "max": 0.2},
+        )
+    ]
+    diff = compare_with_baseline(changed, baseline)
+    return render_html([*changed, *gates], tmp_path / "report.html", title="probe <b>report</b>", baseline_diff=diff)
+
+
+@pytest.fixture
+def page(browser: Any, report: Path) -> Any:
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.requests = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.goto(report.as_uri())
+    yield page
+    context.close()
+
+
+def _visible_cases(page: Any) -> int:
+    return page.locator("#cases tbody tr.case:visible").count()
+
+
+def test_renders_without_running_probes(page: Any, tmp_path: Path) -> None:
+    shot = tmp_path / "report.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    assert page.title() == "probe <b>report</b>"
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.dialogs == []
+    assert page.locator("#cases img, #cases svg, a[href^='javascript:'], #cases script").count() == 0
+    assert [u for u in page.requests if not u.startswith("file:")] == []
+    assert page.locator("#verdict").inner_text().startswith("Release verdict: FAIL")
+    assert page.locator("svg.chart").count() >= 2
+
+
+def test_search_and_filters_change_the_rows(page: Any) -> None:
+    assert _visible_cases(page) == 14
+    page.fill("#search", "30 days")
+    assert _visible_cases(page) == 1 and page.locator("#shown").inner_text() == "1"
+    page.fill("#search", "")
+    page.select_option("#f-status", "error")
+    assert _visible_cases(page) == 1
+    page.select_option("#f-status", "failed")
+    failed = _visible_cases(page)
+    assert 0 < failed < 14
+    page.select_option("#f-status", "")
+    page.fill("#search", "onerror")
+    assert _visible_cases(page) == 1
+
+
+def test_drill_down_shows_the_escaped_text(page: Any) -> None:
+    row = page.locator("#cases tr.case", has_text="case-01")
+    detail = page.locator("#detail-1")
+    assert not detail.is_visible()
+    row.locator("button.toggle").click()
+    assert detail.is_visible()
+    assert detail.locator("pre.output").inner_text() == '<img src=x onerror="window.__xss=1"> answer 1'
+    assert "F=0.35" in detail.locator("td.explanation").first.inner_text()
+    assert detail.locator("pre.prompt").inner_text().startswith("Q: question case-01?")
+    assert page.evaluate("typeof window.__xss") == "undefined"
+
+
+def test_baseline_and_groups_sections(page: Any) -> None:
+    assert "case-11" in page.locator("#diff-regressed").inner_text()
+    assert page.locator("table.groups tbody tr").count() == 2
