@@ -232,11 +232,9 @@ class SessionRunner(Runner):
         self._emit(item, props)
 
     def record_gate_properties(self, item: Any, row: dict[str, Any]) -> None:
-        props: list[tuple[str, object]] = [("llmeval.model", item.spec), ("llmeval.gate.metric", row["metric"]),
-                                           ("llmeval.gate.value", row["value"]), ("llmeval.gate.threshold", row["threshold"])]
-        if row.get("interval"):
-            props.append(("llmeval.gate.interval", f"[{row['interval'][0]:.4g}, {row['interval'][1]:.4g}]"))
-        self._emit(item, props)
+        from llmeval.gate import gate_properties
+
+        self._emit(item, [("llmeval.model", item.spec), *gate_properties(row)])
 
     def _emit(self, item: Any, props: list[tuple[str, object]]) -> None:
         mode = self.settings.junit_properties

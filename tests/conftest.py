@@ -13,6 +13,9 @@ import pytest
 import numpy  # noqa: F401,E402
 import pandas  # noqa: F401,E402
 import scipy.stats  # noqa: F401,E402
+import rouge_score.rouge_scorer  # noqa: F401,E402  (imports nltk: seconds, once)
+import sacrebleu  # noqa: F401,E402
+import hypothesis  # noqa: F401,E402  (its pytest plugin imports it at the end of every inner run)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_MODEL = ROOT / "fixtures" / "models" / "support-tiny"

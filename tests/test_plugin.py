@@ -90,7 +90,7 @@ def test_junit_has_score_properties(project):
     assert props["llmeval.score.contains"] == "1.0"
     assert props["llmeval.model"] == "python:app:answer"
     gate = next(tc for tc in tree.iter("testcase") if tc.get("name").startswith("gate:"))
-    assert {p.get("name") for p in gate.iter("property")} >= {"llmeval.gate.value", "llmeval.gate.threshold"}
+    assert {p.get("name") for p in gate.iter("property")} >= {"llmeval.value", "llmeval.threshold", "llmeval.metric"}
 
 
 def test_results_file_has_the_contract_fields(project):

@@ -83,12 +83,21 @@ def _nlp_engine(model: str | None) -> Any:
         return NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
-    # The parser and lemmatizer are not needed: our recognizers score context on the raw text.
     engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}])
+    engine.nlp = {"en": _ner_only(model)}  # set before AnalyzerEngine sees it, so presidio never loads (or downloads)
+    return engine
+
+
+def _ner_only(model: str) -> Any:
+    """The pipeline with only NER and what it listens to: our recognizers score context on the raw text."""
     import spacy
 
-    engine.nlp = {"en": spacy.load(model, disable=["parser", "lemmatizer"])}
-    return engine
+    nlp = spacy.load(model)
+    keep = {"ner"} | {name for name, pipe in nlp.pipeline if "ner" in getattr(pipe, "listening_components", ())}
+    for name in nlp.pipe_names:
+        if name not in keep:
+            nlp.disable_pipe(name)
+    return nlp
 
 
 def _non_overlapping(text: str, found: Iterable[Any]) -> list[Entity]:

@@ -50,7 +50,8 @@ class Reporter:
             from llmeval.gate.baseline import save_baseline
 
             path = root / self.settings.save_baseline
-            save_baseline(path, self.case_rows, self.gate_rows, meta={"run_id": self.settings.run_id})
+            meta = {"run_id": self.settings.run_id, "suite_versions": self.suite_versions()}
+            save_baseline(path, self.case_rows, self.gate_rows, meta=meta)
             self.written.append(("baseline", path))
         if self.settings.html:
             from llmeval.reporting.html import render_html
@@ -67,24 +68,25 @@ class Reporter:
     def gate_rows(self) -> list[dict[str, Any]]:
         return [r for r in self.rows if r.get("kind") == "gate"]
 
-    def baseline_diff(self) -> dict[str, Any] | None:
-        baseline = self.runner.baseline()
-        if baseline is None:
-            return None
-        from llmeval.gate.baseline import compare_with_baseline
+    def suite_versions(self) -> dict[str, str]:
+        return {s.name: s.version for s in self.runner.selection.suites.values() if s.version}
 
-        rules = [rule for suite in self.runner.selection.suites.values() for rule in suite.regression]
-        return compare_with_baseline(self.case_rows, baseline, rules)
+    def baseline_diff(self) -> dict[str, Any] | None:
+        """This run against --llmeval-baseline (computed once; shown in the verdict and the HTML report)."""
+        if not hasattr(self, "_diff"):
+            self._diff = None
+            baseline = self.runner.baseline()
+            if baseline is not None and self.case_rows:
+                from llmeval.gate.baseline import compare_with_baseline
+
+                rules = [rule for suite in self.runner.selection.suites.values() for rule in suite.regression]
+                self._diff = compare_with_baseline(self.case_rows, baseline, rules, suite_versions=self.suite_versions())
+        return self._diff
 
     def verdict(self) -> dict[str, Any]:
-        gates = self.gate_rows
-        failed_cases = sum(1 for r in self.case_rows if not r["passed"])
-        return {
-            "passed": all(g["passed"] for g in gates),
-            "gates": gates,
-            "cases": len(self.case_rows),
-            "failed_cases": failed_cases,
-        }
+        from llmeval.gate import build_verdict
+
+        return build_verdict(self.gate_rows, self.baseline_diff())
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.rows:
@@ -93,7 +95,7 @@ class Reporter:
 
         tr = terminalreporter
         tr.section("llmeval summary")
-        for line, markup in summary_lines(self.case_rows, self.gate_rows):
+        for line, markup in summary_lines(self.case_rows, self.verdict()):
             tr.write_line(line, **markup)
         for kind, path in self.written:
             tr.write_line(f"llmeval {kind}: {_shown(path, Path(self.config.rootpath))}")

@@ -1,11 +1,12 @@
-"""The terminal summary: one table per suite and model, then the release verdict."""
+"""The terminal summary: one block per suite and model, then the release verdict."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-def summary_lines(case_rows: list[dict[str, Any]], gate_rows: list[dict[str, Any]]) -> list[tuple[str, dict[str, bool]]]:
+def summary_lines(case_rows: list[dict[str, Any]], verdict: dict[str, Any] | None) -> list[tuple[str, dict[str, bool]]]:
+    from llmeval.gate import format_verdict
     from llmeval.reporting.session import group_means
 
     out: list[tuple[str, dict[str, bool]]] = []
@@ -16,19 +17,10 @@ def summary_lines(case_rows: list[dict[str, Any]], gate_rows: list[dict[str, Any
         means = "  ".join(f"{name} {value:.3g}" for name, value in g["means"].items())
         if means:
             out.append((f"  mean  {means}", {}))
-    if gate_rows:
-        ok = all(g["passed"] for g in gate_rows)
+    if verdict and verdict["total"]:
         out.append(("", {}))
-        out.append((f"release verdict: {'PASS' if ok else 'FAIL'}", {"bold": True, "green": ok, "red": not ok}))
-        for g in gate_rows:
-            mark = "PASS" if g["passed"] else "FAIL"
-            out.append(
-                (
-                    f"  {mark}  {g['suite']}::{g['gate']}[{g['model_label']}]  {g['message']}",
-                    {"green": g["passed"], "red": not g["passed"]},
-                )
-            )
-        regressions = [g for g in gate_rows if (g.get("baseline") or {}).get("regressed")]
-        for g in regressions:
-            out.append((f"  REGRESSION  {g['suite']}::{g['gate']}: {g['baseline'].get('message', '')}", {"red": True}))
+        for i, line in enumerate(format_verdict(verdict, width=160).splitlines()):
+            failed_line = line.lstrip().startswith(("FAIL", "significant")) or (i == 0 and not verdict["passed"])
+            passed_line = line.lstrip().startswith("PASS") or (i == 0 and verdict["passed"])
+            out.append((line, {"bold": i == 0, "red": failed_line, "green": passed_line and not failed_line}))
     return out

@@ -30,10 +30,7 @@ def expand(spec: schema.SuiteSpec, linemap: LineMap) -> Suite:
         else:
             cases.append(_build_case(spec, entry, entry.id, dict(entry.vars), path, linemap.line(loc), linemap, loc))
     _check_unique(cases)
-    gates = tuple(
-        Gate(g.model_dump(exclude_none=True), g.name or _gate_name(g), linemap.line(("gates", i)))
-        for i, g in enumerate(spec.gates)
-    )
+    gates = _plan_gates(spec, linemap)
     _check_gate_metrics(gates, cases, path)
     return Suite(
         name=spec.suite,
@@ -50,11 +47,19 @@ def expand(spec: schema.SuiteSpec, linemap: LineMap) -> Suite:
     )
 
 
-def _gate_name(gate: schema.GateSpec) -> str:
-    for stat in ("mean", "median", "min", "max", "quantile", "pass_rate", "leak_rate"):
-        if getattr(gate, stat) is not None:
-            return f"{gate.metric}-{stat}"
-    return f"{gate.metric}-{gate.fairlearn or 'gate'}"
+def _plan_gates(spec: schema.SuiteSpec, linemap: LineMap) -> tuple[Gate, ...]:
+    """The suite's gates plus one regression gate per regression rule, each named and at its line."""
+    from llmeval.gate import plan_gates
+
+    gates = [g.model_dump(exclude_none=True) for g in spec.gates]
+    rules = [r.model_dump() for r in spec.regression]
+    lines = [linemap.line(("gates", i)) for i in range(len(gates))] + [linemap.line(("regression", j)) for j in range(len(rules))]
+    for k, (one_gate, one_rule) in enumerate([([g], []) for g in gates] + [([], [r]) for r in rules]):
+        try:
+            plan_gates(one_gate, one_rule)
+        except SuiteError as exc:
+            raise SuiteError(exc.message, path=linemap.path, line=lines[k], key=exc.key, hint=exc.hint) from None
+    return tuple(Gate(p, p["name"], lines[k]) for k, p in enumerate(plan_gates(gates, rules)))
 
 
 def _check_unique(cases: Sequence[Case]) -> None:
@@ -185,13 +190,13 @@ def _table_cases(spec: schema.SuiteSpec, entry: schema.TableSpec, loc: tuple[Any
 
 
 def _generated_cases(spec: schema.SuiteSpec, entry: schema.GenerateSpec, loc: tuple[Any, ...], linemap: LineMap) -> Iterator[Case]:
+    """Seeded synthetic probes (llmeval.strategies): case i depends only on (seed, i)."""
     from llmeval.strategies import generate_cases
 
     line = linemap.line(loc)
     try:
-        generated = generate_cases(dict(entry.generate), n=entry.n, seed=entry.seed)
-    except (KeyError, ValueError) as exc:
-        raise linemap.error(loc + ("generate",), f"cannot generate probes: {exc}", key="generate",
-                            hint="kinds are listed in the README (PII probes): e.g. email, phone, credit_card") from None
+        generated = generate_cases({"vars": dict(entry.generate)}, n=entry.n, seed=entry.seed)
+    except SuiteError as exc:
+        raise linemap.error(loc + ("generate",), exc.message, key=exc.key, hint=exc.hint) from None
     for number, values in enumerate(generated, start=1):
         yield _build_case(spec, entry, f"{entry.id}-{number}", {**entry.vars, **values}, linemap.path, line, linemap, loc)

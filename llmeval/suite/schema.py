@@ -110,6 +110,12 @@ class GateSpec(_Strict):
     ci: float | None = Field(None, gt=0.5, lt=1.0, description="gate on this confidence interval's bound")
     by: str | None = Field(None, description="a case var naming the demographic group (fairness gates)")
     fairlearn: str | None = Field(None, description="fairlearn metric over the groups, e.g. demographic_parity_difference")
+    of: str | None = Field(None, description="fairness gates: what is compared across groups: passed (default) or value")
+    y_true: str | None = Field(None, description="fairness gates: the case var holding the true label (equalized odds)")
+    regression: dict[str, Any] | None = Field(None, description="this gate's own regression rule, e.g. {max_drop: 0.02}")
+    resamples: int | None = Field(None, ge=100, le=100000, description="bootstrap resamples (default 2000)")
+    seed: int | None = Field(None, ge=0, description="bootstrap seed (default 0)")
+    method: Literal["exact", "wilson"] | None = Field(None, description="interval for rates: exact (Clopper-Pearson) or wilson")
 
 
 class RegressionSpec(_Strict):
