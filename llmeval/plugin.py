@@ -107,7 +107,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def _line_writer(config: pytest.Config) -> Any:
     def write(line: str) -> None:
         reporter = config.pluginmanager.getplugin("terminalreporter")
-        if reporter is not None and config.get_verbosity() >= 0:
+        if reporter is not None and config.get_verbosity() >= -1:  # -q still gets the one summary line
             reporter.write_line(line)
 
     return write

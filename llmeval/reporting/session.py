@@ -95,7 +95,7 @@ class Reporter:
 
         tr = terminalreporter
         tr.section("llmeval summary")
-        for line, markup in summary_lines(self.case_rows, self.verdict()):
+        for line, markup in summary_lines(self.case_rows, self.verdict(), self.baseline_diff()):
             tr.write_line(line, **markup)
         for kind, path in self.written:
             tr.write_line(f"llmeval {kind}: {_shown(path, Path(self.config.rootpath))}")

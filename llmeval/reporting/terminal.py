@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def summary_lines(case_rows: list[dict[str, Any]], verdict: dict[str, Any] | None) -> list[tuple[str, dict[str, bool]]]:
+def summary_lines(case_rows: list[dict[str, Any]], verdict: dict[str, Any] | None,
+                  diff: dict[str, Any] | None = None) -> list[tuple[str, dict[str, bool]]]:
     from llmeval.gate import format_verdict
     from llmeval.reporting.session import group_means
 
@@ -23,4 +24,10 @@ def summary_lines(case_rows: list[dict[str, Any]], verdict: dict[str, Any] | Non
             failed_line = line.lstrip().startswith(("FAIL", "significant")) or (i == 0 and not verdict["passed"])
             passed_line = line.lstrip().startswith("PASS") or (i == 0 and verdict["passed"])
             out.append((line, {"bold": i == 0, "red": failed_line, "green": passed_line and not failed_line}))
+    if diff and (diff.get("new_cases") or diff.get("missing_cases")):
+        new = [c["case"] for c in diff.get("new_cases", [])]
+        missing = [c["case"] for c in diff.get("missing_cases", [])]
+        out.append((f"baseline: {len(new)} cases new to, {len(missing)} missing from the baseline"
+                    f"{' (new: ' + ', '.join(new[:10]) + ')' if new else ''}"
+                    f"{' (missing: ' + ', '.join(missing[:10]) + ')' if missing else ''}", {"yellow": True}))
     return out
