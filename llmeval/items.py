@@ -111,7 +111,7 @@ class CaseItem(pytest.Item):
         if isinstance(excinfo.value, CaseFailed):
             return describe_case_failure(self, excinfo.value.args[0], _runner(self))
         if isinstance(excinfo.value, (GenerationFailed, LlmevalError)):
-            return f"{self.case.path}:{self.case.line}: no output for case '{self.case.id}' on {self.spec}: {excinfo.value}"
+            return f"{_runner(self).rel(self.case.path)}:{self.case.line}: no output for case '{self.case.id}' on {self.spec}: {excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -140,9 +140,9 @@ class GateItem(pytest.Item):
         if isinstance(excinfo.value, GateFailed):
             from llmeval.reporting.failure import describe_gate_failure
 
-            return describe_gate_failure(self, excinfo.value.args[0])
+            return describe_gate_failure(self, excinfo.value.args[0], _runner(self))
         if isinstance(excinfo.value, LlmevalError):
-            return f"{self.suite.path}:{self.gate.line}: gate '{self.gate.name}': {excinfo.value}"
+            return f"{_runner(self).rel(self.suite.path)}:{self.gate.line}: gate '{self.gate.name}': {excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -81,9 +81,13 @@ def _nlp_engine(model: str | None) -> Any:
         from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
         return NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
-    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}])
+    config = NerModelConfiguration()
+    # spaCy labels presidio has no entity for (CARDINAL, FAC, ...): ignore them instead of warning per text
+    config.labels_to_ignore = set(config.labels_to_ignore) | {
+        "CARDINAL", "FAC", "EVENT", "LANGUAGE", "LAW", "MONEY", "ORDINAL", "PERCENT", "PRODUCT", "QUANTITY", "WORK_OF_ART"}
+    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}], ner_model_configuration=config)
     engine.nlp = {"en": _ner_only(model)}  # set before AnalyzerEngine sees it, so presidio never loads (or downloads)
     return engine
 

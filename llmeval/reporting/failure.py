@@ -22,7 +22,7 @@ def describe_case_failure(item: Any, result: Any, runner: Any) -> str:
     rows = result.rows
     failed = [r for r in rows if not r["passed"]]
     lines = [
-        f"{case.path}:{case.line}: case '{case.id}' failed on {runner.label(item.spec)} ({item.spec})",
+        f"{runner.rel(case.path)}:{case.line}: case '{case.id}' failed on {runner.label(item.spec)} ({item.spec})",
     ]
     if len(rows) > 1:
         lines.append(f"  pass rate {result.pass_rate:.0%} of {len(rows)} samples; needs {case.min_pass_rate:.0%}")

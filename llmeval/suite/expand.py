@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -174,7 +175,7 @@ def _render_params(params: Any, variables: dict[str, Any], path: str, line: int,
 
 
 def _table_cases(spec: schema.SuiteSpec, entry: schema.TableSpec, loc: tuple[Any, ...], linemap: LineMap) -> Iterator[Case]:
-    table_path = (Path(linemap.path).parent / entry.cases_from)
+    table_path = Path(os.path.normpath(Path(linemap.path).parent / entry.cases_from))
     rows = read_table(table_path, suite_path=linemap.path, line=linemap.line(loc + ("cases_from",)))
     if entry.limit is not None:
         rows = rows[: entry.limit]
