@@ -30,9 +30,16 @@ def prompt_for(question: str) -> str:
     return PROMPT.replace("{{ question }}", question)
 
 
+def prepare_dir(directory: Path) -> Path:
+    """A folder with an empty pytest.ini, so pytest's rootdir (and llmeval's cache and reports) stay inside it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    return directory
+
+
 def write_suite(directory: Path, n: int, model: str, *, max_new_tokens: int = 48, name: str = "bench") -> Path:
     """A suite of n cases from a CSV table (columns id, question) with one cheap scorer; returns its path."""
-    directory.mkdir(parents=True, exist_ok=True)
+    prepare_dir(directory)
     table = directory / f"{name}-cases.csv"
     with table.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -56,13 +63,14 @@ def write_suite(directory: Path, n: int, model: str, *, max_new_tokens: int = 48
 
 def write_echo_app(directory: Path) -> str:
     """A trivial `python:` model (no model loads); returns its spec."""
+    prepare_dir(directory)
     (directory / f"{ECHO_MODULE}.py").write_text("def answer(prompt):\n    return prompt\n", encoding="utf-8")
     return f"python:{ECHO_MODULE}:answer"
 
 
 def write_trivial_test(directory: Path) -> Path:
     """One plain pytest test that does nothing, for measuring the plugin's start-up cost."""
-    directory.mkdir(parents=True, exist_ok=True)
+    prepare_dir(directory)
     path = directory / "test_trivial.py"
     path.write_text("def test_trivial():\n    assert True\n", encoding="utf-8")
     return path

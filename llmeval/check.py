@@ -9,8 +9,15 @@ from llmeval.scorers import base
 from llmeval.scorers.base import Sample, Score
 
 
-def score(output: str, *, reference: str | Sequence[str] | None = None, prompt: str = "",
-          context: Sequence[str] = (), vars: Mapping[str, Any] | None = None, **scorers: Any) -> dict[str, Score]:
+def score(
+    output: str,
+    *,
+    reference: str | Sequence[str] | None = None,
+    prompt: str = "",
+    context: Sequence[str] = (),
+    vars: Mapping[str, Any] | None = None,
+    **scorers: Any,
+) -> dict[str, Score]:
     """Score one output with named scorers, e.g. score(out, reference=ref, rougeL={"min": 0.5})."""
     refs = [reference] if isinstance(reference, str) else list(reference or [])
     sample = Sample(output=output, references=tuple(refs), prompt=prompt, vars=dict(vars or {}), context=tuple(context))

@@ -35,18 +35,34 @@ class Settings:
 
 
 OPTIONS: list[tuple[str, dict[str, Any]]] = [
-    ("model", {"action": "append", "metavar": "SPEC", "help": "model spec (repeatable): hf:<path|id>, python:<module>:<fn>; overrides suites' model"}),
+    (
+        "model",
+        {
+            "action": "append",
+            "metavar": "SPEC",
+            "help": "model spec (repeatable): hf:<path|id>, python:<module>:<fn>; overrides suites' model",
+        },
+    ),
     ("results", {"metavar": "PATH", "help": "results file (JSON Lines); default reports/<run id>/results.jsonl"}),
     ("html", {"metavar": "PATH", "help": "write the self-contained HTML report here"}),
     ("baseline", {"metavar": "PATH", "help": "compare with this baseline file (regression rules)"}),
     ("save-baseline", {"metavar": "PATH", "help": "save this run's scores as a baseline file"}),
-    ("cache", {"choices": ["on", "off", "refresh"], "help": "generation cache: on (default), off, refresh (regenerate and overwrite)"}),
+    (
+        "cache",
+        {"choices": ["on", "off", "refresh"], "help": "generation cache: on (default), off, refresh (regenerate and overwrite)"},
+    ),
     ("cache-dir", {"metavar": "DIR", "help": "cache folder (default .llmeval under the rootdir)"}),
     ("repeat", {"type": int, "metavar": "N", "help": "samples per case (overrides the suites' repeat)"}),
-    ("redact-pii", {"action": "store_true", "default": None, "help": "mask detected PII in results, reports, JUnit and the terminal"}),
+    (
+        "redact-pii",
+        {"action": "store_true", "default": None, "help": "mask detected PII in results, reports, JUnit and the terminal"},
+    ),
     ("batch-size", {"metavar": "N|auto", "help": "generation batch size (default auto: token-budgeted)"}),
     ("concurrency", {"type": int, "metavar": "N", "help": "concurrent requests for async backends (default 8)"}),
-    ("junit-properties", {"choices": list(JUNIT_MODES), "help": "where scores go in --junitxml: testcase (default), testsuite, off"}),
+    (
+        "junit-properties",
+        {"choices": list(JUNIT_MODES), "help": "where scores go in --junitxml: testcase (default), testsuite, off"},
+    ),
 ]
 
 

@@ -50,9 +50,13 @@ class SuiteFile(pytest.File):
         runner = _runner(self)
         specs = runner.models_for(suite)
         if not specs:
-            raise SuiteError("no model to run: the suite has no 'model:' and no --llmeval-model was given",
-                             path=str(self.path), line=1, key="model",
-                             hint="add `model: hf:fixtures/models/support-tiny` or pass --llmeval-model SPEC")
+            raise SuiteError(
+                "no model to run: the suite has no 'model:' and no --llmeval-model was given",
+                path=str(self.path),
+                line=1,
+                key="model",
+                hint="add `model: hf:fixtures/models/support-tiny` or pass --llmeval-model SPEC",
+            )
         for spec in specs:
             try:
                 label = runner.label(spec)
@@ -111,7 +115,8 @@ class CaseItem(pytest.Item):
         if isinstance(excinfo.value, CaseFailed):
             return describe_case_failure(self, excinfo.value.args[0], _runner(self))
         if isinstance(excinfo.value, (GenerationFailed, LlmevalError)):
-            return f"{_runner(self).rel(self.case.path)}:{self.case.line}: no output for case '{self.case.id}' on {self.spec}: {excinfo.value}"
+            where = f"{_runner(self).rel(self.case.path)}:{self.case.line}"
+            return f"{where}: no output for case '{self.case.id}' on {self.spec}: {excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -122,14 +122,30 @@ class Runner:
                     error = f"scorer '{scorer.name}' raised {type(exc).__name__}: {exc}"
                     break
         return {
-            "kind": "case", "run_id": self.settings.run_id, "suite": suite.name, "suite_path": self.rel(suite.path),
-            "suite_version": suite.version, "case": case.id, "path": self.rel(case.path), "line": case.line,
-            "model": spec, "model_label": self.label(spec), "sample": sample, "prompt": prompt, "output": gen.text,
-            "reference": case.references[0] if case.references else None, "references": list(case.references),
-            "scores": scores, "passed": error is None and all(s["passed"] for s in scores.values()),
-            "error": error, "latency_s": round(gen.latency_s, 6),
+            "kind": "case",
+            "run_id": self.settings.run_id,
+            "suite": suite.name,
+            "suite_path": self.rel(suite.path),
+            "suite_version": suite.version,
+            "case": case.id,
+            "path": self.rel(case.path),
+            "line": case.line,
+            "model": spec,
+            "model_label": self.label(spec),
+            "sample": sample,
+            "prompt": prompt,
+            "output": gen.text,
+            "reference": case.references[0] if case.references else None,
+            "references": list(case.references),
+            "scores": scores,
+            "passed": error is None and all(s["passed"] for s in scores.values()),
+            "error": error,
+            "latency_s": round(gen.latency_s, 6),
             "tokens": {"prompt": gen.prompt_tokens, "completion": gen.completion_tokens},
-            "tags": list(case.tags), "vars": dict(case.vars), "cached": gen.cached, "time": time.time(),
+            "tags": list(case.tags),
+            "vars": dict(case.vars),
+            "cached": gen.cached,
+            "time": time.time(),
         }
 
     def rel(self, path: str) -> str:
@@ -206,11 +222,22 @@ class SessionRunner(Runner):
 
         rows = self.gate_rows(item.suite, item.spec)
         row = evaluate_gate(
-            dict(item.gate.spec), rows, suite=item.suite.name, model=item.spec,
-            baseline=self.baseline(), regression=list(item.suite.regression),
+            dict(item.gate.spec),
+            rows,
+            suite=item.suite.name,
+            model=item.spec,
+            baseline=self.baseline(),
+            regression=list(item.suite.regression),
         )
-        row.update({"gate": item.gate.name, "model_label": self.label(item.spec), "run_id": self.settings.run_id,
-                    "suite_path": self.rel(item.suite.path), "line": item.gate.line})
+        row.update(
+            {
+                "gate": item.gate.name,
+                "model_label": self.label(item.spec),
+                "run_id": self.settings.run_id,
+                "suite_path": self.rel(item.suite.path),
+                "line": item.gate.line,
+            }
+        )
         return row
 
     def baseline(self) -> Any:

@@ -6,16 +6,16 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import pytest
+import hypothesis  # noqa: F401,E402  (its pytest plugin imports it at the end of every inner run)
 
 # pytester runs pytest in-process and drops modules first imported by that run; C extensions such as
 # numpy cannot be imported twice in one process, so load them once here, before any inner run.
 import numpy  # noqa: F401,E402
 import pandas  # noqa: F401,E402
-import scipy.stats  # noqa: F401,E402
+import pytest
 import rouge_score.rouge_scorer  # noqa: F401,E402  (imports nltk: seconds, once)
 import sacrebleu  # noqa: F401,E402
-import hypothesis  # noqa: F401,E402  (its pytest plugin imports it at the end of every inner run)
+import scipy.stats  # noqa: F401,E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_MODEL = ROOT / "fixtures" / "models" / "support-tiny"

@@ -63,13 +63,15 @@ def test_cases_and_gates_become_items_with_readable_ids(project):
 def test_pass_fail_and_failure_message_without_traceback(project):
     result = project.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines([
-        "*qa.yaml:13: case 'shipping' failed on answer (python:app:answer)",
-        "*prompt:*Q: What does shipping cost?\\nA:",
-        "*output:*I do not know.",
-        "*reference:*Shipping is free over 50 dollars.",
-        "*FAIL rougeL*want >= 0.5*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*qa.yaml:13: case 'shipping' failed on answer (python:app:answer)",
+            "*prompt:*Q: What does shipping cost?\\nA:",
+            "*output:*I do not know.",
+            "*reference:*Shipping is free over 50 dollars.",
+            "*FAIL rougeL*want >= 0.5*",
+        ]
+    )
     assert "Traceback" not in result.stdout.str()
     assert result.ret == 1
 
@@ -99,7 +101,19 @@ def test_results_file_has_the_contract_fields(project):
     cases = [r for r in rows if r["kind"] == "case"]
     assert {r["case"] for r in cases} == {"refund", "shipping"}
     for row in cases:
-        for field in ("suite", "case", "model", "prompt", "output", "reference", "scores", "passed", "error", "latency_s", "tokens"):
+        for field in (
+            "suite",
+            "case",
+            "model",
+            "prompt",
+            "output",
+            "reference",
+            "scores",
+            "passed",
+            "error",
+            "latency_s",
+            "tokens",
+        ):
             assert field in row
     refund = next(r for r in cases if r["case"] == "refund")
     assert refund["scores"]["rougeL"] == {**refund["scores"]["rougeL"], "value": 1.0, "passed": True}
@@ -107,7 +121,9 @@ def test_results_file_has_the_contract_fields(project):
 
 
 def test_broken_suite_is_one_collection_error_and_others_still_run(project):
-    project.makefile(".yaml", broken="suite: broken\nmodel: python:app:answer\nprompt: hi\ncases:\n  - id: a\n    scorers: [{rouge_l: {}}]\n")
+    project.makefile(
+        ".yaml", broken="suite: broken\nmodel: python:app:answer\nprompt: hi\ncases:\n  - id: a\n    scorers: [{rouge_l: {}}]\n"
+    )
     result = project.runpytest()
     result.assert_outcomes(passed=2, failed=1, errors=1)
     result.stdout.fnmatch_lines(["*broken.yaml:6: 'rouge_l': unknown scorer 'rouge_l'*", "*did you mean 'rougeL'*"])
@@ -118,6 +134,7 @@ def test_broken_suite_is_one_collection_error_and_others_still_run(project):
     ("spec", "message"),
     [
         ("nope:thing", "unknown model spec prefix 'nope:'"),
+        ("openai:localhost:8000", "needs the model name after"),
         ("python:missing_module:fn", "cannot import module 'missing_module'"),
         ("python:app:nothing", "module 'app' has no callable 'nothing'"),
         ("hf:no/such/model-dir", "cannot find model 'hf:no/such/model-dir'"),

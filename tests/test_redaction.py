@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-APP = '''
+APP = """
 def leaky(prompt, vars):
     return f"Sure, I emailed {vars['email']} and called {vars['phone']}."
-'''
+"""
 
 SUITE = """\
 suite: leaky
@@ -24,7 +24,8 @@ def test_redaction_in_every_output(pytester):
     pytester.makepyfile(app=APP)
     pytester.makefile(".yaml", leaky=SUITE)
     result = pytester.runpytest_subprocess(
-        "--llmeval-redact-pii", "--llmeval-results", "r.jsonl", "--llmeval-html", "r.html", "--junitxml", "j.xml")
+        "--llmeval-redact-pii", "--llmeval-results", "r.jsonl", "--llmeval-html", "r.html", "--junitxml", "j.xml"
+    )
     result.assert_outcomes(failed=1)
     outputs = {
         "terminal": result.stdout.str(),

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-APP = '''
+APP = """
 import hashlib
 
 ANSWERS = {i: f"Your order number {i} ships from the warehouse in {i % 5 + 2} business days by courier." for i in range(40)}
@@ -27,16 +27,16 @@ def jitter(prompt, vars):
     # same quality as good(), different wording on a few cases (noise, not a regression)
     text = ANSWERS[n]
     return text.replace("by courier", "via courier") if n % 7 == 0 else text
-'''
+"""
 
 
 def _suite(version: str = "1") -> str:
-    cases = "\n".join(f"  - {{id: c{i}, vars: {{n: {i}}}, reference: \"{_ref(i)}\"}}" for i in range(40))
+    cases = "\n".join(f'  - {{id: c{i}, vars: {{n: {i}}}, reference: "{_ref(i)}"}}' for i in range(40))
     return (
-        f"suite: orders\nversion: \"{version}\"\nmodel: python:app:good\nprompt: \"Where is order {{{{ n }}}}?\"\n"
+        f'suite: orders\nversion: "{version}"\nmodel: python:app:good\nprompt: "Where is order {{{{ n }}}}?"\n'
         "defaults:\n  scorers:\n    - rougeL: {min: 0.5}\n"
         f"cases:\n{cases}\n"
-        "gates:\n  - {metric: rougeL, mean: \">= 0.6\", ci: 0.95}\n"
+        'gates:\n  - {metric: rougeL, mean: ">= 0.6", ci: 0.95}\n'
         "regression:\n  - {metric: rougeL, max_drop: 0.02}\n"
     )
 

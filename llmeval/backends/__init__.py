@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from llmeval.backends.base import Backend, GenerationConfig, Generation, Request, cache_key
+from llmeval.backends.base import Backend, Generation, GenerationConfig, Request, cache_key
 from llmeval.errors import BackendError
 
 __all__ = ["Backend", "Generation", "GenerationConfig", "Request", "cache_key", "prefixes", "resolve", "split_spec"]
@@ -27,11 +27,17 @@ def _python(target: str, root: Path, **options: Any) -> Backend:
     return CallableBackend(target, root=root, **options)
 
 
+def _openai(target: str, root: Path, **options: Any) -> Backend:
+    from llmeval.backends.openai import OpenAIBackend
+
+    return OpenAIBackend(target, root=root, **options)
+
+
 def prefixes() -> dict[str, BackendFactory]:
     """The known spec prefixes: built-ins plus the `llmeval.backends` entry point group."""
     from importlib.metadata import entry_points
 
-    found: dict[str, BackendFactory] = {"hf": _hf, "python": _python}
+    found: dict[str, BackendFactory] = {"hf": _hf, "python": _python, "openai": _openai}
     for ep in entry_points(group="llmeval.backends"):
         found[ep.name] = ep.load()
     return found

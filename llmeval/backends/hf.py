@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from llmeval.backends.base import GenerationConfig, Generation, OnResult, Request, cut_at_stop
+from llmeval.backends.base import Generation, GenerationConfig, OnResult, Request, cut_at_stop
 from llmeval.errors import BackendError
 
 CPU_TOKEN_BUDGET = 32 * 1024
@@ -124,7 +124,7 @@ class HFBackend:
                 on_result(i, Generation("", error=f"generation failed: {exc}"))
             return
         latency = (time.perf_counter() - start) / len(batch)
-        for i, text, count in zip(batch, texts, counts):
+        for i, text, count in zip(batch, texts, counts, strict=True):
             on_result(i, Generation(cut_at_stop(text, requests[i].config.stop), len(encoded[i]), count, latency))
 
     def _generate_ids(self, prompts: list[list[int]], config: GenerationConfig, sample: int) -> tuple[list[str], list[int]]:
@@ -164,7 +164,9 @@ def _locate(target: str, root: Path, spec: str) -> Path:
         candidate = root / candidate
     if candidate.exists():
         if not (candidate / "config.json").is_file():
-            raise BackendError(f"model spec '{spec}': {candidate} exists but has no config.json (not a transformers model folder)")
+            raise BackendError(
+                f"model spec '{spec}': {candidate} exists but has no config.json (not a transformers model folder)"
+            )
         return candidate
     if target.count("/") == 1 and not target.startswith((".", "/")):
         try:

@@ -105,7 +105,9 @@ def _load_callable(module_name: str, attr: str, root: Path, spec: str) -> tuple[
     fn = getattr(module, attr, None)
     if not callable(fn):
         names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
-        raise BackendError(f"module '{module_name}' has no callable '{attr}' (model spec '{spec}'); callables there: {', '.join(names)}")
+        raise BackendError(
+            f"module '{module_name}' has no callable '{attr}' (model spec '{spec}'); callables there: {', '.join(names)}"
+        )
     try:
         source = inspect.getsource(module).encode()
     except (OSError, TypeError):

@@ -68,8 +68,16 @@ class Cache:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO generations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, backend, json.dumps(request, sort_keys=True), gen.text, gen.prompt_tokens,
-                 gen.completion_tokens, gen.latency_s, time.time()),
+                (
+                    key,
+                    backend,
+                    json.dumps(request, sort_keys=True),
+                    gen.text,
+                    gen.prompt_tokens,
+                    gen.completion_tokens,
+                    gen.latency_s,
+                    time.time(),
+                ),
             )
 
     def stats(self) -> dict[str, int]:

@@ -21,12 +21,17 @@ class Progress:
         self._bar: Any = None
         if live and total:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+            from rich.progress import Progress as RichProgress
 
             self._bar = RichProgress(
-                TextColumn("[bold]llmeval[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-                console=Console(file=sys.stdout), transient=False,
+                TextColumn("[bold]llmeval[/] {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                console=Console(file=sys.stdout),
+                transient=False,
             )
             self._task = self._bar.add_task(label, total=total, rate="")
             self._bar.start()

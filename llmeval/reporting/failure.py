@@ -50,11 +50,10 @@ def _describe(threshold: dict[str, float]) -> str:
     return "(report)"
 
 
-def describe_gate_failure(item: Any, row: dict[str, Any]) -> str:
-    lines = [
-        f"{item.suite.path}:{item.gate.line}: gate '{item.gate.name}' failed on {row.get('model_label', item.spec)}",
-        f"  {row['message']}",
-    ]
+def describe_gate_failure(item: Any, row: dict[str, Any], runner: Any) -> str:
+    message = redact_text(row["message"]) if runner.settings.redact_pii else row["message"]
+    label = row.get("model_label", item.spec)
+    lines = [f"{runner.rel(item.suite.path)}:{item.gate.line}: gate '{item.gate.name}' failed on {label}", f"  {message}"]
     worst = row.get("worst") or []
     if worst:
         lines.append("  worst cases: " + ", ".join(f"{w['case']} ({w['value']:.3g})" for w in worst[:5]))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def summary_lines(case_rows: list[dict[str, Any]], verdict: dict[str, Any] | None,
-                  diff: dict[str, Any] | None = None) -> list[tuple[str, dict[str, bool]]]:
+def summary_lines(
+    case_rows: list[dict[str, Any]], verdict: dict[str, Any] | None, diff: dict[str, Any] | None = None
+) -> list[tuple[str, dict[str, bool]]]:
     from llmeval.gate import format_verdict
     from llmeval.reporting.session import group_means
 
@@ -27,7 +28,12 @@ def summary_lines(case_rows: list[dict[str, Any]], verdict: dict[str, Any] | Non
     if diff and (diff.get("new_cases") or diff.get("missing_cases")):
         new = [c["case"] for c in diff.get("new_cases", [])]
         missing = [c["case"] for c in diff.get("missing_cases", [])]
-        out.append((f"baseline: {len(new)} cases new to, {len(missing)} missing from the baseline"
-                    f"{' (new: ' + ', '.join(new[:10]) + ')' if new else ''}"
-                    f"{' (missing: ' + ', '.join(missing[:10]) + ')' if missing else ''}", {"yellow": True}))
+        out.append(
+            (
+                f"baseline: {len(new)} cases new to, {len(missing)} missing from the baseline"
+                f"{' (new: ' + ', '.join(new[:10]) + ')' if new else ''}"
+                f"{' (missing: ' + ', '.join(missing[:10]) + ')' if missing else ''}",
+                {"yellow": True},
+            )
+        )
     return out

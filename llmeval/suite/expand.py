@@ -92,17 +92,30 @@ def _check_gate_metrics(gates: Sequence[Gate], cases: Sequence[Case], path: str)
             )
 
 
-def _merged_scorers(spec: schema.SuiteSpec, own: Sequence[dict[str, Any]],
-                    loc: tuple[Any, ...]) -> list[tuple[str, Any, tuple[Any, ...]]]:
+def _merged_scorers(
+    spec: schema.SuiteSpec, own: Sequence[dict[str, Any]], loc: tuple[Any, ...]
+) -> list[tuple[str, Any, tuple[Any, ...]]]:
     """Defaults first, then the case's own; a case scorer replaces a default of the same name."""
     own_names = {next(iter(entry)) for entry in own}
-    merged = [(n, p, ("defaults", "scorers", i)) for i, e in enumerate(spec.defaults.scorers)
-              for n, p in e.items() if n not in own_names]
+    merged = [
+        (n, p, ("defaults", "scorers", i))
+        for i, e in enumerate(spec.defaults.scorers)
+        for n, p in e.items()
+        if n not in own_names
+    ]
     return merged + [(n, p, loc + ("scorers", j)) for j, e in enumerate(own) for n, p in e.items()]
 
 
-def _build_case(spec: schema.SuiteSpec, entry: Any, case_id: str, own_vars: dict[str, Any], path: str,
-                line: int, linemap: LineMap, loc: tuple[Any, ...]) -> Case:
+def _build_case(
+    spec: schema.SuiteSpec,
+    entry: Any,
+    case_id: str,
+    own_vars: dict[str, Any],
+    path: str,
+    line: int,
+    linemap: LineMap,
+    loc: tuple[Any, ...],
+) -> Case:
     variables = {**spec.defaults.vars, **own_vars}
     context = _render_list(entry.context, variables, path, line, "context")
     if context and "context" not in variables:
@@ -124,14 +137,24 @@ def _build_case(spec: schema.SuiteSpec, entry: Any, case_id: str, own_vars: dict
         )
     rate = entry.min_pass_rate if entry.min_pass_rate is not None else spec.min_pass_rate
     return Case(
-        suite=spec.suite, id=case_id, path=path, line=line, vars=variables, prompt=prompt, messages=messages,
-        references=tuple(references), context=tuple(context), tags=tuple(dict.fromkeys([*spec.defaults.tags, *entry.tags])),
-        scorers=tuple(built), min_pass_rate=rate,
+        suite=spec.suite,
+        id=case_id,
+        path=path,
+        line=line,
+        vars=variables,
+        prompt=prompt,
+        messages=messages,
+        references=tuple(references),
+        context=tuple(context),
+        tags=tuple(dict.fromkeys([*spec.defaults.tags, *entry.tags])),
+        scorers=tuple(built),
+        min_pass_rate=rate,
     )
 
 
-def _render_prompt(spec: schema.SuiteSpec, entry: Any, variables: dict[str, Any], path: str,
-                   line: int) -> tuple[str | None, tuple[tuple[str, str], ...] | None]:
+def _render_prompt(
+    spec: schema.SuiteSpec, entry: Any, variables: dict[str, Any], path: str, line: int
+) -> tuple[str | None, tuple[tuple[str, str], ...] | None]:
     own_prompt = getattr(entry, "prompt", None)
     own_messages = getattr(entry, "messages", None)
     if own_prompt is not None or (own_messages is None and spec.messages is None and spec.prompt is not None):
@@ -144,7 +167,7 @@ def _render_prompt(spec: schema.SuiteSpec, entry: Any, variables: dict[str, Any]
             path=path,
             line=line,
             key="prompt",
-            hint="add a template at the top level, e.g.\n    prompt: \"Q: {{ question }}\\nA:\"",
+            hint='add a template at the top level, e.g.\n    prompt: "Q: {{ question }}\\nA:"',
         )
     return None, tuple((m.role, render(m.content, variables, path=path, line=line, what="messages")) for m in messages)
 
@@ -190,7 +213,9 @@ def _table_cases(spec: schema.SuiteSpec, entry: schema.TableSpec, loc: tuple[Any
         yield _build_case(spec, entry, case_id, variables, row.path, row.line, linemap, loc)
 
 
-def _generated_cases(spec: schema.SuiteSpec, entry: schema.GenerateSpec, loc: tuple[Any, ...], linemap: LineMap) -> Iterator[Case]:
+def _generated_cases(
+    spec: schema.SuiteSpec, entry: schema.GenerateSpec, loc: tuple[Any, ...], linemap: LineMap
+) -> Iterator[Case]:
     """Seeded synthetic probes (llmeval.strategies): case i depends only on (seed, i)."""
     from llmeval.strategies import generate_cases
 

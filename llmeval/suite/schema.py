@@ -91,7 +91,7 @@ class DefaultsSpec(_Strict):
     tags: list[str] = Field(default_factory=list)
 
 
-Condition = Annotated[str | float, Field(description="a comparison such as \">= 0.6\" (a bare number means >=)")]
+Condition = Annotated[str | float, Field(description='a comparison such as ">= 0.6" (a bare number means >=)')]
 
 
 class GateSpec(_Strict):

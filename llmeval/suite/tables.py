@@ -26,12 +26,18 @@ def read_table(path: Path, *, suite_path: str, line: int) -> list[Row]:
     if suffix not in READERS:
         raise SuiteError(
             f"cannot read case table '{path}': unsupported file type '{suffix}'",
-            path=suite_path, line=line, key="cases_from", hint="use a .csv, .jsonl or .parquet file",
+            path=suite_path,
+            line=line,
+            key="cases_from",
+            hint="use a .csv, .jsonl or .parquet file",
         )
     if not path.is_file():
         raise SuiteError(
             f"case table not found: {path}",
-            path=suite_path, line=line, key="cases_from", hint="the path is relative to the suite file's folder",
+            path=suite_path,
+            line=line,
+            key="cases_from",
+            hint="the path is relative to the suite file's folder",
         )
     import pandas as pd
 
@@ -44,7 +50,10 @@ def read_table(path: Path, *, suite_path: str, line: int) -> list[Row]:
             frame = pd.read_parquet(path)
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise SuiteError(
-            f"cannot parse case table {path}: {exc}", path=suite_path, line=line, key="cases_from",
+            f"cannot parse case table {path}: {exc}",
+            path=suite_path,
+            line=line,
+            key="cases_from",
             hint="check the file's format (CSV needs a header row; JSON Lines one object per line)",
         ) from None
     offset = 2 if suffix == ".csv" else 1  # CSV rows start after the header line

@@ -11,17 +11,17 @@ from llmeval.suite.yamlfile import LineMap
 
 EXAMPLES = {
     "suite": "suite: support-bot",
-    "cases": "cases:\n    - id: refund-window\n      vars: {question: \"How long do I have to return an item?\"}",
+    "cases": 'cases:\n    - id: refund-window\n      vars: {question: "How long do I have to return an item?"}',
     "id": "- id: refund-window",
     "generation": "generation: {max_new_tokens: 48, temperature: 0, seed: 0}",
-    "scorers": "scorers:\n    - rougeL: {min: 0.5}\n    - contains: \"30 days\"",
-    "gates": "gates:\n    - {metric: rougeL, mean: \">= 0.6\", ci: 0.95}",
-    "vars": "vars: {question: \"How long do I have to return an item?\"}",
-    "messages": "messages:\n    - {role: user, content: \"{{ question }}\"}",
+    "scorers": 'scorers:\n    - rougeL: {min: 0.5}\n    - contains: "30 days"',
+    "gates": 'gates:\n    - {metric: rougeL, mean: ">= 0.6", ci: 0.95}',
+    "vars": 'vars: {question: "How long do I have to return an item?"}',
+    "messages": 'messages:\n    - {role: user, content: "{{ question }}"}',
     "tags": "tags: [refunds, smoke]",
     "regression": "regression:\n    - {metric: rougeL, max_drop: 0.02}",
     "cases_from": "- cases_from: ../fixtures/data/faq.csv",
-    "metric": "- {metric: rougeL, mean: \">= 0.6\"}",
+    "metric": '- {metric: rougeL, mean: ">= 0.6"}',
     "generate": "- {generate: {email: email, card: credit_card}, n: 20, seed: 1}",
 }
 
@@ -57,8 +57,17 @@ def _data_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
 
 def _model_fields_near(node: Any) -> set[str]:
     names: set[str] = set()
-    for model in (schema.SuiteSpec, schema.CaseSpec, schema.TableSpec, schema.GenerateSpec, schema.GateSpec,
-                  schema.GenerationSpec, schema.DefaultsSpec, schema.MessageSpec, schema.RegressionSpec):
+    for model in (
+        schema.SuiteSpec,
+        schema.CaseSpec,
+        schema.TableSpec,
+        schema.GenerateSpec,
+        schema.GateSpec,
+        schema.GenerationSpec,
+        schema.DefaultsSpec,
+        schema.MessageSpec,
+        schema.RegressionSpec,
+    ):
         names.update(model.model_fields)
     return names
 

@@ -65,12 +65,20 @@ def _build(node: Any, loc: Loc, linemap: LineMap, constructor: Any) -> Any:
         for key_node, value_node in node.value:
             key = constructor.construct_object(key_node, deep=True)
             if key == "<<":
-                raise linemap.error(loc, "YAML merge keys ('<<') are not supported in suites", hint="repeat the keys, or use `defaults:`")
+                raise linemap.error(
+                    loc, "YAML merge keys ('<<') are not supported in suites", hint="repeat the keys, or use `defaults:`"
+                )
             if not isinstance(key, (str, int, float, bool)):
                 raise linemap.error(loc, f"a mapping key must be a plain value, got {type(key).__name__}")
             if key in out:
                 line = key_node.start_mark.line + 1
-                raise SuiteError(f"duplicate key '{key}'", path=linemap.path, line=line, key=str(key), hint="each key may appear once per mapping; remove or rename one")
+                raise SuiteError(
+                    f"duplicate key '{key}'",
+                    path=linemap.path,
+                    line=line,
+                    key=str(key),
+                    hint="each key may appear once per mapping; remove or rename one",
+                )
             linemap.lines[loc + (key,)] = key_node.start_mark.line + 1
             out[key] = _build(value_node, loc + (key,), linemap, constructor)
         return out

@@ -43,7 +43,8 @@ def test_chat_messages_use_the_chat_template(tiny_model, greedy):
     messages = (("system", "Be brief."), ("user", "Hello"))
     ids = backend._encode(Request(None, messages, greedy))
     expected = backend._tokenizer.apply_chat_template(
-        [{"role": r, "content": c} for r, c in messages], add_generation_prompt=True, tokenize=False)
+        [{"role": r, "content": c} for r, c in messages], add_generation_prompt=True, tokenize=False
+    )
     assert backend._tokenizer.decode(ids) == expected
     (gen,) = _run(backend, [Request(None, messages, greedy)])
     assert gen.error is None
@@ -79,8 +80,10 @@ def test_loading_does_not_import_torch_until_generation(tiny_model):
     import subprocess
     import sys
 
-    code = (f"import sys; from llmeval.backends import resolve; from pathlib import Path; "
-            f"b = resolve('hf:{tiny_model}', root=Path('.')); b.identity(); print('torch' in sys.modules)")
+    code = (
+        f"import sys; from llmeval.backends import resolve; from pathlib import Path; "
+        f"b = resolve('hf:{tiny_model}', root=Path('.')); b.identity(); print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

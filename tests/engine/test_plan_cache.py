@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from llmeval.backends import GenerationConfig, Generation, Request, cache_key
+from llmeval.backends import Generation, GenerationConfig, Request, cache_key
 from llmeval.engine.cache import Cache
 from llmeval.engine.plan import GenerationPlan
 from llmeval.engine.progress import Progress
@@ -138,7 +138,9 @@ def test_sigkill_mid_generation_keeps_finished_work_and_rerun_generates_only_the
     (tmp_path / "slowapp.py").write_text(APP)
     cases = "\n".join(f"  - {{id: c{i}, vars: {{n: {i}}}}}" for i in range(30))
     (tmp_path / "s.yaml").write_text(
-        f'suite: s\nmodel: python:slowapp:answer\nprompt: "case {{{{ n }}}}"\ndefaults:\n  scorers: [{{contains: ok}}]\ncases:\n{cases}\n')
+        'suite: s\nmodel: python:slowapp:answer\nprompt: "case {{ n }}"\n'
+        f"defaults:\n  scorers: [{{contains: ok}}]\ncases:\n{cases}\n"
+    )
     env = {**os.environ, "CALL_LOG": str(tmp_path / "calls.log")}
     cmd = [sys.executable, "-m", "pytest", "s.yaml", "-q", "-p", "no:cacheprovider"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

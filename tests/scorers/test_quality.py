@@ -105,7 +105,9 @@ def test_check_raises_with_every_missed_threshold():
 
 
 def test_similarity_ranks_paraphrase_above_unrelated():
-    close = build("similarity", {"min": 0.5})(Sample("You can send items back within a month.", ("Returns are accepted for 30 days.",)))
+    close = build("similarity", {"min": 0.5})(
+        Sample("You can send items back within a month.", ("Returns are accepted for 30 days.",))
+    )
     far = build("similarity", {"min": 0.5})(Sample("The weather is sunny in Spain.", ("Returns are accepted for 30 days.",)))
     assert close.value > far.value + 0.2
     assert close.passed and not far.passed

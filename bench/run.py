@@ -1,0 +1,254 @@
+"""llmeval's engine benchmark (issue 3, item 8): naive per-case loop vs. the generation plan, warm cache,
+plugin start-up and collection, on the demo model. Writes bench/RESULTS.md (engine section), then runs the PII bench.
+
+Run: make bench   (= .venv/bin/python bench/run.py [--cases N] [--quick] [--skip-pii] [--gpu])
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(HERE), str(ROOT)]
+
+import _gpu  # noqa: E402
+import _measure  # noqa: E402
+import _report  # noqa: E402
+import _suites  # noqa: E402
+
+DEMO_MODEL = ROOT / "fixtures" / "models" / "support-tiny"
+RESULTS = HERE / "RESULTS.md"
+MAX_NEW_TOKENS = 48
+
+
+@dataclass(frozen=True)
+class Sizes:
+    cases: int = 200
+    collect_cases: int = 10_000
+    overhead_runs: int = 9
+    collect_runs: int = 3
+    no_bytecode_runs: int = 5  # (d) again without a bytecode cache, where this machine disables it; 0: skip
+    max_new_tokens: int = MAX_NEW_TOKENS
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def demo_model() -> Path:
+    """The demo model, built first when missing or stale (as `make setup` does)."""
+    log("checking the demo model (fixtures/build_models.py --if-stale)")
+    script = ROOT / "fixtures" / "build_models.py"
+    subprocess.run([sys.executable, str(script), "--if-stale"], cwd=ROOT, env=_measure.env(), check=True)
+    return DEMO_MODEL
+
+
+def _ticker(total: int, started: float) -> Any:
+    step = max(1, total // 4)
+
+    def tick(done: int) -> None:
+        if done and done % step == 0:
+            rate = done / (time.perf_counter() - started)
+            log(f"  (a) {done}/{total} cases, {rate:.1f} cases/s, ~{(total - done) / rate:.0f} s left")
+
+    return tick
+
+
+def measure_generation(model: Path, sizes: Sizes, work: Path) -> dict[str, Any]:
+    """(a), (b) and (c), in-process and through pytest, on the same prompts."""
+    prompts = [_suites.prompt_for(q) for q in _suites.questions(sizes.cases)]
+    n, tokens = sizes.cases, sizes.max_new_tokens
+    log(f"(a) naive loop: one generate() per case, {n} cases (model load timed apart)")
+    naive = _measure.naive_loop(model, prompts, tokens, tick=_ticker(n, time.perf_counter()))
+    log(f"(a) {naive['gen_s']:.2f} s generating, {naive['load_s']:.2f} s importing torch/transformers + loading")
+    log("(b) llmeval plan in-process (HFBackend + GenerationPlan, cache off)")
+    plan = _measure.plan_run(model, prompts, tokens, work / "cache-off", mode="off")
+    same = sum(a == b for a, b in zip(naive["texts"], plan["texts"], strict=True))
+    log(f"(b) {plan['gen_s']:.2f} s generating; outputs equal to (a): {same}/{n}")
+    _measure.fill_cache(model, prompts, plan["texts"], tokens, work / "cache-warm")
+    warm = _measure.warm_plan_run(model, prompts, tokens, work / "cache-warm")
+    log(f"(c) warm in-process: {warm['gen_s'] * 1000:.1f} ms, {warm['cached']}/{n} from cache, "
+        f"model loaded: {warm['model_loaded']}")  # fmt: skip
+    suite = _suites.write_suite(work / "suite", n, f"hf:{model}", max_new_tokens=tokens)
+    args = [suite.name, "--llmeval-model", f"hf:{model}", "-q", "-p", "no:cacheprovider"]
+    log(f"(b) pytest {' '.join(args)} --llmeval-cache off")
+    cold = _measure.pytest_run([*args, "--llmeval-cache", "off"], suite.parent)
+    log(f"(b) {cold['line']}; whole run {cold['wall_s']:.2f} s")
+    log("(c) pytest, cache on: a first run fills the cache, the second is the warm re-run")
+    fill = _measure.pytest_run([*args, "--llmeval-cache", "on"], suite.parent)
+    again = _measure.pytest_run([*args, "--llmeval-cache", "on"], suite.parent)
+    log(f"(c) {again['line']}; whole run {again['wall_s']:.2f} s")
+    return {"naive": naive, "plan": plan, "same": same, "warm": warm, "cold_pt": cold, "fill_pt": fill, "warm_pt": again,
+            "pytest_args": args}  # fmt: skip
+
+
+def measure_startup(sizes: Sizes, work: Path) -> dict[str, Any]:
+    """(d) plugin start-up overhead and (e) collecting a large suite with a `python:` model (no model loads)."""
+    _suites.write_trivial_test(work / "trivial")
+    log(f"(d) pytest on one trivial test, with and without -p no:llmeval, median of {sizes.overhead_runs} runs each")
+    overhead = _measure.import_overhead(work / "trivial", sizes.overhead_runs)
+    log(f"(d) wall: with {overhead['with_wall'] * 1000:.0f} ms, without {overhead['without_wall'] * 1000:.0f} ms, "
+        f"overhead {overhead['overhead_ms']:.0f} ms (CPU time: {overhead['overhead_cpu_ms']:.0f} ms)")  # fmt: skip
+    if os.environ.get("PYTHONDONTWRITEBYTECODE") and sizes.no_bytecode_runs:
+        log("(d) again without a bytecode cache (PYTHONDONTWRITEBYTECODE is set here: every run recompiles)")
+        overhead["no_bytecode"] = _measure.import_overhead(work / "trivial", sizes.no_bytecode_runs, bytecode=False)
+        log(f"(d) without bytecode cache: overhead {overhead['no_bytecode']['overhead_ms']:.0f} ms")
+    spec = _suites.write_echo_app(work / "collect")
+    suite = _suites.write_suite(work / "collect", sizes.collect_cases, spec, name="collect")
+    log(
+        f"(e) pytest --collect-only -q on a {sizes.collect_cases}-case suite, median of {sizes.collect_runs} runs after a warm-up"
+    )
+    collect = _measure.collect_time(suite, sizes.collect_runs)
+    log(f"(e) {collect['items']} items; whole run {collect['wall_s']:.2f} s, pytest's collection {collect['collect_s']:.2f} s")
+    return {"overhead": overhead, "collect": collect}
+
+
+def measure_gpu(model: Path, sizes: Sizes, work: Path) -> dict[str, Any] | None:
+    """(a) and (b) on a random Qwen2-0.5B-shaped model on CUDA; None (and a line saying so) without a GPU."""
+    device = _gpu.cuda_device()
+    if device is None:
+        log("--gpu: skipped, torch sees no CUDA device")
+        return None
+    log("GPU: building a randomly initialised Qwen2-0.5B-shaped model")
+    path, params = _gpu.build_qwen2(work / "qwen2-0.5b-random", model, device=device)
+    prompts = [_suites.prompt_for(q) for q in _suites.questions(sizes.cases)]
+    naive = _measure.naive_loop(
+        path, prompts, sizes.max_new_tokens, device=device, tick=_ticker(sizes.cases, time.perf_counter())
+    )
+    log(f"GPU (a) {naive['gen_s']:.2f} s")
+    plan = _measure.plan_run(path, prompts, sizes.max_new_tokens, work / "gpu-cache", mode="off", device=device)
+    log(f"GPU (b) {plan['gen_s']:.2f} s")
+    return {"params": params, "naive": naive, "plan": plan}
+
+
+def figures(gen: dict[str, Any], start: dict[str, Any], gpu: dict[str, Any] | None) -> dict[str, Any]:
+    """The ratios the targets are about."""
+    naive, plan, cold, warm_pt = gen["naive"], gen["plan"], gen["cold_pt"], gen["warm_pt"]
+    f = {
+        "speedup_inproc": naive["gen_s"] / plan["gen_s"],
+        "speedup_pytest": (naive["load_s"] + naive["gen_s"]) / cold["gen_s"],
+        "warm_ratio_inproc": gen["warm"]["gen_s"] / plan["gen_s"],
+        # the summary line rounds to 0.1 s: count a printed 0.0 as 0.05 s (an upper bound)
+        "warm_ratio_pytest": max(warm_pt["gen_s"], 0.05) / cold["gen_s"],
+        "warm_wall_ratio": warm_pt["wall_s"] / cold["wall_s"],
+        "overhead_ms": start["overhead"]["overhead_ms"],
+        "collect_wall_s": start["collect"]["wall_s"],
+    }
+    if gpu is not None:
+        f["gpu_speedup"] = gpu["naive"]["gen_s"] / gpu["plan"]["gen_s"]
+    return f
+
+
+def _no_bytecode_note(over: dict[str, Any]) -> str:
+    nb = over.get("no_bytecode")
+    if nb is None:
+        return ""
+    return (f"Subprocesses run with a bytecode cache (`PYTHONPYCACHEPREFIX` in the temp dir), as an installed package has; "
+            f"this machine sets `PYTHONDONTWRITEBYTECODE=1`, and without that cache every run recompiles and "
+            f"assertion-rewrites llmeval's modules: overhead then {nb['overhead_ms']:.0f} ms wall, "
+            f"{nb['overhead_cpu_ms']:.0f} ms CPU (median of {nb['runs']}).")  # fmt: skip
+
+
+def _rate(run: dict[str, Any], n: int, seconds: float) -> tuple[str, str]:
+    tokens = run.get("tokens")
+    return f"{n / seconds:.1f}", f"{tokens / seconds:.0f}" if tokens else "-"
+
+
+def section(gen: dict[str, Any], start: dict[str, Any], gpu: dict[str, Any] | None, f: dict[str, Any],
+            info: dict[str, str], command: str, model: Path, sizes: Sizes) -> str:  # fmt: skip
+    """The engine section of RESULTS.md as Markdown."""
+    n = sizes.cases
+    naive, plan, warm = gen["naive"], gen["plan"], gen["warm"]
+    cold, fill, warm_pt = gen["cold_pt"], gen["fill_pt"], gen["warm_pt"]
+    pt = f"`pytest {' '.join(gen['pytest_args'])}`"
+    rows = [
+        ("(a) naive loop: one `generate` per case", "in-process, model loaded", f"{naive['gen_s']:.2f}",
+         f"{naive['load_s']:.2f} (import + load)", *_rate(naive, n, naive["gen_s"])),
+        ("(b) llmeval plan, cache off", "in-process `GenerationPlan` + `HFBackend`, model loaded", f"{plan['gen_s']:.2f}",
+         f"{plan['load_s']:.2f} (load)", *_rate(plan, n, plan["gen_s"])),
+        ("(b) llmeval plan, cache off", f"{pt} `--llmeval-cache off` (phase includes import + load)",
+         f"{cold['gen_s']:.1f}", f"{cold['wall_s']:.2f}", *_rate(plan, n, cold["gen_s"])),
+        ("(b') first run, cache on (fills it)", f"{pt} `--llmeval-cache on`", f"{fill['gen_s']:.1f}",
+         f"{fill['wall_s']:.2f}", *_rate(plan, n, fill["gen_s"])),
+        ("(c) warm re-run from the cache", "in-process: keys + weight fingerprint + lookup", f"{warm['gen_s']:.4f}",
+         "-", "-", "-"),
+        ("(c) warm re-run from the cache", f"{pt} `--llmeval-cache on`, again", f"{warm_pt['gen_s']:.1f}",
+         f"{warm_pt['wall_s']:.2f}", "-", "-"),
+    ]  # fmt: skip
+    over, coll = start["overhead"], start["collect"]
+    lines = [
+        "## Generation engine", "",
+        f"Command: `{command}` — model `{model.relative_to(ROOT) if model.is_relative_to(ROOT) else model}`, "
+        f"{n} distinct FAQ prompts (`Q: {{{{ question }}}}\\nA:`), greedy, max_new_tokens {sizes.max_new_tokens}, "
+        f"same prompts in every row. Run {time.strftime('%Y-%m-%d %H:%M')}.", "",
+        *_report.table(("machine", ""), list(info.items())), "",
+        *_report.table(("measurement", "how", "generation (s)", "whole run / load (s)", "cases/s", "tokens/s"), rows), "",
+        f"(a) and (b) gave the same text for {gen['same']}/{n} prompts. (c) in-process served "
+        f"{warm['cached']}/{n} from the cache without loading the model (model loaded: {warm['model_loaded']}). "
+        f"The pytest summary line rounds to 0.1 s. Warm / cold whole pytest run: {f['warm_wall_ratio']:.1%}.", "",
+        f"(d) one trivial test, median of {over['runs']} interleaved runs: with the plugin {over['with_wall'] * 1000:.0f} ms, "
+        f"with `-p no:llmeval` {over['without_wall'] * 1000:.0f} ms, overhead **{over['overhead_ms']:.0f} ms** wall "
+        f"({over['overhead_cpu_ms']:.0f} ms CPU time: {over['with_cpu'] * 1000:.0f} vs {over['without_cpu'] * 1000:.0f} ms). "
+        f"{_no_bytecode_note(over)}", "",
+        f"(e) `pytest --collect-only -q` on a {sizes.collect_cases}-row CSV suite (`python:` echo model), median of "
+        f"{coll['runs']} runs: {coll['items']} items, whole run **{coll['wall_s']:.2f} s** "
+        f"(pytest's own collection figure {coll['collect_s']:.2f} s).", "",
+    ]  # fmt: skip
+    if gpu is not None:
+        g = gpu
+        lines += [f"GPU ({info.get('gpu', 'cuda')}), random Qwen2-0.5B shapes ({g['params'] / 1e6:.0f}M parameters), bf16: "
+                  f"(a) {g['naive']['gen_s']:.2f} s ({g['naive']['tokens'] / g['naive']['gen_s']:.0f} tokens/s), "
+                  f"(b) {g['plan']['gen_s']:.2f} s ({g['plan']['tokens'] / g['plan']['gen_s']:.0f} tokens/s).", ""]  # fmt: skip
+    lines += ["### Targets", "", *_report.table(("target", "measured", "goal", "verdict"), _report.targets(f))]
+    return "\n".join(lines) + "\n"
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=200, help="cases for (a)-(c) (default 200)")
+    parser.add_argument("--quick", action="store_true", help="small sizes for a fast check (24 cases, 1,000-case collection)")
+    parser.add_argument("--skip-pii", action="store_true", help="do not run bench/pii_bench.py afterwards")
+    parser.add_argument("--gpu", action="store_true", help="also run (a) and (b) on a random Qwen2-0.5B-shaped model on CUDA")
+    parser.add_argument("--model", type=Path, help="model folder instead of the demo model (for development)")
+    parser.add_argument("--no-write", action="store_true", help="print the results without writing bench/RESULTS.md")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    sizes = Sizes(cases=24, collect_cases=1000, overhead_runs=3, collect_runs=1, no_bytecode_runs=0) if args.quick else Sizes(cases=args.cases)
+    command = " ".join([".venv/bin/python bench/run.py", *(argv if argv is not None else sys.argv[1:])])
+    load_at_start = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "-"
+    model = args.model.resolve() if args.model else demo_model()
+    with tempfile.TemporaryDirectory(prefix="llmeval-bench-") as tmp:
+        work = Path(tmp)
+        os.environ.setdefault("LLMEVAL_BENCH_PYCACHE", str(work / "pycache"))  # see _measure.env
+        gen = measure_generation(model, sizes, work)
+        start = measure_startup(sizes, work)
+        gpu = measure_gpu(model, sizes, work) if args.gpu else None
+    info = _report.machine()
+    info["load average at start (1/5/15 min)"] = load_at_start
+    f = figures(gen, start, gpu)
+    text = section(gen, start, gpu, f, info, command, model, sizes)
+    print("\n" + text, flush=True)
+    if not args.no_write:
+        _report.write_section(RESULTS, text)
+        log(f"wrote the engine section of {RESULTS.relative_to(ROOT)}")
+    if not args.skip_pii:
+        log("running bench/pii_bench.py")
+        subprocess.run([sys.executable, str(HERE / "pii_bench.py")], cwd=ROOT, env=_measure.env(), check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Servers on loopback: `transformers serve` on the tiny model, and a scripted fault-injecting server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SERVER_START_TIMEOUT_S = 90.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_command(model: Path, port: int) -> list[str]:
+    """`transformers serve <local model folder> --device cpu --host 127.0.0.1 --port <port>`."""
+    cli = Path(sys.executable).with_name("transformers")
+    return [str(cli), "serve", str(model), "--device", "cpu", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def _wait_until_healthy(process: subprocess.Popen, url: str, log: Path) -> None:
+    import httpx
+
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"transformers serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"transformers serve was not healthy within {SERVER_START_TIMEOUT_S:g} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """A /v1 base URL on a loopback port nobody listens on."""
+    return f"http://127.0.0.1:{free_port()}/v1"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A running `transformers serve`: its /v1 base URL, the model name it answers to, the local folder."""
+
+    base_url: str
+    name: str
+    path: Path
+
+
+@pytest.fixture(scope="session")
+def served_model(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedModel]:
+    """`transformers serve` pinned to the tiny model, once per session; killed at teardown."""
+    work = tmp_path_factory.mktemp("serve")
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_HUB_CACHE": str(work / "hub")}
+    (work / "hub").mkdir()  # /v1/models scans the hub cache and fails with 500 when it is missing
+    log = work / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(serve_command(tiny_model, port), stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(process, url, log)
+        yield ServedModel(f"{url}/v1", str(tiny_model), tiny_model)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class Reply:
+    """One scripted answer: status, JSON body, headers and a delay before answering."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
+def completion(text: str, **usage: int) -> dict[str, Any]:
+    body: dict[str, Any] = {"choices": [{"text": text, "index": 0, "finish_reason": "stop"}]}
+    if usage:
+        body["usage"] = usage
+    return body
+
+
+class FaultServer:
+    """Answers POSTs from a script of Replies (the last one repeats); records what it was sent."""
+
+    def __init__(self) -> None:
+        self.script: list[Reply] = []
+        self.seen: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    @staticmethod
+    def ok(text: str, **usage: int) -> Reply:
+        """A 200 completion answering `text`, with `usage` counts if given."""
+        return Reply(200, completion(text, **usage))
+
+    @staticmethod
+    def fail(status: int, body: Any = None, headers: dict[str, str] | None = None, delay_s: float = 0.0) -> Reply:
+        return Reply(status, body if body is not None else {"error": {"message": f"status {status}"}}, headers or {}, delay_s)
+
+    def next_reply(self, body: dict[str, Any]) -> Reply:
+        """Pick the scripted reply; a body asking for `prompt` 'delay:<s>' waits that long before answering."""
+        with self.lock:
+            reply = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        prompt = str(body.get("prompt", ""))
+        if prompt.startswith("delay:"):
+            reply = Reply(200, completion(prompt), delay_s=float(prompt.split(":")[1]))
+        return reply
+
+    def done(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+
+def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+            body = json.loads(raw or b"{}")
+            server.seen.append({"path": self.path, "headers": dict(self.headers), "body": body})
+            reply = server.next_reply(body)
+            try:
+                time.sleep(reply.delay_s)
+                data = json.dumps(reply.body if reply.body is not None else {}).encode()
+                self.send_response(reply.status)
+                for name, value in {"content-type": "application/json", **reply.headers}.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a timeout test)
+            finally:
+                server.done()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    return Handler
+
+
+@pytest.fixture
+def fault_server() -> Iterator[FaultServer]:
+    server = FaultServer()
+    thread = threading.Thread(target=server.httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
