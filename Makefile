@@ -39,14 +39,16 @@ demo: setup
 	else echo "== demo broke: pytest exit $$status"; exit $$status; fi
 
 test: setup chromium
-	$(PY) -m ruff check llmeval tests fixtures bench
-	$(PY) -m pytest -p no:cacheprovider -q
+	$(PY) -m ruff check llmeval tests bench
+	$(PY) -m mypy
+	$(PY) -m pytest -p no:cacheprovider -q -n 2
 
 bench: setup
 	$(PY) bench/run.py
 
 lint: setup
-	$(PY) -m ruff check llmeval tests fixtures bench
+	$(PY) -m ruff check llmeval tests bench
+	$(PY) -m mypy
 
 clean:
 	rm -rf .llmeval reports/demo $(MODEL)

@@ -177,9 +177,12 @@ def import_overhead(directory: Path, runs: int, *, bytecode: bool = True) -> dic
             runs_by[name].append(pytest_run(args, directory, bytecode=bytecode))
     med = {f"{name}_{kind}": statistics.median(r[f"{kind}_s"] for r in done)
            for name, done in runs_by.items() for kind in ("wall", "cpu")}  # fmt: skip
+    pairs = zip(runs_by["with"], runs_by["without"], strict=True)
     return {
         **med,
         "runs": runs,
+        "paired_ms": statistics.median(w["wall_s"] - wo["wall_s"] for w, wo in pairs) * 1000,
+        "min_ms": (min(r["wall_s"] for r in runs_by["with"]) - min(r["wall_s"] for r in runs_by["without"])) * 1000,
         "overhead_ms": (med["with_wall"] - med["without_wall"]) * 1000,
         "overhead_cpu_ms": (med["with_cpu"] - med["without_cpu"]) * 1000,
     }

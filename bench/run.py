@@ -22,6 +22,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
 import _gpu  # noqa: E402
+import _markdown  # noqa: E402
 import _measure  # noqa: E402
 import _report  # noqa: E402
 import _suites  # noqa: E402
@@ -39,6 +40,9 @@ class Sizes:
     collect_runs: int = 3
     no_bytecode_runs: int = 5  # (d) again without a bytecode cache, where this machine disables it; 0: skip
     max_new_tokens: int = MAX_NEW_TOKENS
+
+
+QUICK = Sizes(cases=24, collect_cases=1000, overhead_runs=3, collect_runs=1, no_bytecode_runs=0)
 
 
 def log(message: str) -> None:
@@ -81,6 +85,8 @@ def measure_generation(model: Path, sizes: Sizes, work: Path) -> dict[str, Any]:
         f"model loaded: {warm['model_loaded']}")  # fmt: skip
     suite = _suites.write_suite(work / "suite", n, f"hf:{model}", max_new_tokens=tokens)
     args = [suite.name, "--llmeval-model", f"hf:{model}", "-q", "-p", "no:cacheprovider"]
+    warmup = _measure.pytest_run([*args, "--llmeval-cache", "off", "-k", "q00000"], suite.parent)
+    log(f"(b) warm-up run on one case (fills the OS file and bytecode caches): {warmup['wall_s']:.2f} s, {warmup['line']}")
     log(f"(b) pytest {' '.join(args)} --llmeval-cache off")
     cold = _measure.pytest_run([*args, "--llmeval-cache", "off"], suite.parent)
     log(f"(b) {cold['line']}; whole run {cold['wall_s']:.2f} s")
@@ -149,70 +155,6 @@ def figures(gen: dict[str, Any], start: dict[str, Any], gpu: dict[str, Any] | No
     return f
 
 
-def _no_bytecode_note(over: dict[str, Any]) -> str:
-    nb = over.get("no_bytecode")
-    if nb is None:
-        return ""
-    return (f"Subprocesses run with a bytecode cache (`PYTHONPYCACHEPREFIX` in the temp dir), as an installed package has; "
-            f"this machine sets `PYTHONDONTWRITEBYTECODE=1`, and without that cache every run recompiles and "
-            f"assertion-rewrites llmeval's modules: overhead then {nb['overhead_ms']:.0f} ms wall, "
-            f"{nb['overhead_cpu_ms']:.0f} ms CPU (median of {nb['runs']}).")  # fmt: skip
-
-
-def _rate(run: dict[str, Any], n: int, seconds: float) -> tuple[str, str]:
-    tokens = run.get("tokens")
-    return f"{n / seconds:.1f}", f"{tokens / seconds:.0f}" if tokens else "-"
-
-
-def section(gen: dict[str, Any], start: dict[str, Any], gpu: dict[str, Any] | None, f: dict[str, Any],
-            info: dict[str, str], command: str, model: Path, sizes: Sizes) -> str:  # fmt: skip
-    """The engine section of RESULTS.md as Markdown."""
-    n = sizes.cases
-    naive, plan, warm = gen["naive"], gen["plan"], gen["warm"]
-    cold, fill, warm_pt = gen["cold_pt"], gen["fill_pt"], gen["warm_pt"]
-    pt = f"`pytest {' '.join(gen['pytest_args'])}`"
-    rows = [
-        ("(a) naive loop: one `generate` per case", "in-process, model loaded", f"{naive['gen_s']:.2f}",
-         f"{naive['load_s']:.2f} (import + load)", *_rate(naive, n, naive["gen_s"])),
-        ("(b) llmeval plan, cache off", "in-process `GenerationPlan` + `HFBackend`, model loaded", f"{plan['gen_s']:.2f}",
-         f"{plan['load_s']:.2f} (load)", *_rate(plan, n, plan["gen_s"])),
-        ("(b) llmeval plan, cache off", f"{pt} `--llmeval-cache off` (phase includes import + load)",
-         f"{cold['gen_s']:.1f}", f"{cold['wall_s']:.2f}", *_rate(plan, n, cold["gen_s"])),
-        ("(b') first run, cache on (fills it)", f"{pt} `--llmeval-cache on`", f"{fill['gen_s']:.1f}",
-         f"{fill['wall_s']:.2f}", *_rate(plan, n, fill["gen_s"])),
-        ("(c) warm re-run from the cache", "in-process: keys + weight fingerprint + lookup", f"{warm['gen_s']:.4f}",
-         "-", "-", "-"),
-        ("(c) warm re-run from the cache", f"{pt} `--llmeval-cache on`, again", f"{warm_pt['gen_s']:.1f}",
-         f"{warm_pt['wall_s']:.2f}", "-", "-"),
-    ]  # fmt: skip
-    over, coll = start["overhead"], start["collect"]
-    lines = [
-        "## Generation engine", "",
-        f"Command: `{command}` — model `{model.relative_to(ROOT) if model.is_relative_to(ROOT) else model}`, "
-        f"{n} distinct FAQ prompts (`Q: {{{{ question }}}}\\nA:`), greedy, max_new_tokens {sizes.max_new_tokens}, "
-        f"same prompts in every row. Run {time.strftime('%Y-%m-%d %H:%M')}.", "",
-        *_report.table(("machine", ""), list(info.items())), "",
-        *_report.table(("measurement", "how", "generation (s)", "whole run / load (s)", "cases/s", "tokens/s"), rows), "",
-        f"(a) and (b) gave the same text for {gen['same']}/{n} prompts. (c) in-process served "
-        f"{warm['cached']}/{n} from the cache without loading the model (model loaded: {warm['model_loaded']}). "
-        f"The pytest summary line rounds to 0.1 s. Warm / cold whole pytest run: {f['warm_wall_ratio']:.1%}.", "",
-        f"(d) one trivial test, median of {over['runs']} interleaved runs: with the plugin {over['with_wall'] * 1000:.0f} ms, "
-        f"with `-p no:llmeval` {over['without_wall'] * 1000:.0f} ms, overhead **{over['overhead_ms']:.0f} ms** wall "
-        f"({over['overhead_cpu_ms']:.0f} ms CPU time: {over['with_cpu'] * 1000:.0f} vs {over['without_cpu'] * 1000:.0f} ms). "
-        f"{_no_bytecode_note(over)}", "",
-        f"(e) `pytest --collect-only -q` on a {sizes.collect_cases}-row CSV suite (`python:` echo model), median of "
-        f"{coll['runs']} runs: {coll['items']} items, whole run **{coll['wall_s']:.2f} s** "
-        f"(pytest's own collection figure {coll['collect_s']:.2f} s).", "",
-    ]  # fmt: skip
-    if gpu is not None:
-        g = gpu
-        lines += [f"GPU ({info.get('gpu', 'cuda')}), random Qwen2-0.5B shapes ({g['params'] / 1e6:.0f}M parameters), bf16: "
-                  f"(a) {g['naive']['gen_s']:.2f} s ({g['naive']['tokens'] / g['naive']['gen_s']:.0f} tokens/s), "
-                  f"(b) {g['plan']['gen_s']:.2f} s ({g['plan']['tokens'] / g['plan']['gen_s']:.0f} tokens/s).", ""]  # fmt: skip
-    lines += ["### Targets", "", *_report.table(("target", "measured", "goal", "verdict"), _report.targets(f))]
-    return "\n".join(lines) + "\n"
-
-
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=200, help="cases for (a)-(c) (default 200)")
@@ -226,7 +168,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
-    sizes = Sizes(cases=24, collect_cases=1000, overhead_runs=3, collect_runs=1, no_bytecode_runs=0) if args.quick else Sizes(cases=args.cases)
+    sizes = QUICK if args.quick else Sizes(cases=args.cases)
     command = " ".join([".venv/bin/python bench/run.py", *(argv if argv is not None else sys.argv[1:])])
     load_at_start = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "-"
     model = args.model.resolve() if args.model else demo_model()
@@ -239,7 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     info = _report.machine()
     info["load average at start (1/5/15 min)"] = load_at_start
     f = figures(gen, start, gpu)
-    text = section(gen, start, gpu, f, info, command, model, sizes)
+    shown = model.relative_to(ROOT) if model.is_relative_to(ROOT) else model
+    text = _markdown.section(gen, start, gpu, f, info, command, shown, sizes)
     print("\n" + text, flush=True)
     if not args.no_write:
         _report.write_section(RESULTS, text)

@@ -27,14 +27,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     from llmeval.items import runner_key
     from llmeval.reporting.session import Reporter
-    from llmeval.session import SessionRunner
+    from llmeval.session import Runner
 
     try:
         settings = cfg.from_pytest(config)
     except LlmevalError as exc:
         raise pytest.UsageError(str(exc)) from None
-    runner = SessionRunner(settings, Path(config.rootpath), _line_writer(config), _live(config))
-    runner.lazy = cfg.is_xdist_worker(config)
+    worker = cfg.is_xdist_worker(config)
+    runner = Runner(settings, Path(config.rootpath), _line_writer(config), _live(config), lazy=worker)
     config.stash[runner_key] = runner
     if not cfg.is_xdist_worker(config):
         config.pluginmanager.register(Reporter(config, runner), "llmeval-reporter")
@@ -100,7 +100,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if rows is not None and report.when in ("setup", "call") and not getattr(item, "_llmeval_reported", False):
             if report.when == "call" or report.failed:
                 report.llmeval_rows = rows
-                item._llmeval_reported = True  # type: ignore[attr-defined]
+                item._llmeval_reported = True  # type: ignore[union-attr]
     return report
 
 

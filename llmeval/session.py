@@ -28,6 +28,15 @@ class CaseResult:
 
 
 @dataclass
+class Selection:
+    """What this run selected, per (suite file, model): the cases whose outputs are needed."""
+
+    suites: dict[tuple[str, str], Suite] = field(default_factory=dict)
+    cases: dict[tuple[str, str], list[Case]] = field(default_factory=dict)
+    generated: set[str] = field(default_factory=set)
+
+
+@dataclass
 class Runner:
     settings: Settings
     root: Path
@@ -36,6 +45,8 @@ class Runner:
     backends: dict[str, Backend | BackendError] = field(default_factory=dict)
     scored: dict[tuple[str, str, str], CaseResult] = field(default_factory=dict)
     planned: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    selection: Selection = field(default_factory=Selection)
+    lazy: bool = False  # an xdist worker: generate per suite file on first use, not all up front
 
     def __post_init__(self) -> None:
         cache_dir = Path(self.settings.cache_dir)
@@ -159,25 +170,6 @@ class Runner:
             if not isinstance(backend, BackendError):
                 backend.close()
         self.cache.close()
-
-
-@dataclass
-class Selection:
-    """What this run selected, per (suite file, model): the cases whose outputs are needed."""
-
-    suites: dict[tuple[str, str], Suite] = field(default_factory=dict)
-    cases: dict[tuple[str, str], list[Case]] = field(default_factory=dict)
-    generated: set[str] = field(default_factory=set)
-
-
-class SessionRunner(Runner):
-    """The runner plus selection-aware planning, gates and JUnit properties."""
-
-    lazy: bool = False
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.selection = Selection()
 
     def prepare(self, items: Sequence[Any]) -> None:
         """Register every selected item's requests; gates whose suite has no selected case take all its cases."""

@@ -188,3 +188,12 @@ def test_plain_python_tests_are_untouched(pytester):
     pytester.makefile(".yaml", notasuite="name: just some yaml\n")
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
+
+
+def test_under_xdist_rows_reach_the_controller_and_gates_still_aggregate(project):
+    result = project.runpytest_subprocess("-n", "2", "--llmeval-results", "r.jsonl", "--junitxml", "j.xml")
+    result.assert_outcomes(passed=2, failed=1)
+    rows = [json.loads(line) for line in (project.path / "r.jsonl").read_text().splitlines()]
+    assert sorted(r.get("case") or r["gate"] for r in rows) == ["refund", "rougeL-pass_rate", "shipping"]
+    gate = next(r for r in rows if r["kind"] == "gate")
+    assert gate["n"] == 2 and gate["value"] == 0.5

@@ -72,7 +72,8 @@ class HFBackend:
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
-        self._tokenizer, self._model, self.device = tokenizer, model.to(device).eval(), device
+        model = model.to(device)  # type: ignore[arg-type]
+        self._tokenizer, self._model, self.device = tokenizer, model.eval(), device
 
     def _encode(self, request: Request) -> list[int]:
         tok = self._tokenizer

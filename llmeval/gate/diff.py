@@ -102,7 +102,7 @@ def _metric_diff(
         drop = (flips.pass_to_fail - flips.fail_to_pass) / len(pairs)
         p_worse = flips.p_worse
     alpha = rule["alpha"] if rule else 0.05
-    regressed = bool(rule) and drop > rule["max_drop"] and p_worse < alpha
+    regressed = rule is not None and drop > rule["max_drop"] and p_worse < alpha
     return {
         "metric": metric,
         "n": len(pairs),

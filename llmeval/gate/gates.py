@@ -56,7 +56,7 @@ def _stat_message(g: GateSpec, row: dict[str, Any], cases: int) -> str:
     if row["interval"] is not None:
         lo, hi = row["interval"]
         side = "upper" if g.condition.lower_is_better else "lower"
-        text += f" ({g.ci * 100:g}% CI {lo:.4f}..{hi:.4f})"
+        text += f" ({(g.ci or 0) * 100:g}% CI {lo:.4f}..{hi:.4f})"
         if row["bound"] is not None:
             text += f", {side} bound {row['bound']:.4f}"
     text += f" {'meets' if row['passed'] else 'misses'} {g.condition}; n={row['n']} rows over {cases} cases"
@@ -144,7 +144,7 @@ def evaluate_gate(
     errors = sum(1 for r in selected if R.is_error(r))
     # suite-level rules are enforced by the regression-only gates plan_gates adds; a stat gate
     # enforces only its own inline ``regression:`` (and shows the baseline comparison either way)
-    rules = [*g.rules, *regression] if g.stat == "regression" else list(g.rules)
+    rules: list[Mapping[str, Any]] = [*g.rules, *regression] if g.stat == "regression" else list(g.rules)
     row: dict[str, Any] = {
         "kind": "gate",
         "run_id": next((r.get("run_id") for r in selected if r.get("run_id")), None),

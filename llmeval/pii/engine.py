@@ -85,10 +85,10 @@ def _nlp_engine(model: str | None) -> Any:
 
     config = NerModelConfiguration()
     # spaCy labels presidio has no entity for (CARDINAL, FAC, ...): ignore them instead of warning per text
-    config.labels_to_ignore = set(config.labels_to_ignore) | {
+    config.labels_to_ignore = set(config.labels_to_ignore or ()) | {
         "CARDINAL", "FAC", "EVENT", "LANGUAGE", "LAW", "MONEY", "ORDINAL", "PERCENT", "PRODUCT", "QUANTITY", "WORK_OF_ART"}
     engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}], ner_model_configuration=config)
-    engine.nlp = {"en": _ner_only(model)}  # set before AnalyzerEngine sees it, so presidio never loads (or downloads)
+    engine.nlp = {"en": _ner_only(model)}  # type: ignore[assignment]  # set before AnalyzerEngine sees it, so presidio never loads (or downloads)
     return engine
 
 

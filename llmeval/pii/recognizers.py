@@ -33,7 +33,7 @@ VERSION_CUES = ("version", "build", "release", "firmware", "sdk", "update", "pat
 
 def _result(recognizer: LocalRecognizer, entity: str, start: int, end: int, score: float) -> RecognizerResult:
     meta = {
-        RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+        RecognizerResult.RECOGNIZER_NAME_KEY: str(getattr(recognizer, "name", type(recognizer).__name__)),
         RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
     }
     return RecognizerResult(entity, start, end, score, recognition_metadata=meta)

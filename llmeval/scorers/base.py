@@ -6,7 +6,7 @@ import difflib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from llmeval.errors import ScorerError
 
@@ -78,13 +78,17 @@ class Sample:
 class Scorer(Protocol):
     """Scores one sample. Keeps no per-call state, so one instance may score many samples."""
 
-    name: str
-    threshold: Threshold
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def threshold(self) -> Threshold: ...
 
     def __call__(self, sample: Sample) -> Score: ...
 
 
 ScorerFactory = Callable[..., Scorer]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -98,10 +102,10 @@ class ScorerInfo:
 _REGISTRY: dict[str, ScorerInfo] = {}
 
 
-def register(name: str, *, shorthand: str | None = None) -> Callable[[ScorerFactory], ScorerFactory]:
+def register(name: str, *, shorthand: str | None = None) -> Callable[[F], F]:
     """Register a scorer factory under a name usable in suite files."""
 
-    def deco(factory: ScorerFactory) -> ScorerFactory:
+    def deco(factory: F) -> F:
         doc = (factory.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = ScorerInfo(name, factory, shorthand, doc[0] if doc else "")
         return factory

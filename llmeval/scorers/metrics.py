@@ -17,7 +17,9 @@ def _no_reference(name: str, threshold: Threshold) -> Score:
 def _sacrebleu_metric(kind: str) -> Any:
     from sacrebleu.metrics import BLEU, CHRF, TER
 
-    return {"bleu": lambda: BLEU(effective_order=True), "chrf": CHRF, "ter": TER}[kind]()
+    if kind == "bleu":
+        return BLEU(effective_order=True)
+    return CHRF() if kind == "chrf" else TER()
 
 
 @dataclass(frozen=True)

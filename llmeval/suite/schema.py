@@ -133,10 +133,10 @@ class SuiteSpec(_Strict):
     description: str = ""
     version: str | None = Field(None, description="bump when cases change; baselines record it")
     model: str | None = Field(None, description="model spec: hf:<path|id>, python:<module>:<fn>, ...")
-    generation: GenerationSpec = Field(default_factory=GenerationSpec)
+    generation: GenerationSpec = Field(default_factory=lambda: GenerationSpec())
     prompt: str | None = Field(None, description="Jinja2 template rendered with each case's vars")
     messages: list[MessageSpec] | None = Field(None, description="chat messages; contents are templates")
-    defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
+    defaults: DefaultsSpec = Field(default_factory=lambda: DefaultsSpec())
     cases: list[CaseEntry] = Field(min_length=1)
     gates: list[GateSpec] = Field(default_factory=list)
     regression: list[RegressionSpec] = Field(default_factory=list)

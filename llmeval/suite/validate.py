@@ -35,7 +35,7 @@ def validate(data: Any, linemap: LineMap) -> schema.SuiteSpec:
     try:
         return schema.SuiteSpec.model_validate(data)
     except ValidationError as exc:
-        raise _to_suite_error(exc.errors()[0], data, linemap) from None
+        raise _to_suite_error(dict(exc.errors()[0]), data, linemap) from None
 
 
 def _data_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
@@ -72,7 +72,7 @@ def _model_fields_near(node: Any) -> set[str]:
     return names
 
 
-def _model_at(loc: tuple[Any, ...], data: Any) -> type[schema.BaseModel] | None:
+def _model_at(loc: tuple[Any, ...], data: Any) -> Any:
     """The schema model that describes the mapping at `loc` (for listing its allowed keys)."""
     keys = [p for p in loc if not isinstance(p, int)]
     if not keys:

@@ -61,8 +61,8 @@ def test_startup_and_collection_figures(measured: dict[str, Any]) -> None:
 @pytest.mark.slow
 def test_section_has_every_target(measured: dict[str, Any]) -> None:
     f = bench.figures(measured["gen"], measured["start"], None)
-    text = bench.section(measured["gen"], measured["start"], None, f, {"cpu": "test"}, "bench/run.py", measured["model"],
-                         measured["sizes"])  # fmt: skip
+    gen, start = measured["gen"], measured["start"]
+    text = bench._markdown.section(gen, start, None, f, {"cpu": "test"}, "bench/run.py", measured["model"], measured["sizes"])
     rows = report.targets(f)
     assert [r[0][:3] for r in rows] == ["(b)", "(b)", "(c)", "(c)", "(d)", "(e)"]
     assert all(r[3] in ("PASS", "MISS") for r in rows)

@@ -1,0 +1,92 @@
+"""The engine section of bench/RESULTS.md: what was run, the figures, the targets."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import _report
+
+
+def _rate(run: dict[str, Any], n: int, seconds: float) -> tuple[str, str]:
+    tokens = run.get("tokens")
+    return f"{n / seconds:.1f}", f"{tokens / seconds:.0f}" if tokens else "-"
+
+
+def generation_rows(gen: dict[str, Any], n: int) -> list[tuple[str, ...]]:
+    """One row per generation measurement: (a), (b) twice, (b'), (c) twice."""
+    naive, plan, warm = gen["naive"], gen["plan"], gen["warm"]
+    cold, fill, warm_pt = gen["cold_pt"], gen["fill_pt"], gen["warm_pt"]
+    pt = f"`pytest {' '.join(gen['pytest_args'])}`"
+    return [
+        ("(a) naive loop: one `generate` per case", "in-process, model loaded", f"{naive['gen_s']:.2f}",
+         f"{naive['load_s']:.2f} (import + load)", *_rate(naive, n, naive["gen_s"])),
+        ("(b) llmeval plan, cache off", "in-process `GenerationPlan` + `HFBackend`, model loaded", f"{plan['gen_s']:.2f}",
+         f"{plan['load_s']:.2f} (load)", *_rate(plan, n, plan["gen_s"])),
+        ("(b) llmeval plan, cache off", f"{pt} `--llmeval-cache off` (phase includes import + load)",
+         f"{cold['gen_s']:.1f}", f"{cold['wall_s']:.2f}", *_rate(plan, n, cold["gen_s"])),
+        ("(b') first run, cache on (fills it)", f"{pt} `--llmeval-cache on`", f"{fill['gen_s']:.1f}",
+         f"{fill['wall_s']:.2f}", *_rate(plan, n, fill["gen_s"])),
+        ("(c) warm re-run from the cache", "in-process: keys + weight fingerprint + lookup", f"{warm['gen_s']:.4f}",
+         "-", "-", "-"),
+        ("(c) warm re-run from the cache", f"{pt} `--llmeval-cache on`, again", f"{warm_pt['gen_s']:.1f}",
+         f"{warm_pt['wall_s']:.2f}", "-", "-"),
+    ]  # fmt: skip
+
+
+def generation_note(gen: dict[str, Any], f: dict[str, Any], n: int) -> str:
+    warm = gen["warm"]
+    return (f"(a) and (b) gave the same text for {gen['same']}/{n} prompts. (c) in-process served {warm['cached']}/{n} "
+            f"from the cache without loading the model (model loaded: {warm['model_loaded']}). The pytest summary line "
+            f"rounds to 0.1 s (a printed 0.0 counts as 0.05 s in the ratio). "
+            f"Warm / cold whole pytest run: {f['warm_wall_ratio']:.1%}.")  # fmt: skip
+
+
+def overhead_note(over: dict[str, Any]) -> str:
+    text = (f"(d) one trivial test, median of {over['runs']} interleaved runs: with the plugin "
+            f"{over['with_wall'] * 1000:.0f} ms, with `-p no:llmeval` {over['without_wall'] * 1000:.0f} ms, overhead "
+            f"**{over['overhead_ms']:.0f} ms** wall (CPU time: {over['with_cpu'] * 1000:.0f} vs "
+            f"{over['without_cpu'] * 1000:.0f} ms, {over['overhead_cpu_ms']:.0f} ms more; median of the paired "
+            f"differences {over['paired_ms']:.0f} ms; best run vs. best run {over['min_ms']:.0f} ms).")  # fmt: skip
+    nb = over.get("no_bytecode")
+    if nb is not None:
+        text += (f" Subprocesses run with a bytecode cache (`PYTHONPYCACHEPREFIX` in the temp dir), as an installed "
+                 f"package has; this machine sets `PYTHONDONTWRITEBYTECODE=1`, and without that cache every run "
+                 f"recompiles and assertion-rewrites llmeval's modules: overhead then {nb['overhead_ms']:.0f} ms wall, "
+                 f"{nb['overhead_cpu_ms']:.0f} ms CPU (median of {nb['runs']}).")  # fmt: skip
+    return text
+
+
+def collect_note(coll: dict[str, Any], cases: int) -> str:
+    return (f"(e) `pytest --collect-only -q` on a {cases}-row CSV suite (`python:` echo model), median of {coll['runs']} "
+            f"runs after a warm-up: {coll['items']} items, whole run **{coll['wall_s']:.2f} s** (pytest's own "
+            f"collection figure {coll['collect_s']:.2f} s).")  # fmt: skip
+
+
+def gpu_note(g: dict[str, Any], device: str) -> str:
+    naive, plan = g["naive"], g["plan"]
+    return (f"GPU ({device}), random Qwen2-0.5B shapes ({g['params'] / 1e6:.0f}M parameters), bf16, same prompts: "
+            f"(a) {naive['gen_s']:.2f} s ({naive['tokens'] / naive['gen_s']:.0f} tokens/s), "
+            f"(b) {plan['gen_s']:.2f} s ({plan['tokens'] / plan['gen_s']:.0f} tokens/s).")  # fmt: skip
+
+
+def section(gen: dict[str, Any], start: dict[str, Any], gpu: dict[str, Any] | None, f: dict[str, Any],
+            info: dict[str, str], command: str, model: Path, sizes: Any) -> str:  # fmt: skip
+    """The engine section of RESULTS.md as Markdown."""
+    n = sizes.cases
+    header = ("measurement", "how", "generation (s)", "whole run / load (s)", "cases/s", "tokens/s")
+    lines = [
+        "## Generation engine", "",
+        f"Command: `{command}` — model `{model}`, {n} distinct FAQ prompts (`Q: {{{{ question }}}}\\nA:`), greedy, "
+        f"max_new_tokens {sizes.max_new_tokens}, the same prompts in every row. Run {time.strftime('%Y-%m-%d %H:%M')}.", "",
+        *_report.table(("machine", ""), list(info.items())), "",
+        *_report.table(header, generation_rows(gen, n)), "",
+        generation_note(gen, f, n), "",
+        overhead_note(start["overhead"]), "",
+        collect_note(start["collect"], sizes.collect_cases), "",
+    ]  # fmt: skip
+    if gpu is not None:
+        lines += [gpu_note(gpu, info.get("gpu", "cuda")), ""]
+    lines += ["### Targets", "", *_report.table(("target", "measured", "goal", "verdict"), _report.targets(f))]
+    return "\n".join(lines) + "\n"
