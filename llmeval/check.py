@@ -26,6 +26,7 @@ def score(
 
 def check(output: str, **kwargs: Any) -> dict[str, Score]:
     """Like score(), but raises AssertionError listing every missed threshold with its explanation."""
+    __tracebackhide__ = True
     results = score(output, **kwargs)
     failed = [s for s in results.values() if not s.passed]
     if failed:

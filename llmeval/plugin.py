@@ -116,3 +116,33 @@ def _line_writer(config: pytest.Config) -> Any:
 def _live(config: pytest.Config) -> bool:
     reporter = config.pluginmanager.getplugin("terminalreporter")
     return bool(reporter is not None and reporter.isatty() and config.get_verbosity() >= 0 and not cfg.is_xdist_worker(config))
+
+
+@pytest.fixture
+def llm(request: pytest.FixtureRequest) -> Any:
+    """`llm(prompt, **generation) -> str` on the first --llmeval-model, through the run's cache.
+
+    For plain Python tests; suites get batched generation, this is one call per use (cached).
+    """
+    from llmeval.backends import GenerationConfig, Request
+    from llmeval.errors import BackendError
+    from llmeval.items import runner_key
+
+    runner = request.config.stash[runner_key]
+    if not runner.settings.models:
+        pytest.fail("the llm fixture needs a model: pass --llmeval-model SPEC or set model in [tool.llmeval]", pytrace=False)
+    backend = runner.backend(runner.settings.models[0])
+
+    def generate(
+        prompt: str | None = None, *, messages: list[dict[str, str]] | None = None, sample: int = 0, **generation: Any
+    ) -> str:
+        if (prompt is None) == (messages is None):
+            raise TypeError("llm() takes a prompt or messages=[{role, content}, ...], not both")
+        chat = tuple((m["role"], m["content"]) for m in messages) if messages is not None else None
+        key = runner.plan.add(backend, Request(prompt, chat, GenerationConfig(**generation), sample))
+        result = runner.plan.get(key)
+        if result.error is not None:
+            raise BackendError(result.error)
+        return result.text
+
+    return generate

@@ -197,3 +197,19 @@ def test_under_xdist_rows_reach_the_controller_and_gates_still_aggregate(project
     assert sorted(r.get("case") or r["gate"] for r in rows) == ["refund", "rougeL-pass_rate", "shipping"]
     gate = next(r for r in rows if r["kind"] == "gate")
     assert gate["n"] == 2 and gate["value"] == 0.5
+
+
+def test_llm_fixture_and_check_in_plain_python_tests(project):
+    project.makepyfile(test_app="""
+from llmeval import check
+
+def test_refund(llm):
+    out = llm("Q: How do I return an item?\\nA:", max_new_tokens=16)
+    check(out, reference="You have 30 days to return an item.", rougeL={"min": 0.5})
+
+def test_wrong(llm):
+    check(llm("What does shipping cost?"), contains="free")
+""")
+    result = project.runpytest("test_app.py", "--llmeval-model", "python:app:answer")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*AssertionError: llmeval check failed:", "*contains = 0, want >= 1: missing*free*"])
