@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-$(MODEL)/build-stamp.json: $(VENV)/.installed fixtures/build_models.py fixtures/data/faq.csv fixtures/data/articles.jsonl
+$(MODEL)/build-stamp.json: $(VENV)/.installed fixtures/build_models.py fixtures/data/faq.csv fixtures/data/faq_paraphrased.csv fixtures/data/articles.jsonl
 	@echo "== building the embedded demo model (seeded, offline, ~1-2 min on 2 cores)"
 	$(PY) fixtures/build_models.py --if-stale
 

@@ -35,6 +35,17 @@ def generation_rows(gen: dict[str, Any], n: int) -> list[tuple[str, ...]]:
     ]  # fmt: skip
 
 
+def threads_note(gen: dict[str, Any], n: int) -> str:
+    probe = gen.get("threads")
+    if probe is None:
+        return ""
+    naive, plan = probe["naive"], probe["plan"]
+    return (f"Informational, torch limited to 1 intra-op thread (default here: {probe['default']}), in-process, model "
+            f"loaded: (a) {naive['gen_s']:.2f} s ({n / naive['gen_s']:.1f} cases/s), (b) {plan['gen_s']:.2f} s "
+            f"({n / plan['gen_s']:.1f} cases/s), ratio {naive['gen_s'] / plan['gen_s']:.1f}x; with the default "
+            f"thread count (b) took {gen['plan']['gen_s']:.2f} s.")  # fmt: skip
+
+
 def generation_note(gen: dict[str, Any], f: dict[str, Any], n: int) -> str:
     warm = gen["warm"]
     return (f"(a) and (b) gave the same text for {gen['same']}/{n} prompts. (c) in-process served {warm['cached']}/{n} "
@@ -83,6 +94,7 @@ def section(gen: dict[str, Any], start: dict[str, Any], gpu: dict[str, Any] | No
         *_report.table(("machine", ""), list(info.items())), "",
         *_report.table(header, generation_rows(gen, n)), "",
         generation_note(gen, f, n), "",
+        *([threads_note(gen, n), ""] if gen.get("threads") else []),
         overhead_note(start["overhead"]), "",
         collect_note(start["collect"], sizes.collect_cases), "",
     ]  # fmt: skip

@@ -76,6 +76,16 @@ def naive_loop(model_path: Path, prompts: list[str], max_new_tokens: int, device
     return {"load_s": load_s, "gen_s": time.perf_counter() - started, "tokens": tokens, "texts": texts}
 
 
+def torch_threads(count: int | None = None) -> int:
+    """Set torch's intra-op thread count when given; return the count in force before."""
+    import torch
+
+    before = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    return before
+
+
 def _plan(cache_dir: Path, mode: str) -> Any:
     from llmeval.engine.cache import Cache
     from llmeval.engine.plan import GenerationPlan
@@ -164,7 +174,7 @@ def pytest_run(args: list[str], cwd: Path, *, bytecode: bool = True) -> dict[str
 def import_overhead(directory: Path, runs: int, *, bytecode: bool = True) -> dict[str, Any]:
     """Median wall and CPU (user + sys) time of a one-trivial-test pytest run with and without the plugin.
 
-    Runs alternate, so a change in the machine's load hits both sides alike; CPU time is the steadier
+    Runs alternate (ABBA), so a change in the machine's load hits both sides alike; CPU time is the steadier
     figure on a shared machine, wall time is what a user waits.
     """
     base = ["-q", "-p", "no:cacheprovider", "test_trivial.py"]
@@ -172,9 +182,9 @@ def import_overhead(directory: Path, runs: int, *, bytecode: bool = True) -> dic
     runs_by: dict[str, list[dict[str, Any]]] = {"with": [], "without": []}
     for args in variants.values():
         pytest_run(args, directory, bytecode=bytecode)  # warm the file and bytecode caches
-    for _ in range(runs):
-        for name, args in variants.items():
-            runs_by[name].append(pytest_run(args, directory, bytecode=bytecode))
+    for k in range(runs):
+        for name in ("with", "without") if k % 2 == 0 else ("without", "with"):  # ABBA: no side always goes first
+            runs_by[name].append(pytest_run(variants[name], directory, bytecode=bytecode))
     med = {f"{name}_{kind}": statistics.median(r[f"{kind}_s"] for r in done)
            for name, done in runs_by.items() for kind in ("wall", "cpu")}  # fmt: skip
     pairs = zip(runs_by["with"], runs_by["without"], strict=True)

@@ -36,9 +36,10 @@ MAX_NEW_TOKENS = 48
 class Sizes:
     cases: int = 200
     collect_cases: int = 10_000
-    overhead_runs: int = 9
+    overhead_runs: int = 11
     collect_runs: int = 3
     no_bytecode_runs: int = 5  # (d) again without a bytecode cache, where this machine disables it; 0: skip
+    thread_probe: bool = True  # (a) and (b) again on one torch thread
     max_new_tokens: int = MAX_NEW_TOKENS
 
 
@@ -79,6 +80,7 @@ def measure_generation(model: Path, sizes: Sizes, work: Path) -> dict[str, Any]:
     plan = _measure.plan_run(model, prompts, tokens, work / "cache-off", mode="off")
     same = sum(a == b for a, b in zip(naive["texts"], plan["texts"], strict=True))
     log(f"(b) {plan['gen_s']:.2f} s generating; outputs equal to (a): {same}/{n}")
+    threads = thread_probe(model, prompts, tokens, work) if sizes.thread_probe else None
     _measure.fill_cache(model, prompts, plan["texts"], tokens, work / "cache-warm")
     warm = _measure.warm_plan_run(model, prompts, tokens, work / "cache-warm")
     log(f"(c) warm in-process: {warm['gen_s'] * 1000:.1f} ms, {warm['cached']}/{n} from cache, "
@@ -95,7 +97,20 @@ def measure_generation(model: Path, sizes: Sizes, work: Path) -> dict[str, Any]:
     again = _measure.pytest_run([*args, "--llmeval-cache", "on"], suite.parent)
     log(f"(c) {again['line']}; whole run {again['wall_s']:.2f} s")
     return {"naive": naive, "plan": plan, "same": same, "warm": warm, "cold_pt": cold, "fill_pt": fill, "warm_pt": again,
-            "pytest_args": args}  # fmt: skip
+            "threads": threads, "pytest_args": args}  # fmt: skip
+
+
+def thread_probe(model: Path, prompts: list[str], tokens: int, work: Path) -> dict[str, Any]:
+    """(a) and (b) again with torch limited to one intra-op thread (informational: no target)."""
+    before = _measure.torch_threads(1)
+    try:
+        log(f"threads: (a) and (b) again with torch.set_num_threads(1) (default here: {before})")
+        naive = _measure.naive_loop(model, prompts, tokens)
+        plan = _measure.plan_run(model, prompts, tokens, work / "cache-off-1", mode="off")
+    finally:
+        _measure.torch_threads(before)
+    log(f"threads: one thread: (a) {naive['gen_s']:.2f} s, (b) {plan['gen_s']:.2f} s")
+    return {"default": before, "naive": naive, "plan": plan}
 
 
 def measure_startup(sizes: Sizes, work: Path) -> dict[str, Any]:
