@@ -98,7 +98,11 @@ def section(gen: dict[str, Any], start: dict[str, Any], gpu: dict[str, Any] | No
         overhead_note(start["overhead"]), "",
         collect_note(start["collect"], sizes.collect_cases), "",
     ]  # fmt: skip
-    if gpu is not None:
+    if gpu is None:
+        lines += ["GPU (a)/(b) on a Qwen2-0.5B-shaped model: not run (add `--gpu` on a machine with CUDA).", ""]
+    elif "skipped" in gpu:
+        lines += [f"GPU (a)/(b) on a Qwen2-0.5B-shaped model: skipped, {gpu['skipped']}.", ""]
+    else:
         lines += [gpu_note(gpu, info.get("gpu", "cuda")), ""]
     lines += ["### Targets", "", *_report.table(("target", "measured", "goal", "verdict"), _report.targets(f))]
     return "\n".join(lines) + "\n"

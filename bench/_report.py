@@ -56,6 +56,9 @@ def targets(f: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("(e) collecting a 10,000-case suite (whole pytest wall time)", f"{f['collect_wall_s']:.2f} s", "<= 3 s",
          verdict(f["collect_wall_s"], 3, at_least=False)),
     ]  # fmt: skip
+    if "speedup_1thread" in f:
+        rows.insert(2, ("(b) speed-up over (a), in-process, both on 1 torch thread (informational)",
+                        f"{f['speedup_1thread']:.1f}x", ">= 8x", verdict(f["speedup_1thread"], 8, at_least=True)))  # fmt: skip
     if "gpu_speedup" in f:
         rows.append(("GPU 0.5B: (b) speed-up over (a), in-process", f"{f['gpu_speedup']:.1f}x", ">= 10x",
                      verdict(f["gpu_speedup"], 10, at_least=True)))  # fmt: skip

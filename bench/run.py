@@ -134,12 +134,12 @@ def measure_startup(sizes: Sizes, work: Path) -> dict[str, Any]:
     return {"overhead": overhead, "collect": collect}
 
 
-def measure_gpu(model: Path, sizes: Sizes, work: Path) -> dict[str, Any] | None:
-    """(a) and (b) on a random Qwen2-0.5B-shaped model on CUDA; None (and a line saying so) without a GPU."""
+def measure_gpu(model: Path, sizes: Sizes, work: Path) -> dict[str, Any]:
+    """(a) and (b) on a random Qwen2-0.5B-shaped model on CUDA; {"skipped": why} without a GPU."""
     device = _gpu.cuda_device()
     if device is None:
         log("--gpu: skipped, torch sees no CUDA device")
-        return None
+        return {"skipped": "torch sees no CUDA device on this machine"}
     log("GPU: building a randomly initialised Qwen2-0.5B-shaped model")
     path, params = _gpu.build_qwen2(work / "qwen2-0.5b-random", model, device=device)
     prompts = [_suites.prompt_for(q) for q in _suites.questions(sizes.cases)]
@@ -165,7 +165,9 @@ def figures(gen: dict[str, Any], start: dict[str, Any], gpu: dict[str, Any] | No
         "overhead_ms": start["overhead"]["overhead_ms"],
         "collect_wall_s": start["collect"]["wall_s"],
     }
-    if gpu is not None:
+    if gen.get("threads"):
+        f["speedup_1thread"] = gen["threads"]["naive"]["gen_s"] / gen["threads"]["plan"]["gen_s"]
+    if gpu is not None and "plan" in gpu:
         f["gpu_speedup"] = gpu["naive"]["gen_s"] / gpu["plan"]["gen_s"]
     return f
 

@@ -5,6 +5,7 @@ No presidio here, so the synthetic-data strategies and the recognizers share one
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -117,13 +118,26 @@ def context_polarity(
 ) -> int:
     """+1 / -1 when the nearest cue word before (else just after) the span is positive / negative, else 0.
 
+    Cues match as word prefixes, except those ending in `$`, which match whole words only ("po$" is not "pour").
     `weak` cues (e.g. "number") count as positive only when no other cue decides.
     """
     words_before = _cue_words(text[max(0, start - 60) : start])[-before:] if before else []
     words_after = _cue_words(text[end : end + 30])[:after] if after else []
     for word in [*reversed(words_before), *words_after]:
-        if word.startswith(positive):
+        if cue_match(word, positive):
             return 1
-        if word.startswith(negative):
+        if cue_match(word, negative):
             return -1
-    return 1 if any(w.startswith(weak) for w in words_before[-2:]) else 0
+    return 1 if any(cue_match(w, weak) for w in words_before[-2:]) else 0
+
+
+def cue_match(word: str, cues: tuple[str, ...]) -> bool:
+    """Whether a lower-cased word is one of `cues` (prefix match; whole word for cues ending in `$`)."""
+    prefixes, exact = _split_cues(cues)
+    return word.startswith(prefixes) or word in exact
+
+
+@functools.lru_cache(maxsize=64)
+def _split_cues(cues: tuple[str, ...]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """Prefix cues and whole-word cues (`$`-suffixed, suffix dropped)."""
+    return tuple(c for c in cues if not c.endswith("$")), frozenset(c[:-1] for c in cues if c.endswith("$"))

@@ -86,7 +86,18 @@ def _nlp_engine(model: str | None) -> Any:
     config = NerModelConfiguration()
     # spaCy labels presidio has no entity for (CARDINAL, FAC, ...): ignore them instead of warning per text
     config.labels_to_ignore = set(config.labels_to_ignore or ()) | {
-        "CARDINAL", "FAC", "EVENT", "LANGUAGE", "LAW", "MONEY", "ORDINAL", "PERCENT", "PRODUCT", "QUANTITY", "WORK_OF_ART"}
+        "CARDINAL",
+        "FAC",
+        "EVENT",
+        "LANGUAGE",
+        "LAW",
+        "MONEY",
+        "ORDINAL",
+        "PERCENT",
+        "PRODUCT",
+        "QUANTITY",
+        "WORK_OF_ART",
+    }
     engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}], ner_model_configuration=config)
     engine.nlp = {"en": _ner_only(model)}  # type: ignore[assignment]  # set before AnalyzerEngine sees it, so presidio never loads (or downloads)
     return engine
@@ -121,8 +132,10 @@ _NOT_NAMES = frozenset({"email", "e-mail", "tel", "phone", "call", "customer", "
 
 
 def _plausible_ner(span: str) -> bool:
-    """spaCy-sm tags cue words and codes as names; a name has letters, no digits, and is not a cue word."""
-    return not any(c.isdigit() for c in span) and span.strip(" .:;,").lower() not in _NOT_NAMES
+    """spaCy-sm tags cue words and codes as names; a name is capitalised, has no digits, and is not a cue word."""
+    word = span.strip(" .:;,")
+    capitalised = any(w[:1].isupper() for w in word.split())
+    return capitalised and not any(c.isdigit() for c in word) and word.lower() not in _NOT_NAMES
 
 
 def installed_models() -> list[str]:

@@ -10,25 +10,28 @@ import re
 from collections.abc import Iterator
 
 import phonenumbers
-from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer import LocalRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
 from llmeval.pii import checks
 
-# Cue words (prefixes of lower-cased words) that say "an identifier, not PII" before a number.
+# Cue words (prefixes of lower-cased words; whole words when `$`-suffixed, so "po$" is not "pour") that say
+# "an identifier, not PII" before a number.
 ID_CUES = (
-    "order", "invoice", "tracking", "track", "ref", "reference", "ticket", "case", "sku", "serial", "part",
-    "model", "booking", "confirmation", "receipt", "transaction", "shipment", "parcel", "package", "item",
-    "product", "build", "version", "release", "batch", "lot", "#", "po", "rma", "claim", "policy",
+    "order", "invoice", "tracking", "track", "ref$", "reference", "ticket", "case$", "cases$", "sku", "serial",
+    "part$", "parts$", "model", "booking", "confirmation", "receipt", "transaction", "shipment", "parcel", "package",
+    "item", "product", "build$", "builds$", "version", "release", "batch", "lot$", "lots$", "#", "po$", "rma",
+    "claim", "policy",
 )  # fmt: skip
 PHONE_CUES = ("phone", "tel", "call", "mobile", "cell", "fax", "whatsapp", "sms", "text", "dial", "ring", "hotline",
-              "reach", "contact", "landline")  # fmt: skip
+              "reach", "contact", "landline", "handy$", "portable", "celular", "ligue", "appel")  # fmt: skip
 CARD_CUES = ("card", "credit", "debit", "visa", "mastercard", "amex", "discover", "jcb", "diners", "maestro", "cc",
              "pan", "charged", "payment")  # fmt: skip
 SSN_CUES = ("ssn", "social", "security", "ss#", "taxpayer", "tin")
 IP_CUES = ("ip", "ipv4", "ipv6", "address", "host", "server", "client", "from", "login", "connect", "source", "router",
            "gateway", "dns", "proxy", "device", "at", "to", "via")  # fmt: skip
-VERSION_CUES = ("version", "build", "release", "firmware", "sdk", "update", "patch", "upgrade")
+VERSION_CUES = ("version", "build", "release", "firmware", "sdk", "update", "patch", "upgrade", "kernel", "rev$",
+                "revision", "paragraph", "section", "clause", "chapter", "article", "v$")  # fmt: skip
 
 
 def _result(recognizer: LocalRecognizer, entity: str, start: int, end: int, score: float) -> RecognizerResult:
@@ -64,6 +67,9 @@ class _SpanRecognizer(LocalRecognizer):
         raise AssertionError("subclasses define spans()")
 
 
+_QUOTED_EMAIL = r'"[^"\n@\\]{1,64}"@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)+\b'
+
+
 class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's email recognizer with its domain check done against tldextract's bundled suffix snapshot.
 
@@ -74,6 +80,7 @@ class OfflineEmailRecognizer(EmailRecognizer):
         import tldextract
 
         super().__init__()
+        self.patterns.append(Pattern("Email (quoted local part)", _QUOTED_EMAIL, 0.5))
         self._tld = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
 
     def validate_result(self, pattern_text: str) -> bool:
@@ -83,12 +90,16 @@ class OfflineEmailRecognizer(EmailRecognizer):
 _END = r"(?![\w\-]|[.,]\d)"
 _PHONE_INTL = re.compile(r"(?<![\w+])(?<!\d[ \-])(?:\+|00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,6}" + _END)
 _PHONE_US = re.compile(r"(?<![\w+\-.])(?<!\d[ \-])(?:\+?1[ .\-]?)?(?:\(\d{3}\)[ .\-]?|\d{3}([ .\-]))\d{3}([ .\-])\d{4}" + _END)
-_PHONE_NATIONAL = re.compile(r"(?<![\w+\-.])(?<!\d[ \-])0\d{1,4}(?:[ \-]\d{2,6}){1,4}" + _END)
+_PHONE_NATIONAL = re.compile(r"(?<![\w+\-./])(?<!\d[ \-])0\d{1,5}(?:[ \-./]\d{2,8}){1,4}" + _END)
+_PHONE_PAREN = re.compile(r"(?<![\w+\-.(])\((?:0\d{1,3}|[1-9]\d{1,2})\)[ \-]?\d{3,5}[ \-]?\d{3,4}" + _END)
+_PHONE_CUED = re.compile(r"(?<![\w+\-./])(?<!\d[ \-])\d{2,6}(?:[ \-./]\d{2,6}){1,3}" + _END)
 _PHONE_BARE = re.compile(r"(?<![\w+\-.])\d{10}" + _END)
+_DATE_LIKE = re.compile(r"\d{1,4}([./\-])\d{1,2}\1\d{1,4}")
 
 
 class PhoneRecognizer(_SpanRecognizer):
-    """International (+CC / 00CC), NANP with separators, national trunk-0 and (with a cue) bare 10-digit numbers."""
+    """International (+CC / 00CC), NANP, national trunk-0, `(area) local`, and, right after a phone cue word,
+    grouped local numbers of 7-12 digits and bare 10-digit numbers."""
 
     ENTITY = "PHONE_NUMBER"
 
@@ -98,6 +109,8 @@ class PhoneRecognizer(_SpanRecognizer):
             (_PHONE_INTL, self._intl),
             (_PHONE_US, self._us),
             (_PHONE_NATIONAL, self._national),
+            (_PHONE_PAREN, self._paren),
+            (_PHONE_CUED, self._cued),
             (_PHONE_BARE, self._bare),
         ):
             for m in pattern.finditer(text):
@@ -137,18 +150,37 @@ class PhoneRecognizer(_SpanRecognizer):
 
     @staticmethod
     def _national(m: re.Match[str]) -> float:
-        return 0.55 if 10 <= len(checks.digits(m.group())) <= 11 else 0.0
+        """Trunk-0 numbers: 10-11 digits stand alone; 8, 9 or 12 digits need a phone cue to pass."""
+        if _DATE_LIKE.fullmatch(m.group()):
+            return 0.0
+        count = len(checks.digits(m.group()))
+        return 0.55 if 10 <= count <= 11 else (0.35 if 8 <= count <= 12 else 0.0)
+
+    @staticmethod
+    def _paren(m: re.Match[str]) -> float:
+        """`(03) 9123 4567`, `(11) 3049-5500`: a bracketed area code before the local number."""
+        return 0.55 if 8 <= len(checks.digits(m.group())) <= 11 else 0.0
+
+    @staticmethod
+    def _cued(m: re.Match[str]) -> float:
+        """Grouped local numbers (`9123 4567`, `1300 655 506`) only right after a phone cue word."""
+        raw = m.group()
+        if _DATE_LIKE.fullmatch(raw) or not 7 <= len(checks.digits(raw)) <= 12:
+            return 0.0
+        cued = checks.context_polarity(m.string, m.start(), m.end(), PHONE_CUES, ID_CUES, before=2, after=0)
+        return 0.35 if cued > 0 else 0.0
 
     @staticmethod
     def _bare(m: re.Match[str]) -> float:
         return 0.3 if m.group()[0] in "23456789" else 0.0
 
 
-_CARD = re.compile(r"(?<![\d\-+])(?<!\d )\d(?:[ \-]?\d){11,18}(?![ \-]?\d)")
+_CARD = re.compile(r"(?<![\d\-+])(?<!\d[ .])\d(?:[ .\-]?\d){11,18}(?![ .\-]?\d)")
 
 
 class CreditCardRecognizer(_SpanRecognizer):
-    """13-19 digit numbers, plain or grouped by spaces or dashes, with a known brand prefix, length and Luhn check."""
+    """13-19 digit numbers, plain or grouped by spaces, dashes or (4-4-4-4) dots, with a known brand prefix,
+    length and Luhn check."""
 
     ENTITY = "CREDIT_CARD"
 
@@ -160,8 +192,10 @@ class CreditCardRecognizer(_SpanRecognizer):
                 continue
             if checks.card_brand(number) is None:
                 continue
-            groups = re.split(r"[ \-]", raw)
+            groups = re.split(r"[ .\-]", raw)
             if len(groups) > 1 and any(len(g) < 3 for g in groups[:-1]):
+                continue
+            if "." in raw and any(len(g) != 4 for g in groups):
                 continue
             polarity = checks.context_polarity(text, m.start(), m.end(), CARD_CUES, ID_CUES)
             yield m.start(), m.end(), 0.3 if polarity < 0 else 0.95
@@ -218,7 +252,8 @@ _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:/\d
 
 
 class IpRecognizer(_SpanRecognizer):
-    """IPv4 and IPv6 addresses; version-like quads after a version cue are not addresses."""
+    """IPv4 and IPv6 addresses; version-like quads after a version/section cue, or single-digit quads with no
+    address cue, are not addresses."""
 
     ENTITY = "IP_ADDRESS"
 
@@ -227,9 +262,14 @@ class IpRecognizer(_SpanRecognizer):
             raw = m.group()
             if not checks.ip_ok(raw) or any(len(o) > 1 and o[0] == "0" for o in raw.split("/")[0].split(".")):
                 continue
-            polarity = checks.context_polarity(text, m.start(), m.end(), IP_CUES, VERSION_CUES, before=2, after=0)
+            polarity = checks.context_polarity(text, m.start(), m.end(), IP_CUES, VERSION_CUES, before=4, after=0)
             glued_v = m.start() > 0 and text[m.start() - 1] in "vV"
-            yield m.start(), m.end(), 0.2 if polarity < 0 or glued_v else (0.95 if polarity > 0 else 0.7)
+            if polarity < 0 or glued_v:
+                yield m.start(), m.end(), 0.2
+            elif polarity > 0:
+                yield m.start(), m.end(), 0.95
+            else:  # no cue: `4.3.2.1`-style quads of single digits are numbering, not addresses
+                yield m.start(), m.end(), 0.3 if re.fullmatch(r"\d(?:\.\d){3}", raw) else 0.7
         for m in _IPV6.finditer(text):
             raw = m.group()
             groups = raw.split("/")[0].count(":")

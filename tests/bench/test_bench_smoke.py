@@ -49,6 +49,7 @@ def test_generation_figures(measured: dict[str, Any]) -> None:
     assert (gen["cold_pt"]["generated"], gen["cold_pt"]["cached"]) == (8, 0)
     assert (gen["fill_pt"]["generated"], gen["fill_pt"]["cached"]) == (8, 0)
     assert (gen["warm_pt"]["generated"], gen["warm_pt"]["cached"]) == (0, 8)
+    assert gen["threads"]["plan"]["texts"] == gen["plan"]["texts"]  # one torch thread: same outputs
 
 
 @pytest.mark.slow
@@ -64,9 +65,28 @@ def test_section_has_every_target(measured: dict[str, Any]) -> None:
     gen, start = measured["gen"], measured["start"]
     text = bench._markdown.section(gen, start, None, f, {"cpu": "test"}, "bench/run.py", measured["model"], measured["sizes"])
     rows = report.targets(f)
-    assert [r[0][:3] for r in rows] == ["(b)", "(b)", "(c)", "(c)", "(d)", "(e)"]
+    assert [r[0][:3] for r in rows] == ["(b)", "(b)", "(b)", "(c)", "(c)", "(d)", "(e)"]
     assert all(r[3] in ("PASS", "MISS") for r in rows)
     assert all(r[1] in text for r in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("gpu", "expected"),
+    [
+        (None, "not run (add `--gpu`"),
+        ({"skipped": "no CUDA"}, "skipped, no CUDA."),
+        ({"params": 494e6, "naive": {"gen_s": 20.0, "tokens": 9600}, "plan": {"gen_s": 1.0, "tokens": 9600}},
+         "(a) 20.00 s (480 tokens/s), (b) 1.00 s (9600 tokens/s)"),
+    ],
+    ids=["not-asked", "skipped", "ran"],
+)  # fmt: skip
+def test_section_gpu_line(measured: dict[str, Any], gpu: dict[str, Any] | None, expected: str) -> None:
+    f = bench.figures(measured["gen"], measured["start"], gpu)
+    text = bench._markdown.section(measured["gen"], measured["start"], gpu, f, {"gpu": "H100"}, "x", measured["model"],
+                                   measured["sizes"])  # fmt: skip
+    assert expected in text
+    assert ("| GPU 0.5B: (b) speed-up over (a), in-process | 20.0x | >= 10x | PASS |" in text) == (expected[:3] == "(a)")
 
 
 @pytest.mark.parametrize(
