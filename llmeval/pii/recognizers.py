@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import phonenumbers
 from presidio_analyzer import LocalRecognizer, Pattern, RecognizerResult
@@ -80,7 +81,8 @@ class OfflineEmailRecognizer(EmailRecognizer):
         import tldextract
 
         super().__init__()
-        self.patterns.append(Pattern("Email (quoted local part)", _QUOTED_EMAIL, 0.5))
+        patterns: list[Any] = getattr(self, "patterns")  # noqa: B009  (presidio leaves it untyped)
+        patterns.append(Pattern("Email (quoted local part)", _QUOTED_EMAIL, 0.5))
         self._tld = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
 
     def validate_result(self, pattern_text: str) -> bool:
