@@ -24,8 +24,9 @@ def generation_rows(gen: dict[str, Any], n: int) -> list[tuple[str, ...]]:
          f"{naive['load_s']:.2f} (import + load)", *_rate(naive, n, naive["gen_s"])),
         ("(b) llmeval plan, cache off", "in-process `GenerationPlan` + `HFBackend`, model loaded", f"{plan['gen_s']:.2f}",
          f"{plan['load_s']:.2f} (load)", *_rate(plan, n, plan["gen_s"])),
-        ("(b) llmeval plan, cache off", f"{pt} `--llmeval-cache off` (phase includes import + load)",
-         f"{cold['gen_s']:.1f}", f"{cold['wall_s']:.2f}", *_rate(plan, n, cold["gen_s"])),
+        ("(b) llmeval plan, cache off", f"{pt} `--llmeval-cache off` (generation phase; the model import + load, "
+         f"{cold.get('load_s', 0):.2f} s, is reported apart)", f"{cold['gen_s']:.2f}", f"{cold['wall_s']:.2f}",
+         *_rate(plan, n, max(cold["gen_s"], 0.005))),
         ("(b') first run, cache on (fills it)", f"{pt} `--llmeval-cache on`", f"{fill['gen_s']:.1f}",
          f"{fill['wall_s']:.2f}", *_rate(plan, n, fill["gen_s"])),
         ("(c) warm re-run from the cache", "in-process: keys + weight fingerprint + lookup", f"{warm['gen_s']:.4f}",
@@ -50,7 +51,8 @@ def generation_note(gen: dict[str, Any], f: dict[str, Any], n: int) -> str:
     warm = gen["warm"]
     return (f"(a) and (b) gave the same text for {gen['same']}/{n} prompts. (c) in-process served {warm['cached']}/{n} "
             f"from the cache without loading the model (model loaded: {warm['model_loaded']}). The pytest summary line "
-            f"rounds to 0.1 s (a printed 0.0 counts as 0.05 s in the ratio). "
+            f"shows 2 decimals below 10 s (a printed 0.00 counts as 0.005 s in the ratio). The plugin loads the model "
+            f"before its generation clock starts and reports that load apart, `(model load X s)`. "
             f"Warm / cold whole pytest run: {f['warm_wall_ratio']:.1%}.")  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 SUMMARY = re.compile(r"llmeval: (\d+) outputs \((\d+) from cache, (\d+) generated[^)]*\) in ([\d.]+) s")
+LOAD = re.compile(r"\(model load ([\d.]+) s\)")  # printed by the plugin's summary line
 COLLECTED = re.compile(r"(\d+) tests? collected in ([\d.]+)s")
 
 
@@ -109,7 +110,7 @@ def plan_run(model_path: Path, prompts: list[str], max_new_tokens: int, cache_di
     _quiet()
     started = time.perf_counter()
     backend = HFBackend(str(model_path), root=model_path.parent, device=device)
-    backend._load()  # timed apart, as the naive loop's load is
+    backend.load()  # timed apart, as the naive loop's load is
     load_s = time.perf_counter() - started
     plan = _plan(cache_dir, mode)
     started = time.perf_counter()
@@ -168,6 +169,8 @@ def pytest_run(args: list[str], cwd: Path, *, bytecode: bool = True) -> dict[str
     figures: dict[str, Any] = {"wall_s": wall, "cpu_s": cpu, "rc": proc.returncode, "line": found.group(0) if found else None}
     if found:
         figures.update(outputs=int(found[1]), cached=int(found[2]), generated=int(found[3]), gen_s=float(found[4]))
+    load = LOAD.search(out)
+    figures["load_s"] = float(load[1]) if load else 0.0  # no load reported: everything came from the cache
     return figures
 
 

@@ -67,7 +67,11 @@ OnResult = Callable[[int, Generation], None]
 
 
 class Backend(Protocol):
-    """Generates text for batches of requests. `identity` changes whenever the model's outputs could."""
+    """Generates text for batches of requests. `identity` changes whenever the model's outputs could.
+
+    A backend may also have `load()` (load weights before generating); the plan calls it, when present,
+    before the progress clock starts.
+    """
 
     spec: str
     label: str

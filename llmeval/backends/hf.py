@@ -46,7 +46,7 @@ class HFBackend:
 
     # -- generation ---------------------------------------------------------------------------
     def generate(self, requests: Sequence[Request], on_result: OnResult) -> None:
-        self._load()
+        self.load()
         encoded = [self._encode(r) for r in requests]
         order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
         for batch in self._batches(order, encoded, requests):
@@ -56,7 +56,8 @@ class HFBackend:
         self._model = None
         self._tokenizer = None
 
-    def _load(self) -> None:
+    def load(self) -> None:
+        """Import torch and load the weights (idempotent); the plan times it apart from generation."""
         if self._model is not None:
             return
         import torch

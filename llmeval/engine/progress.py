@@ -45,15 +45,18 @@ class Progress:
             rate = f"{self.done / elapsed:.1f} cases/s  {self.tokens / elapsed:.0f} tok/s"
             self._bar.update(self._task, completed=self.done, rate=rate)
 
-    def finish(self, cached: int) -> str:
+    def finish(self, cached: int, load_s: float = 0.0) -> str:
         if self._bar is not None:
             self._bar.stop()
         elapsed = time.perf_counter() - self.start
+        shown = f"{elapsed:.2f}" if elapsed < 10 else f"{elapsed:.1f}"
         line = (
             f"llmeval: {self.done + cached} outputs ({cached} from cache, {self.done} generated"
-            f"{f', {self.errors} failed' if self.errors else ''}) in {elapsed:.1f} s"
+            f"{f', {self.errors} failed' if self.errors else ''}) in {shown} s"
         )
         if self.done:
             line += f" - {self.done / max(elapsed, 1e-9):.1f} cases/s, {self.tokens / max(elapsed, 1e-9):.0f} tokens/s"
+        if load_s >= 0.01:
+            line += f" (model load {load_s:.2f} s)"
         self.write_line(line)
         return line

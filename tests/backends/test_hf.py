@@ -39,7 +39,7 @@ def test_batched_greedy_equals_one_by_one(tiny_model, greedy):
 
 def test_chat_messages_use_the_chat_template(tiny_model, greedy):
     backend = resolve(f"hf:{tiny_model}", root=tiny_model.parent)
-    backend._load()
+    backend.load()
     messages = (("system", "Be brief."), ("user", "Hello"))
     ids = backend._encode(Request(None, messages, greedy))
     expected = backend._tokenizer.apply_chat_template(

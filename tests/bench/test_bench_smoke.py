@@ -47,6 +47,8 @@ def test_generation_figures(measured: dict[str, Any]) -> None:
     assert gen["same"] == 8  # batched greedy equals one generate() per case
     assert gen["warm"] == {**gen["warm"], "cached": 8, "model_loaded": False}
     assert (gen["cold_pt"]["generated"], gen["cold_pt"]["cached"]) == (8, 0)
+    assert 0 < gen["cold_pt"]["load_s"] < gen["cold_pt"]["wall_s"]
+    assert gen["warm_pt"]["load_s"] == 0  # served from the cache: the model never loads
     assert (gen["fill_pt"]["generated"], gen["fill_pt"]["cached"]) == (8, 0)
     assert (gen["warm_pt"]["generated"], gen["warm_pt"]["cached"]) == (0, 8)
     assert gen["threads"]["plan"]["texts"] == gen["plan"]["texts"]  # one torch thread: same outputs
@@ -65,7 +67,7 @@ def test_section_has_every_target(measured: dict[str, Any]) -> None:
     gen, start = measured["gen"], measured["start"]
     text = bench._markdown.section(gen, start, None, f, {"cpu": "test"}, "bench/run.py", measured["model"], measured["sizes"])
     rows = report.targets(f)
-    assert [r[0][:3] for r in rows] == ["(b)", "(b)", "(b)", "(c)", "(c)", "(d)", "(e)"]
+    assert [r[0][:3] for r in rows] == ["(b)", "(b)", "(b)", "(b)", "(c)", "(c)", "(d)", "(e)"]
     assert all(r[3] in ("PASS", "MISS") for r in rows)
     assert all(r[1] in text for r in rows)
 
