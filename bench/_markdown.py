@@ -27,11 +27,11 @@ def generation_rows(gen: dict[str, Any], n: int) -> list[tuple[str, ...]]:
         ("(b) llmeval plan, cache off", f"{pt} `--llmeval-cache off` (generation phase; the model import + load, "
          f"{cold.get('load_s', 0):.2f} s, is reported apart)", f"{cold['gen_s']:.2f}", f"{cold['wall_s']:.2f}",
          *_rate(plan, n, max(cold["gen_s"], 0.005))),
-        ("(b') first run, cache on (fills it)", f"{pt} `--llmeval-cache on`", f"{fill['gen_s']:.1f}",
+        ("(b') first run, cache on (fills it)", f"{pt} `--llmeval-cache on`", f"{fill['gen_s']:.2f}",
          f"{fill['wall_s']:.2f}", *_rate(plan, n, fill["gen_s"])),
         ("(c) warm re-run from the cache", "in-process: keys + weight fingerprint + lookup", f"{warm['gen_s']:.4f}",
          "-", "-", "-"),
-        ("(c) warm re-run from the cache", f"{pt} `--llmeval-cache on`, again", f"{warm_pt['gen_s']:.1f}",
+        ("(c) warm re-run from the cache", f"{pt} `--llmeval-cache on`, again", f"{warm_pt['gen_s']:.2f}",
          f"{warm_pt['wall_s']:.2f}", "-", "-"),
     ]  # fmt: skip
 

@@ -68,7 +68,7 @@ def test_section_has_every_target(measured: dict[str, Any]) -> None:
     text = bench._markdown.section(gen, start, None, f, {"cpu": "test"}, "bench/run.py", measured["model"], measured["sizes"])
     rows = report.targets(f)
     assert [r[0][:3] for r in rows] == ["(b)", "(b)", "(b)", "(b)", "(c)", "(c)", "(d)", "(e)"]
-    assert all(r[3] in ("PASS", "MISS") for r in rows)
+    assert all(r[3] in ("PASS", "MISS") or r[3].endswith("informational)") for r in rows)
     assert all(r[1] in text for r in rows)
 
 
