@@ -34,7 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except LlmevalError as exc:
         raise pytest.UsageError(str(exc)) from None
     worker = cfg.is_xdist_worker(config)
-    runner = Runner(settings, Path(config.rootpath), _line_writer(config), _live(config), lazy=worker)
+    runner = Runner(settings, Path(config.rootpath), _line_writer(config), lambda: _live(config), lazy=worker)
     config.stash[runner_key] = runner
     if not cfg.is_xdist_worker(config):
         config.pluginmanager.register(Reporter(config, runner), "llmeval-reporter")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ class Runner:
     settings: Settings
     root: Path
     write_line: Any
-    live_progress: bool
+    live_progress: Callable[[], bool]  # asked when generation starts: the terminal reporter exists by then
     backends: dict[str, Backend | BackendError] = field(default_factory=dict)
     scored: dict[tuple[str, str, str], CaseResult] = field(default_factory=dict)
     planned: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
@@ -55,7 +55,7 @@ class Runner:
         self._labels: dict[str, str] = {}
 
     def _progress(self, total: int) -> Progress:
-        return Progress(total, live=self.live_progress, write_line=self.write_line)
+        return Progress(total, live=self.live_progress(), write_line=self.write_line)
 
     # -- models -------------------------------------------------------------------------------
     def backend(self, spec: str) -> Backend:
