@@ -7,7 +7,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-START, END = "<!-- engine:start -->", "<!-- engine:end -->"
+START, END = "<!-- engine:start -->", "<!-- engine:end -->"  # this module's own section
 
 
 def machine() -> dict[str, str]:
@@ -73,13 +73,18 @@ def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
 
 
-def write_section(results: Path, section: str) -> None:
-    """Replace the text between the engine markers (appending them if absent); other sections stay as they are."""
-    block = f"{START}\n{section.rstrip()}\n{END}"
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def write_section(results: Path, section: str, name: str = "engine") -> None:
+    """Replace the text between a section's markers (adding them if absent); other sections stay as they are."""
+    start, end = markers(name)
+    block = f"{start}\n{section.rstrip()}\n{end}"
     text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + block + rest.split(END, 1)[1]
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + block + rest.split(end, 1)[1]
     else:
         head, sep, tail = text.partition("\n\n")
         text = f"{head}\n\n{block}\n\n{tail}" if sep else f"{text.rstrip()}\n\n{block}\n"

@@ -23,7 +23,6 @@ from llmeval import pii  # noqa: E402
 LABELED = ROOT / "fixtures" / "pii" / "labeled.jsonl"
 HELDOUT = ROOT / "fixtures" / "pii" / "heldout.jsonl"
 RESULTS = ROOT / "bench" / "RESULTS.md"
-START, END = "<!-- pii:start -->", "<!-- pii:end -->"
 COMMAND = "HF_HUB_OFFLINE=1 .venv/bin/python bench/pii_bench.py"
 THROUGHPUT_TEXTS = 600
 HELDOUT_COMMAND = "HF_HUB_OFFLINE=1 .venv/bin/python bench/pii_bench.py --heldout [--errors]"
@@ -208,14 +207,9 @@ def heldout_section() -> str:
 
 
 def write(section: str) -> None:
-    block = f"{START}\n{section}{END}"
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
+    from _report import write_section  # bench/ is on sys.path when this runs as a script
+
+    write_section(RESULTS, section, name="pii")
 
 
 def main(argv: list[str] | None = None) -> None:
