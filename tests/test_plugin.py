@@ -149,10 +149,15 @@ def test_unloadable_model_is_one_clear_error_per_suite(project, spec, message):
 
 
 def test_model_option_repeats_every_case_per_model(project):
-    result = project.runpytest("--llmeval-model", "python:app:answer", "--llmeval-model", "python:app:other", "-v")
+    result = project.runpytest(
+        "--llmeval-model", "python:app:answer", "--llmeval-model", "python:app:other", "-v", "--llmeval-html", "r.html"
+    )
     outcomes = {line.split()[0]: line.split()[1] for line in result.stdout.lines if line.startswith("qa.yaml::")}
     assert outcomes["qa.yaml::refund[answer]"] == "PASSED" and outcomes["qa.yaml::shipping[answer]"] == "FAILED"
     assert outcomes["qa.yaml::refund[other]"] == "PASSED" and outcomes["qa.yaml::shipping[other]"] == "FAILED"
+    # several models in one run: a side-by-side comparison in the terminal and next to the HTML report
+    result.stdout.fnmatch_lines(["Means (95% interval)", "Pairwise (delta = b - a, paired bootstrap)"])
+    assert "answer" in (project.path / "r-compare.html").read_text()
 
 
 def test_async_callable_backend(project):
@@ -200,7 +205,8 @@ def test_under_xdist_rows_reach_the_controller_and_gates_still_aggregate(project
 
 
 def test_llm_fixture_and_check_in_plain_python_tests(project):
-    project.makepyfile(test_app="""
+    project.makepyfile(
+        test_app="""
 from llmeval import check
 
 def test_refund(llm):
@@ -209,7 +215,8 @@ def test_refund(llm):
 
 def test_wrong(llm):
     check(llm("What does shipping cost?"), contains="free")
-""")
+"""
+    )
     result = project.runpytest("test_app.py", "--llmeval-model", "python:app:answer")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*AssertionError: llmeval check failed:", "*contains = 0, want >= 1: missing*free*"])

@@ -59,6 +59,22 @@ class Reporter:
             path = root / self.settings.html
             render_html(self.rows, path, baseline_diff=self.baseline_diff(), verdict=self.verdict())
             self.written.append(("html", path))
+            comparison = self.comparison()
+            if comparison is not None:
+                from llmeval.reporting.compare import render_compare_html
+
+                side = path.with_name(f"{path.stem}-compare{path.suffix}")
+                render_compare_html(comparison, side)
+                self.written.append(("model comparison", side))
+
+    def comparison(self) -> dict[str, Any] | None:
+        """Side-by-side comparison when the run had several models (computed once)."""
+        if not hasattr(self, "_comparison"):
+            from llmeval.reporting.compare import compare_runs, split_by_model
+
+            runs = split_by_model(self.case_rows)
+            self._comparison = compare_runs(runs) if len(runs) > 1 else None
+        return self._comparison
 
     @property
     def case_rows(self) -> list[dict[str, Any]]:
@@ -97,6 +113,13 @@ class Reporter:
         tr.section("llmeval summary")
         for line, markup in summary_lines(self.case_rows, self.verdict(), self.baseline_diff()):
             tr.write_line(line, **markup)
+        comparison = self.comparison()
+        if comparison is not None:
+            from llmeval.reporting.compare import format_comparison
+
+            tr.write_line("")
+            for line in format_comparison(comparison, markdown=False).splitlines():
+                tr.write_line(line)
         for kind, path in self.written:
             tr.write_line(f"llmeval {kind}: {_shown(path, Path(self.config.rootpath))}")
 
