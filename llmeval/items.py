@@ -26,7 +26,7 @@ class GateFailed(Exception):
 
 
 class GenerationFailed(Exception):
-    """The backend could not produce an output for this case (an error, not a failure)."""
+    """The backend produced no output, or a scorer crashed, for this case (an error, not a failure)."""
 
 
 def _runner(node: pytest.Item | pytest.Collector) -> Runner:
@@ -116,7 +116,8 @@ class CaseItem(pytest.Item):
             return describe_case_failure(self, excinfo.value.args[0], _runner(self))
         if isinstance(excinfo.value, (GenerationFailed, LlmevalError)):
             where = f"{_runner(self).rel(self.case.path)}:{self.case.line}"
-            return f"{where}: no output for case '{self.case.id}' on {self.spec}: {excinfo.value}"
+            problem = f"case '{self.case.id}' could not be evaluated on {self.spec} (an error, not a failure)"
+            return f"{where}: {problem}: {excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:

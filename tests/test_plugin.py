@@ -169,7 +169,7 @@ def test_async_callable_backend(project):
 def test_application_error_is_an_error_not_a_failure(project):
     result = project.runpytest("--llmeval-model", "python:app:broken", "-k", "refund")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*no output for case 'refund'*RuntimeError: database down*"])
+    result.stdout.fnmatch_lines(["*case 'refund' could not be evaluated on python:app:broken*RuntimeError: database down*"])
 
 
 def test_pyproject_settings_and_unknown_setting(project):
