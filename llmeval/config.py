@@ -27,6 +27,7 @@ class Settings:
     redact_pii: bool = False
     batch_size: int | str = "auto"
     concurrency: int = 8
+    threads: int | None = None
     junit_properties: str = "testcase"
     run_id: str = field(default_factory=lambda: _dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
 
@@ -59,6 +60,7 @@ OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ),
     ("batch-size", {"metavar": "N|auto", "help": "generation batch size (default auto: token-budgeted)"}),
     ("concurrency", {"type": int, "metavar": "N", "help": "concurrent requests for async backends (default 8)"}),
+    ("threads", {"type": int, "metavar": "N", "help": "CPU threads for local models (torch intra-op; default: torch's own)"}),
     (
         "junit-properties",
         {"choices": list(JUNIT_MODES), "help": "where scores go in --junitxml: testcase (default), testsuite, off"},
@@ -112,6 +114,8 @@ def _apply(settings: Settings, values: dict[str, Any], *, source: str) -> None:
                 raise LlmevalError(f"{source}: batch_size must be a positive number or 'auto', got {value!r}") from None
             if value < 1:
                 raise LlmevalError(f"{source}: batch_size must be at least 1, got {value}")
+        if key in ("repeat", "concurrency", "threads") and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise LlmevalError(f"{source}: {key} must be a whole number of at least 1, got {value!r}")
         if key == "junit_properties" and value not in JUNIT_MODES:
             raise LlmevalError(f"{source}: junit_properties must be one of {', '.join(JUNIT_MODES)}, got {value!r}")
         if key == "cache" and value not in ("on", "off", "refresh"):

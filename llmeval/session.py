@@ -62,7 +62,8 @@ class Runner:
         """The backend for a spec, built once per run; a spec that failed to load fails the same way again."""
         if spec not in self.backends:
             try:
-                options = {"batch_size": self.settings.batch_size, "concurrency": self.settings.concurrency}
+                options = {"batch_size": self.settings.batch_size, "concurrency": self.settings.concurrency,
+                           "threads": self.settings.threads}
                 self.backends[spec] = resolve(spec, root=self.root, **options)
             except BackendError as exc:
                 self.backends[spec] = exc

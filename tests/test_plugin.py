@@ -220,3 +220,17 @@ def test_wrong(llm):
     result = project.runpytest("test_app.py", "--llmeval-model", "python:app:answer")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*AssertionError: llmeval check failed:", "*contains = 0, want >= 1: missing*free*"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--llmeval-repeat", "0"], "repeat must be a whole number of at least 1"),
+        (["--llmeval-threads", "0"], "threads must be a whole number of at least 1"),
+        (["--llmeval-batch-size", "lots"], "batch_size must be a positive number or 'auto'"),
+    ],
+)
+def test_bad_option_values_are_usage_errors(project, args, message):
+    result = project.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{message}*"])

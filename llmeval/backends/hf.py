@@ -23,12 +23,22 @@ class HFBackend:
 
     sees_vars = False
 
-    def __init__(self, target: str, *, root: Path, batch_size: int | str = "auto", device: str | None = None, **_: Any) -> None:
+    def __init__(
+        self,
+        target: str,
+        *,
+        root: Path,
+        batch_size: int | str = "auto",
+        device: str | None = None,
+        threads: int | None = None,
+        **_: Any,
+    ) -> None:
         self.spec = f"hf:{target}"
         self.path = _locate(target, root, self.spec)
         self.label = self.path.name if not _is_snapshot(self.path) else target.rsplit("/", 1)[-1]
         self.batch_size = batch_size
         self.device_name = device
+        self.threads = threads
         self._identity: str | None = None
         self._model: Any = None
         self._tokenizer: Any = None
@@ -63,6 +73,8 @@ class HFBackend:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        if self.threads:
+            torch.set_num_threads(self.threads)  # process-wide: pins CPU work, steadier on shared runners
         device = self.device_name or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         try:

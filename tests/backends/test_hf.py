@@ -95,3 +95,14 @@ def test_loading_does_not_import_torch_until_generation(tiny_model):
 def test_bad_model_paths_are_explained(tmp_path, target, message):
     with pytest.raises(BackendError, match=message):
         resolve(f"hf:{target}", root=tmp_path)
+
+
+def test_threads_option_sets_torch_cpu_threads(tiny_model):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        resolve(f"hf:{tiny_model}", root=tiny_model.parent, threads=1).load()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
