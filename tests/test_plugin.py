@@ -234,3 +234,10 @@ def test_bad_option_values_are_usage_errors(project, args, message):
     result = project.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}*"])
+
+
+def test_suites_with_their_own_models_are_not_compared(project):
+    project.makefile(".yaml", other=QA.replace("suite: qa", "suite: qa2").replace("python:app:answer", "python:app:other"))
+    result = project.runpytest("--llmeval-html", "r.html")
+    assert "Means (95% interval)" not in result.stdout.str()
+    assert not (project.path / "r-compare.html").exists()

@@ -72,7 +72,12 @@ class Reporter:
         if not hasattr(self, "_comparison"):
             from llmeval.reporting.compare import compare_runs, split_by_model
 
-            runs = split_by_model(self.case_rows)
+            models: dict[str, set[str]] = defaultdict(set)
+            for row in self.case_rows:
+                models[row["suite"]].add(row["model"])
+            # only suites run on several models compare (suites that each have their own model do not)
+            shared = [r for r in self.case_rows if len(models[r["suite"]]) > 1]
+            runs = split_by_model(shared)
             self._comparison = compare_runs(runs) if len(runs) > 1 else None
         return self._comparison
 
