@@ -241,3 +241,22 @@ def test_suites_with_their_own_models_are_not_compared(project):
     result = project.runpytest("--llmeval-html", "r.html")
     assert "Means (95% interval)" not in result.stdout.str()
     assert not (project.path / "r-compare.html").exists()
+
+
+def test_replay_rescores_a_previous_run_without_the_model(project):
+    project.runpytest("--llmeval-results", "first.jsonl")
+    (project.path / "app.py").write_text("def answer(prompt, vars):\n    raise RuntimeError('model is gone')\n")
+    stricter = QA.replace("rougeL: {min: 0.5}", "rougeL: {min: 0.99}")
+    (project.path / "qa.yaml").write_text(stricter)
+    result = project.runpytest("--llmeval-model", "replay:first.jsonl", "-v", "--llmeval-results", "second.jsonl")
+    outcomes = {line.split()[0]: line.split()[1] for line in result.stdout.lines if line.startswith("qa.yaml::")}
+    assert outcomes["qa.yaml::refund[answer]"] == "PASSED" and outcomes["qa.yaml::shipping[answer]"] == "FAILED"
+    second = [json.loads(line) for line in (project.path / "second.jsonl").read_text().splitlines()]
+    assert next(r for r in second if r.get("case") == "refund")["output"] == "You have 30 days to return an item."
+
+
+def test_replay_of_a_missing_prompt_is_an_error_on_that_case(project):
+    project.runpytest("--llmeval-results", "first.jsonl", "-k", "refund")
+    result = project.runpytest("--llmeval-model", "replay:first.jsonl#answer", "-k", "shipping")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*no recorded output for this prompt*"])

@@ -1,4 +1,4 @@
-"""Backends by spec prefix: hf:, python:, openai:, and third-party ones from entry points."""
+"""Backends by spec prefix: hf:, python:, openai:, replay:, and third-party ones from entry points."""
 
 from __future__ import annotations
 
@@ -33,11 +33,17 @@ def _openai(target: str, root: Path, **options: Any) -> Backend:
     return OpenAIBackend(target, root=root, **options)
 
 
+def _replay(target: str, root: Path, **options: Any) -> Backend:
+    from llmeval.backends.replay import ReplayBackend
+
+    return ReplayBackend(target, root=root, **options)
+
+
 def prefixes() -> dict[str, BackendFactory]:
     """The known spec prefixes: built-ins plus the `llmeval.backends` entry point group."""
     from importlib.metadata import entry_points
 
-    found: dict[str, BackendFactory] = {"hf": _hf, "python": _python, "openai": _openai}
+    found: dict[str, BackendFactory] = {"hf": _hf, "python": _python, "openai": _openai, "replay": _replay}
     for ep in entry_points(group="llmeval.backends"):
         found[ep.name] = ep.load()
     return found

@@ -1,0 +1,65 @@
+"""`replay:<results file>[#<model label>]` — serve the outputs a previous run recorded, to re-score them.
+
+Change scorers, thresholds or gates and re-run without the model (or a GPU): each request is
+answered with the output recorded for the same prompt and sample index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from llmeval.backends.base import Generation, OnResult, Request
+from llmeval.errors import BackendError
+
+
+class ReplayBackend:
+    sees_vars = False
+
+    def __init__(self, target: str, *, root: Path, **_: Any) -> None:
+        self.spec = f"replay:{target}"
+        file, _sep, model = target.partition("#")
+        path = Path(file).expanduser()
+        self.path = path if path.is_absolute() else root / path
+        if not self.path.is_file():
+            raise BackendError(f"model spec '{self.spec}': no results file at {self.path} (write one with --llmeval-results)")
+        self._outputs = self._read(model or None)
+        recorded = {str(r.get("model_label")) for r in self._outputs.values()}
+        self.label = model or (recorded.pop() if len(recorded) == 1 else f"replay-{self.path.stem}")
+
+    def _read(self, model: str | None) -> dict[tuple[str, int], dict[str, Any]]:
+        from llmeval.reporting.results import read_rows
+
+        rows = [r for r in read_rows(self.path) if r.get("kind") == "case" and not r.get("error")]
+        labels = sorted({str(r.get("model_label")) for r in rows})
+        if model is None and len(labels) > 1:
+            raise BackendError(f"model spec '{self.spec}': {self.path} holds several models ({', '.join(labels)}); "
+                               f"pick one with replay:{self.path}#<model label>")  # fmt: skip
+        if model is not None:
+            rows = [r for r in rows if r.get("model_label") == model or r.get("model") == model]
+            if not rows:
+                raise BackendError(
+                    f"model spec '{self.spec}': no outputs of model '{model}' in {self.path}; it has {', '.join(labels)}"
+                )
+        return {(str(r["prompt"]), int(r.get("sample", 0))): r for r in rows}
+
+    def identity(self) -> str:
+        digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+        return f"replay|{self.spec}|{digest}"
+
+    def generate(self, requests: Sequence[Request], on_result: OnResult) -> None:
+        for index, request in enumerate(requests):
+            row = self._outputs.get((request.text(), request.sample))
+            if row is None:
+                on_result(
+                    index, Generation("", error=f"no recorded output for this prompt (sample {request.sample}) in {self.path}")
+                )
+                continue
+            tokens = row.get("tokens") or {}
+            on_result(index, Generation(str(row["output"]), int(tokens.get("prompt", 0)), int(tokens.get("completion", 0)),
+                                        float(row.get("latency_s", 0.0))))  # fmt: skip
+
+    def close(self) -> None:
+        return None
