@@ -260,3 +260,10 @@ def test_replay_of_a_missing_prompt_is_an_error_on_that_case(project):
     result = project.runpytest("--llmeval-model", "replay:first.jsonl#answer", "-k", "shipping")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*no recorded output for this prompt*"])
+
+
+def test_a_run_without_suites_leaves_no_trace(pytester):
+    pytester.makepyfile("def test_ok():\n    assert True\n")
+    pytester.runpytest().assert_outcomes(passed=1)
+    assert not (pytester.path / ".llmeval").exists()
+    assert not (pytester.path / "reports").exists()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmeval.backends.base import Generation
+
+if TYPE_CHECKING:
+    import sqlite3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS generations (
@@ -36,15 +39,24 @@ class Cache:
         if mode not in MODES:
             raise ValueError(f"cache mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.mode = mode
+        self.directory = directory
         self.path = directory / "cache.sqlite"
         self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
-        if mode != "off":
-            directory.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(SCHEMA)
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def _db(self) -> sqlite3.Connection | None:
+        """Opened on first use: a pytest run without suites never creates the cache folder."""
+        if self._conn is None and self.mode != "off":
+            import sqlite3
+
+            self.directory.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(SCHEMA)
+            self._conn = conn
+        return self._conn
 
     def get_many(self, keys: list[str]) -> dict[str, Generation]:
         if self._db is None or self.mode != "on" or not keys:
@@ -94,6 +106,6 @@ class Cache:
             return self._db.execute("DELETE FROM generations").rowcount
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
