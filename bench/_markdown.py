@@ -57,11 +57,11 @@ def generation_note(gen: dict[str, Any], f: dict[str, Any], n: int) -> str:
 
 
 def overhead_note(over: dict[str, Any]) -> str:
-    text = (f"(d) one trivial test, median of {over['runs']} interleaved runs: with the plugin "
-            f"{over['with_wall'] * 1000:.0f} ms, with `-p no:llmeval` {over['without_wall'] * 1000:.0f} ms, overhead "
-            f"**{over['overhead_ms']:.0f} ms** wall (CPU time: {over['with_cpu'] * 1000:.0f} vs "
-            f"{over['without_cpu'] * 1000:.0f} ms, {over['overhead_cpu_ms']:.0f} ms more; median of the paired "
-            f"differences {over['paired_ms']:.0f} ms; best run vs. best run {over['min_ms']:.0f} ms).")  # fmt: skip
+    text = (f"(d) one trivial test, {over['runs']} interleaved pairs of runs: overhead **{over['overhead_ms']:.0f} ms** "
+            f"wall (median of the paired differences; medians: with the plugin {over['with_wall'] * 1000:.0f} ms, "
+            f"with `-p no:llmeval` {over['without_wall'] * 1000:.0f} ms, difference {over['median_diff_ms']:.0f} ms; "
+            f"CPU time {over['with_cpu'] * 1000:.0f} vs {over['without_cpu'] * 1000:.0f} ms, "
+            f"{over['overhead_cpu_ms']:.0f} ms more; best run vs. best run {over['min_ms']:.0f} ms).")  # fmt: skip
     nb = over.get("no_bytecode")
     if nb is not None:
         text += (f" Subprocesses run with a bytecode cache (`PYTHONPYCACHEPREFIX` in the temp dir), as an installed "

@@ -36,7 +36,7 @@ MAX_NEW_TOKENS = 48
 class Sizes:
     cases: int = 200
     collect_cases: int = 10_000
-    overhead_runs: int = 11
+    overhead_runs: int = 21
     collect_runs: int = 3
     no_bytecode_runs: int = 5  # (d) again without a bytecode cache, where this machine disables it; 0: skip
     thread_probe: bool = True  # (a) and (b) again on one torch thread
