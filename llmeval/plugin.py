@@ -91,16 +91,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     from llmeval.items import CaseItem, GateItem, rows_key, runner_key
 
     report = yield
-    if isinstance(item, (CaseItem, GateItem)) and report.when == "setup" and report.failed and call.excinfo is not None:
+    if not isinstance(item, (CaseItem, GateItem)):
+        return report
+    if report.when == "setup" and report.failed and call.excinfo is not None:
         report.longrepr = item.repr_failure(call.excinfo)  # pytest shows tracebacks for setup errors otherwise
-    if isinstance(item, (CaseItem, GateItem)):
-        rows = item.stash.get(rows_key, None)
-        if rows is None and report.failed and isinstance(item, CaseItem) and report.when == "setup":
-            rows = item.config.stash[runner_key].score(item.suite, item.case, item.spec).rows
-        if rows is not None and report.when in ("setup", "call") and not getattr(item, "_llmeval_reported", False):
-            if report.when == "call" or report.failed:
-                report.llmeval_rows = rows
-                item._llmeval_reported = True  # type: ignore[union-attr]
+        if isinstance(item, CaseItem):  # an errored case still gets its rows (with the error) in the results
+            report.llmeval_rows = item.config.stash[runner_key].score(item.suite, item.case, item.spec).rows
+    elif report.when == "call" and rows_key in item.stash:
+        report.llmeval_rows = item.stash[rows_key]
     return report
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import hypothesis  # noqa: F401,E402  (its pytest plugin imports it at the end of every inner run)
@@ -17,21 +15,15 @@ import rouge_score.rouge_scorer  # noqa: F401,E402  (imports nltk: seconds, once
 import sacrebleu  # noqa: F401,E402
 import scipy.stats  # noqa: F401,E402
 
+from tests._scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_MODEL = ROOT / "fixtures" / "models" / "support-tiny"
 
 
-def _build_models_module():
-    spec = importlib.util.spec_from_file_location("llmeval_fixture_models", ROOT / "fixtures" / "build_models.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def build_models():
-    return _build_models_module()
+    return load_script("fixtures/build_models.py")
 
 
 @pytest.fixture(scope="session")

@@ -5,28 +5,18 @@ No timing assertions: the figures' values depend on the machine; only their pres
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from llmeval.suite.templates import render
+from tests._scripts import load_script
 
-ROOT = Path(__file__).resolve().parents[2]
 PII_SECTION = "<!-- pii:start -->\n## PII guardrail\n\n| a | b |\n<!-- pii:end -->"
 
 
-def _load_bench() -> Any:
-    spec = importlib.util.spec_from_file_location("llmeval_bench_run", ROOT / "bench" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+bench = load_script("bench/run.py")
 suites, report, gpu = bench._suites, bench._report, bench._gpu
 
 

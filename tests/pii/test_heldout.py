@@ -6,18 +6,14 @@ margin; see bench/RESULTS.md. The set is no longer blind, so these guard regress
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections import Counter
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from llmeval import pii
+from tests._scripts import load_script
 
-ROOT = Path(__file__).resolve().parents[2]
 OPTIONS = {"spacy_model": pii.PATTERN_ONLY, "entities": list(pii.STRUCTURED_ENTITIES)}
 MIN_STRUCTURED_RECALL = 0.98
 MIN_STRUCTURED_PRECISION = 0.98
@@ -25,18 +21,10 @@ MIN_TYPE_RECALL = 0.9  # per type: the smallest type (IP, 16 spans) may lose one
 MAX_HARD_NEGATIVE_RATE = 0.02
 
 
-def _load_bench() -> Any:
-    spec = importlib.util.spec_from_file_location("llmeval_pii_bench", ROOT / "bench" / "pii_bench.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def scored() -> tuple[dict[str, Counter], float]:
     """Per-type counts and the hard-negative flag rate of pattern-only mode on the held-out set."""
-    bench = _load_bench()
+    bench = load_script("bench/pii_bench.py")
     return bench.evaluate(bench.load(bench.HELDOUT), OPTIONS)
 
 
@@ -46,9 +34,7 @@ def _rate(c: Counter, kind: str) -> float:
 
 
 def test_heldout_file_matches_its_generator():
-    spec = importlib.util.spec_from_file_location("llmeval_make_heldout", ROOT / "fixtures" / "pii" / "make_heldout.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("fixtures/pii/make_heldout.py")
     on_disk = [json.loads(line) for line in module.OUT.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert on_disk == module.rows(), "heldout.jsonl is stale: run .venv/bin/python fixtures/pii/make_heldout.py"
 
