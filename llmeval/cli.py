@@ -72,8 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=".llmeval")
     p.set_defaults(func=_cmd_cache)
     from llmeval.cli_report import add_subcommands
+    from llmeval.cli_run import add_subcommand
 
     add_subcommands(sub)
+    add_subcommand(sub)
     return parser
 
 

@@ -1,9 +1,13 @@
-"""Settings: command-line options over `[tool.llmeval]` in pyproject.toml over defaults."""
+"""Settings: command line over pytest ini values (``-o``, ``[tool.pytest.ini_options]``) over
+``[tool.llmeval]`` in pyproject.toml over defaults. Every source goes through one typed converter,
+so ``redact_pii = "no"`` is off and ``repeat = "x"`` is an error naming where it came from.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -12,12 +16,14 @@ from llmeval.errors import LlmevalError
 from llmeval.scorers.base import unknown_name_hint
 
 JUNIT_MODES = ("testcase", "testsuite", "off")
+CACHE_MODES = ("on", "off", "refresh")
 
 
 @dataclass
 class Settings:
     models: list[str] = field(default_factory=list)
     results: str | None = None
+    append: bool = False
     html: str | None = None
     baseline: str | None = None
     save_baseline: str | None = None
@@ -29,63 +35,110 @@ class Settings:
     concurrency: int = 8
     threads: int | None = None
     junit_properties: str = "testcase"
-    run_id: str = field(default_factory=lambda: _dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
+    run_id: str = field(default_factory=lambda: _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
 
     def results_path(self, root: Path) -> Path:
         return root / (self.results or f"reports/{self.run_id}/results.jsonl")
 
 
-OPTIONS: list[tuple[str, dict[str, Any]]] = [
-    (
-        "model",
-        {
-            "action": "append",
-            "metavar": "SPEC",
-            "help": "model spec (repeatable): hf:<path|id>, python:<module>:<fn>; overrides suites' model",
-        },
-    ),
-    ("results", {"metavar": "PATH", "help": "results file (JSON Lines); default reports/<run id>/results.jsonl"}),
-    ("html", {"metavar": "PATH", "help": "write the self-contained HTML report here"}),
-    ("baseline", {"metavar": "PATH", "help": "compare with this baseline file (regression rules)"}),
-    ("save-baseline", {"metavar": "PATH", "help": "save this run's scores as a baseline file"}),
-    (
-        "cache",
-        {"choices": ["on", "off", "refresh"], "help": "generation cache: on (default), off, refresh (regenerate and overwrite)"},
-    ),
-    ("cache-dir", {"metavar": "DIR", "help": "cache folder (default .llmeval under the rootdir)"}),
-    ("repeat", {"type": int, "metavar": "N", "help": "samples per case (overrides the suites' repeat)"}),
-    (
-        "redact-pii",
-        {"action": "store_true", "default": None, "help": "mask detected PII in results, reports, JUnit and the terminal"},
-    ),
-    ("batch-size", {"metavar": "N|auto", "help": "generation batch size (default auto: token-budgeted)"}),
-    ("concurrency", {"type": int, "metavar": "N", "help": "concurrent requests for async backends (default 8)"}),
-    ("threads", {"type": int, "metavar": "N", "help": "CPU threads for local models (torch intra-op; default: torch's own)"}),
-    (
-        "junit-properties",
-        {"choices": list(JUNIT_MODES), "help": "where scores go in --junitxml: testcase (default), testsuite, off"},
-    ),
-]
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be true or false (or yes/no, on/off, 1/0)")
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
+        raise ValueError("must be a whole number of at least 1")
+    if int(value) < 1:
+        raise ValueError("must be a whole number of at least 1")
+    return int(value)
+
+
+def _batch(value: Any) -> int | str:
+    try:
+        return "auto" if value == "auto" else _count(value)
+    except ValueError:
+        raise ValueError("must be a positive number or 'auto'") from None
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return str(value)
+
+    return convert
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("must be a non-empty string")
+    return value
+
+
+def _specs(value: Any) -> list[str]:
+    items = value.split() if isinstance(value, str) else list(value)
+    return [_text(v) for v in items]
+
+
+# name -> (converter, argparse options, help)
+OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
+    "model": (_specs, {"action": "append", "metavar": "SPEC"},
+              "model spec (repeatable): hf:<path|id>, python:<module>:<fn>, openai:<url>#<name>; overrides suites' model"),
+    "results": (_text, {"metavar": "PATH"}, "results file (JSON Lines; overwritten); default reports/<run id>/results.jsonl"),
+    "append": (_bool, {"action": "store_true", "default": None}, "append to an existing --llmeval-results file"),
+    "html": (_text, {"metavar": "PATH"}, "write the self-contained HTML report here"),
+    "baseline": (_text, {"metavar": "PATH"}, "compare with this baseline file (regression rules)"),
+    "save-baseline": (_text, {"metavar": "PATH"}, "save this run's scores as a baseline file"),
+    "cache": (_choice(*CACHE_MODES), {"choices": list(CACHE_MODES)},
+              "generation cache: on (default), off, refresh (regenerate and overwrite)"),
+    "cache-dir": (_text, {"metavar": "DIR"}, "cache folder (default .llmeval under the rootdir)"),
+    "repeat": (_count, {"type": int, "metavar": "N"}, "samples per case (overrides the suites' repeat)"),
+    "redact-pii": (_bool, {"action": "store_true", "default": None},
+                   "mask detected PII in results, reports, JUnit and the terminal"),
+    "batch-size": (_batch, {"metavar": "N|auto"}, "generation batch size (default auto: token-budgeted)"),
+    "concurrency": (_count, {"type": int, "metavar": "N"}, "concurrent requests for async backends (default 8)"),
+    "threads": (_count, {"type": int, "metavar": "N"}, "CPU threads for local models (torch intra-op; default: torch's own)"),
+    "junit-properties": (_choice(*JUNIT_MODES), {"choices": list(JUNIT_MODES)},
+                         "where scores go in --junitxml: testcase (default), testsuite, off"),
+}  # fmt: skip
+
+
+def _attr(name: str) -> str:
+    return "models" if name == "model" else name.replace("-", "_")
 
 
 def add_options(parser: Any) -> None:
     group = parser.getgroup("llmeval", "LLM evaluation suites (llmeval)")
-    for name, kwargs in OPTIONS:
-        group.addoption(f"--llmeval-{name}", dest=f"llmeval_{name.replace('-', '_')}", **kwargs)
+    for name, (_, kwargs, help_text) in OPTIONS.items():
+        group.addoption(f"--llmeval-{name}", dest=f"llmeval_{name.replace('-', '_')}", help=help_text, **kwargs)
+        ini_type = "linelist" if name == "model" else "string"
+        parser.addini(f"llmeval_{name.replace('-', '_')}", f"{help_text} (ini form of --llmeval-{name})", type=ini_type, default=None)
 
 
 def from_pytest(config: Any) -> Settings:
-    """Merge pyproject's [tool.llmeval] and the command line (the command line wins)."""
+    """Merge [tool.llmeval], pytest ini values (-o) and the command line (the command line wins)."""
     settings = Settings()
-    _apply(settings, _pyproject_table(Path(config.rootpath)), source="[tool.llmeval] in pyproject.toml")
-    for name, _ in OPTIONS:
+    apply(settings, pyproject_table(Path(config.rootpath)), source="[tool.llmeval] in pyproject.toml")
+    for name in OPTIONS:
+        key = f"llmeval_{name.replace('-', '_')}"
+        value = config.getini(key)
+        if value not in (None, []):
+            apply(settings, {name: value}, source=f"ini option {key} (-o or [tool.pytest.ini_options])")
+    for name in OPTIONS:
         value = config.getoption(f"llmeval_{name.replace('-', '_')}")
         if value is not None:
-            _apply(settings, {name.replace("-", "_"): value}, source=f"--llmeval-{name}")
+            apply(settings, {name: value}, source=f"--llmeval-{name}")
     return settings
 
 
-def _pyproject_table(root: Path) -> dict[str, Any]:
+def pyproject_table(root: Path) -> dict[str, Any]:
     path = root / "pyproject.toml"
     if not path.is_file():
         return {}
@@ -98,29 +151,18 @@ def _pyproject_table(root: Path) -> dict[str, Any]:
     return dict(data.get("tool", {}).get("llmeval", {}))
 
 
-def _apply(settings: Settings, values: dict[str, Any], *, source: str) -> None:
-    names = [f.name for f in fields(Settings) if f.name != "run_id"] + ["model"]
+def apply(settings: Settings, values: dict[str, Any], *, source: str) -> None:
+    """Set each value through its converter; an unknown name or a bad value names its source."""
+    known = {name.replace("-", "_"): name for name in OPTIONS} | {"models": "model"}
     for key, value in values.items():
-        key = key.replace("-", "_")
-        if key not in names:
-            raise LlmevalError(f"unknown llmeval setting '{key}' in {source}; {unknown_name_hint(key, sorted(names))}")
-        if key in ("model", "models"):
-            value = [value] if isinstance(value, str) else list(value)
-            key = "models"
-        if key == "batch_size" and value != "auto":
-            try:
-                value = int(value)
-            except (TypeError, ValueError):
-                raise LlmevalError(f"{source}: batch_size must be a positive number or 'auto', got {value!r}") from None
-            if value < 1:
-                raise LlmevalError(f"{source}: batch_size must be at least 1, got {value}")
-        if key in ("repeat", "concurrency", "threads") and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            raise LlmevalError(f"{source}: {key} must be a whole number of at least 1, got {value!r}")
-        if key == "junit_properties" and value not in JUNIT_MODES:
-            raise LlmevalError(f"{source}: junit_properties must be one of {', '.join(JUNIT_MODES)}, got {value!r}")
-        if key == "cache" and value not in ("on", "off", "refresh"):
-            raise LlmevalError(f"{source}: cache must be on, off or refresh, got {value!r}")
-        setattr(settings, key, value)
+        name = known.get(key.replace("-", "_"))
+        if name is None:
+            raise LlmevalError(f"unknown llmeval setting '{key}' in {source}; {unknown_name_hint(key, sorted(known))}")
+        try:
+            converted = OPTIONS[name][0](value)
+        except ValueError as exc:
+            raise LlmevalError(f"{source}: {name.replace('-', '_')} {exc}, got {value!r}") from None
+        setattr(settings, _attr(name), converted)
 
 
 def is_xdist_worker(config: Any) -> bool:

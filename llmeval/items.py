@@ -1,4 +1,7 @@
-"""pytest collection: a suite file is a File; each case x model and each gate x model is an Item."""
+"""pytest collection: a suite file is a File; each case x model and each gate x model is an Item.
+
+Items only read the records the core produced (``RunResult``); they never call back into it.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,17 @@ from typing import Any
 
 import pytest
 
+from llmeval.core import CaseOutcome, Evaluation, RunResult
 from llmeval.errors import BackendError, LlmevalError, SuiteError
-from llmeval.session import Runner
+from llmeval.records import GateRecord
 from llmeval.suite import Case, Gate, Suite, load_suite
 
-runner_key = pytest.StashKey[Runner]()
-rows_key = pytest.StashKey[list]()
+evaluation_key = pytest.StashKey[Evaluation]()
+result_key = pytest.StashKey[RunResult]()
 broken_key = pytest.StashKey[list]()
+names_key = pytest.StashKey[dict]()
+records_key = pytest.StashKey[list]()
+_markers_key = pytest.StashKey[set]()
 
 
 class CaseFailed(Exception):
@@ -22,15 +29,22 @@ class CaseFailed(Exception):
 
 
 class GateFailed(Exception):
-    """A gate's condition did not hold."""
+    """A gate's condition did not hold, or it could not be evaluated on the evidence."""
 
 
-class GenerationFailed(Exception):
+class CaseErrored(Exception):
     """The backend produced no output, or a scorer crashed, for this case (an error, not a failure)."""
 
 
-def _runner(node: pytest.Item | pytest.Collector) -> Runner:
-    return node.config.stash[runner_key]
+def evaluation_of(node: pytest.Item | pytest.Collector) -> Evaluation:
+    return node.config.stash[evaluation_key]
+
+
+def result_for(item: CaseItem | GateItem) -> RunResult:
+    """The run's records; an xdist worker evaluates a suite file on first use (all its selected cases)."""
+    from llmeval.plugin import evaluate_file
+
+    return evaluate_file(item.config, item.suite.path)
 
 
 class SuiteFile(pytest.File):
@@ -47,8 +61,9 @@ class SuiteFile(pytest.File):
 
     def _collect(self) -> Iterator[pytest.Item]:
         suite = load_suite(self.path)
-        runner = _runner(self)
-        specs = runner.models_for(suite)
+        _claim_name(self.config, suite)
+        run = evaluation_of(self)
+        specs = run.models_for(suite)
         if not specs:
             raise SuiteError(
                 "no model to run: the suite has no 'model:' and no --llmeval-model was given",
@@ -59,7 +74,7 @@ class SuiteFile(pytest.File):
             )
         for spec in specs:
             try:
-                label = runner.label(spec)
+                label = run.label(spec)
             except BackendError as exc:
                 where = f"{self.path}:{suite.model_line}" if spec == suite.model else "--llmeval-model"
                 raise BackendError(f"{where}: {exc}") from None
@@ -75,15 +90,26 @@ class SuiteFile(pytest.File):
         return super().repr_failure(excinfo)
 
 
+def _claim_name(config: pytest.Config, suite: Suite) -> None:
+    """Two suite files may not share a suite name: summaries, baselines and gates are keyed by it."""
+    names = config.stash.setdefault(names_key, {})
+    first = names.setdefault(suite.name, suite.path)
+    if Path(first).resolve() != Path(suite.path).resolve():
+        raise SuiteError(
+            f"suite name '{suite.name}' is already used by {first}",
+            path=suite.path,
+            line=1,
+            key="suite",
+            hint="give each suite file its own `suite:` name (results, baselines and gates are keyed by it)",
+        )
+
+
 def _register_markers(config: pytest.Config, tags: tuple[str, ...]) -> None:
     known = config.stash.setdefault(_markers_key, set())
     for tag in tags:
         if tag not in known:
             config.addinivalue_line("markers", f"{tag}: llmeval suite tag")
             known.add(tag)
-
-
-_markers_key = pytest.StashKey[set]()
 
 
 class CaseItem(pytest.Item):
@@ -93,31 +119,28 @@ class CaseItem(pytest.Item):
         for tag in case.tags:
             self.add_marker(tag)
 
+    def outcome(self) -> CaseOutcome:
+        return result_for(self).cases[(self.suite.path, self.case.id, self.spec)]
+
     def setup(self) -> None:
-        runner = _runner(self)
-        if runner.lazy:
-            runner.generate_for_file(self.suite.path)
-        result = runner.score(self.suite, self.case, self.spec)
-        if result.error is not None:
-            raise GenerationFailed(result.error)
+        outcome = self.outcome()
+        if outcome.status == "error":
+            raise CaseErrored(outcome.error)
 
     def runtest(self) -> None:
-        runner = _runner(self)
-        result = runner.score(self.suite, self.case, self.spec)
-        self.stash[rows_key] = result.rows
-        runner.record_properties(self, result)
-        if not result.passed:
-            raise CaseFailed(result)
+        outcome = self.outcome()
+        if outcome.status != "passed":
+            raise CaseFailed(outcome)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         from llmeval.reporting.failure import describe_case_failure
 
         if isinstance(excinfo.value, CaseFailed):
-            return describe_case_failure(self, excinfo.value.args[0], _runner(self))
-        if isinstance(excinfo.value, (GenerationFailed, LlmevalError)):
-            where = f"{_runner(self).rel(self.case.path)}:{self.case.line}"
+            return describe_case_failure(self, excinfo.value.args[0], evaluation_of(self))
+        if isinstance(excinfo.value, (CaseErrored, LlmevalError)):
+            where = f"{evaluation_of(self).rel(self.case.path)}:{self.case.line}"
             problem = f"case '{self.case.id}' could not be evaluated on {self.spec} (an error, not a failure)"
-            return f"{where}: {problem}: {excinfo.value}"
+            return f"{where}: {problem}: {_safe(str(excinfo.value))}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -129,27 +152,37 @@ class GateItem(pytest.Item):
         super().__init__(**kwargs)
         self.suite, self.gate, self.spec = suite, gate, spec
 
+    def record(self) -> GateRecord:
+        return result_for(self).gates[(self.suite.path, self.gate.name, self.spec)]
+
     def setup(self) -> None:
-        runner = _runner(self)
-        if runner.lazy:
-            runner.generate_for_file(self.suite.path)
+        self.record()  # evaluates the suite file on an xdist worker
 
     def runtest(self) -> None:
-        runner = _runner(self)
-        row = runner.evaluate_gate(self)
-        self.stash[rows_key] = [row]
-        runner.record_gate_properties(self, row)
-        if not row["passed"]:
-            raise GateFailed(row)
+        record = self.record()
+        if record.status == "skipped":
+            pytest.skip(record.message)
+        if not record.passed:
+            raise GateFailed(record)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, GateFailed):
             from llmeval.reporting.failure import describe_gate_failure
 
-            return describe_gate_failure(self, excinfo.value.args[0], _runner(self))
+            return describe_gate_failure(self, excinfo.value.args[0].to_json(), evaluation_of(self))
         if isinstance(excinfo.value, LlmevalError):
-            return f"{_runner(self).rel(self.suite.path)}:{self.gate.line}: gate '{self.gate.name}': {excinfo.value}"
+            rel = evaluation_of(self).rel(self.suite.path)
+            return f"{rel}:{self.gate.line}: gate '{self.gate.name}': {_safe(str(excinfo.value))}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return Path(self.suite.path), self.gate.line - 1, f"{self.suite.name}::{self.name}"
+
+
+def _safe(text: str) -> str:
+    from llmeval.reporting.safe import display
+
+    return display(text)
+
+
+selection_key = pytest.StashKey[dict]()

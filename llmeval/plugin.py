@@ -1,11 +1,11 @@
-"""The pytest plugin (entry point `llmeval`): options, suite collection, one generation pass, reporting.
+"""The pytest plugin (entry point `llmeval`): options, suite collection, handing the selection to the core.
 
-Only light modules are imported here: torch, transformers, presidio, spaCy and fairlearn load when used.
+Only light modules are imported here: torch, transformers, presidio, spaCy and fairlearn load when
+used, and nothing here touches the environment (offline hub mode is set where a model loads).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -15,37 +15,32 @@ import pytest
 from llmeval import config as cfg
 from llmeval.errors import LlmevalError
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     cfg.add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from llmeval.items import runner_key
+    from llmeval.core import Evaluation
+    from llmeval.items import evaluation_key
     from llmeval.reporting.session import Reporter
-    from llmeval.session import Runner
 
     try:
         settings = cfg.from_pytest(config)
+        evaluation = Evaluation(settings, Path(config.rootpath), write_line=_line_writer(config), live_progress=lambda: _live(config))
     except LlmevalError as exc:
         raise pytest.UsageError(str(exc)) from None
-    worker = cfg.is_xdist_worker(config)
-    runner = Runner(settings, Path(config.rootpath), _line_writer(config), lambda: _live(config), lazy=worker)
-    config.stash[runner_key] = runner
+    config.stash[evaluation_key] = evaluation
     if not cfg.is_xdist_worker(config):
-        config.pluginmanager.register(Reporter(config, runner), "llmeval-reporter")
+        config.pluginmanager.register(Reporter(config, evaluation), "llmeval-reporter")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from llmeval.items import runner_key
+    from llmeval.items import evaluation_key
 
-    runner = config.stash.get(runner_key, None)
-    if runner is not None:
-        runner.close()
+    evaluation = config.stash.get(evaluation_key, None)
+    if evaluation is not None:
+        evaluation.close()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -60,20 +55,50 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
-    """Before any item runs: plan every selected case's requests and (outside xdist workers) generate them all."""
-    from llmeval.items import runner_key
+    """Before any item runs: hand the selection to the core; outside xdist workers, evaluate it all now."""
+    from llmeval.core.selection import select
+    from llmeval.items import evaluation_key, result_key, selection_key
 
-    runner = session.config.stash[runner_key]
-    if not session.config.option.collectonly and session.items:
-        runner.prepare(session.items)
-        if not runner.lazy:
-            capman = session.config.pluginmanager.getplugin("capturemanager")
-            if capman is not None:
-                with capman.global_and_fixture_disabled():
-                    runner.generate()
-            else:
-                runner.generate()
+    config = session.config
+    if not config.option.collectonly and session.items:
+        config.stash[selection_key] = select(session.items)
+        if not cfg.is_xdist_worker(config):
+            targets = [t for per_file in config.stash[selection_key].values() for t in per_file]
+            with _uncaptured(config):
+                config.stash[result_key] = config.stash[evaluation_key].evaluate(targets)
     return (yield)
+
+
+def evaluate_file(config: pytest.Config, path: str) -> Any:
+    """The run's records; on an xdist worker a suite file is evaluated when its first item runs."""
+    from llmeval.core import RunResult
+    from llmeval.items import evaluation_key, result_key, selection_key
+
+    result = config.stash.setdefault(result_key, RunResult())
+    done = config.stash.setdefault(_done_key, set())
+    if path not in done and cfg.is_xdist_worker(config):
+        done.add(path)
+        result.merge(config.stash[evaluation_key].evaluate(config.stash[selection_key].get(path, [])))
+    return result
+
+
+_done_key = pytest.StashKey[set]()
+
+
+class _uncaptured:
+    """Generation progress goes to the real terminal, not pytest's capture."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        capman = config.pluginmanager.getplugin("capturemanager")
+        self._cm = capman.global_and_fixture_disabled() if capman is not None else None
+
+    def __enter__(self) -> None:
+        if self._cm is not None:
+            self._cm.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._cm is not None:
+            self._cm.__exit__(*exc)
 
 
 @pytest.hookimpl(trylast=True)
@@ -87,19 +112,28 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    """Attach the item's result rows to its report, so they reach the controller under xdist too."""
-    from llmeval.items import CaseItem, GateItem, rows_key, runner_key
+    """Attach the item's records (JSON form) to its report, so they reach the controller under xdist too."""
+    from llmeval.items import CaseItem, GateItem, result_key
 
     report = yield
-    if not isinstance(item, (CaseItem, GateItem)):
+    if not isinstance(item, (CaseItem, GateItem)) or result_key not in item.config.stash:
         return report
     if report.when == "setup" and report.failed and call.excinfo is not None:
         report.longrepr = item.repr_failure(call.excinfo)  # pytest shows tracebacks for setup errors otherwise
-        if isinstance(item, CaseItem):  # an errored case still gets its rows (with the error) in the results
-            report.llmeval_rows = item.config.stash[runner_key].score(item.suite, item.case, item.spec).rows
-    elif report.when == "call" and rows_key in item.stash:
-        report.llmeval_rows = item.stash[rows_key]
+    if (report.when == "setup" and report.failed) or report.when == "call":
+        report.llmeval_records = _records_json(item)
     return report
+
+
+def _records_json(item: Any) -> list[dict[str, Any]]:
+    from llmeval.items import CaseItem
+
+    try:
+        if isinstance(item, CaseItem):
+            return [r.to_json() for r in item.outcome().records]
+        return [item.record().to_json()]
+    except KeyError:
+        return []
 
 
 def _line_writer(config: pytest.Config) -> Any:
@@ -124,12 +158,12 @@ def llm(request: pytest.FixtureRequest) -> Any:
     """
     from llmeval.backends import GenerationConfig, Request
     from llmeval.errors import BackendError
-    from llmeval.items import runner_key
+    from llmeval.items import evaluation_key
 
-    runner = request.config.stash[runner_key]
-    if not runner.settings.models:
+    run = request.config.stash[evaluation_key]
+    if not run.settings.models:
         pytest.fail("the llm fixture needs a model: pass --llmeval-model SPEC or set model in [tool.llmeval]", pytrace=False)
-    backend = runner.backend(runner.settings.models[0])
+    backend = run.backend(run.settings.models[0])
 
     def generate(
         prompt: str | None = None, *, messages: list[dict[str, str]] | None = None, sample: int = 0, **generation: Any
@@ -137,8 +171,8 @@ def llm(request: pytest.FixtureRequest) -> Any:
         if (prompt is None) == (messages is None):
             raise TypeError("llm() takes a prompt or messages=[{role, content}, ...], not both")
         chat = tuple((m["role"], m["content"]) for m in messages) if messages is not None else None
-        key = runner.plan.add(backend, Request(prompt, chat, GenerationConfig(**generation), sample))
-        result = runner.plan.get(key)
+        key = run.plan.add(backend, Request(prompt, chat, GenerationConfig(**generation), sample))
+        result = run.plan.get(key)
         if result.error is not None:
             raise BackendError(result.error)
         return result.text

@@ -199,6 +199,8 @@ def test_under_xdist_rows_reach_the_controller_and_gates_still_aggregate(project
     result = project.runpytest_subprocess("-n", "2", "--llmeval-results", "r.jsonl", "--junitxml", "j.xml")
     result.assert_outcomes(passed=2, failed=1)
     rows = [json.loads(line) for line in (project.path / "r.jsonl").read_text().splitlines()]
+    assert [r["kind"] for r in rows[-2:]] == ["verdict", "manifest"]
+    rows = [r for r in rows if r["kind"] in ("case", "gate")]
     assert sorted(r.get("case") or r["gate"] for r in rows) == ["refund", "rougeL-pass_rate", "shipping"]
     gate = next(r for r in rows if r["kind"] == "gate")
     assert gate["n"] == 2 and gate["value"] == 0.5

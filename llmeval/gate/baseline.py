@@ -108,7 +108,7 @@ def compare_with_baseline(
         "cases": [],
         "new_cases": [],
         "missing_cases": [],
-        "gates": _gate_changes(R.gate_rows(rows), baseline.gates),
+        "gates": gate_changes(R.gate_rows(rows), baseline.gates),
     }
     for suite, model in R.suite_models(rows):
         current = R.case_rows(rows, suite=suite, model=model)
@@ -130,7 +130,8 @@ def compare_with_baseline(
     return out
 
 
-def _gate_changes(current: list[R.Row], saved: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def gate_changes(current: Sequence[R.Row], saved: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each gate of the run that the baseline also has: its value and outcome then and now."""
     before = {(g.get("suite"), g.get("model"), g.get("gate")): g for g in saved}
     changes = []
     for gate in current:

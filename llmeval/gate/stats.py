@@ -112,14 +112,23 @@ def bootstrap_interval(
     return (float(lo), float(hi))
 
 
-def rate_interval(successes: int, n: int, *, confidence: float = 0.95, method: str = "exact") -> tuple[float, float]:
-    """Two-sided interval for a proportion: Clopper–Pearson ("exact") or "wilson", via scipy."""
-    from scipy.stats import binomtest
+def rate_interval(successes: float, n: int, *, confidence: float = 0.95, method: str = "exact") -> tuple[float, float]:
+    """Two-sided interval for a proportion: Clopper–Pearson ("exact") or "wilson", via scipy.
+
+    A fractional ``successes`` (the sum of per-case pass rates when cases were sampled repeatedly)
+    takes the Clopper–Pearson beta quantiles with fractional parameters.
+    """
+    from scipy.stats import beta, binomtest
 
     if n == 0:
         return (math.nan, math.nan)
-    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=confidence, method=method)
-    return (float(ci.low), float(ci.high))
+    if float(successes).is_integer():
+        ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=confidence, method=method)
+        return (float(ci.low), float(ci.high))
+    alpha = (1 - confidence) / 2
+    low = float(beta.ppf(alpha, successes, n - successes + 1))
+    high = float(beta.ppf(1 - alpha, successes + 1, n - successes))
+    return (low, high)
 
 
 def paired_test(

@@ -1,31 +1,42 @@
-"""The release verdict: every gate's PASS/FAIL with value and bound, and the significant regressions."""
+"""The release verdict: every gate's status with value, bound and error count, and the significant regressions.
+
+PASS only when at least one gate was evaluated, every gate that was evaluated passed, none was
+skipped for lack of evidence other than a baseline being recorded, and nothing regressed.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from llmeval.records import Verdict
+
 
 def _number(value: Any) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
 
-def build_verdict(gate_rows: Sequence[Mapping[str, Any]], baseline_diff: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A plain summary the terminal and the HTML report both show."""
-    gates = [
+def _status(g: Mapping[str, Any]) -> str:
+    return str(g.get("status") or ("passed" if g.get("passed") else "failed"))
+
+
+def build_verdict(gate_rows: Sequence[Mapping[str, Any]], baseline_diff: Mapping[str, Any] | None = None) -> Verdict:
+    """The one verdict of a run, from its gate rows (JSON form) and the run's baseline comparison."""
+    gates = tuple(
         {
             "suite": g.get("suite"),
             "gate": g.get("gate"),
             "model": g.get("model_label") or g.get("model"),
-            "passed": bool(g.get("passed")),
+            "status": _status(g),
             "value": g.get("value"),
             "bound": g.get("bound"),
             "interval": g.get("interval"),
             "threshold": g.get("threshold"),
+            "errors": int(g.get("errors") or 0),
             "message": g.get("message", ""),
         }
         for g in gate_rows
-    ]
+    )
     regressions = list((baseline_diff or {}).get("regressions", []))
     seen = {(r.get("suite"), r.get("model"), r.get("metric")) for r in regressions}
     for g in gate_rows:
@@ -34,31 +45,39 @@ def build_verdict(gate_rows: Sequence[Mapping[str, Any]], baseline_diff: Mapping
             if entry.get("regressed") and key not in seen:
                 seen.add(key)
                 regressions.append({**entry, "suite": g.get("suite"), "model": g.get("model")})
-    failed = [g for g in gates if not g["passed"]]
-    return {
-        "passed": not failed and not regressions,
-        "gates": gates,
-        "failed": len(failed),
-        "total": len(gates),
-        "regressions": regressions,
-        "mismatches": list((baseline_diff or {}).get("mismatches", [])),
-    }
+    failed = sum(1 for g in gates if g["status"] in ("failed", "error"))
+    skipped = sum(1 for g in gates if g["status"] == "skipped")
+    passed = failed == 0 and not regressions
+    return Verdict(
+        status="PASS" if passed else "FAIL",
+        gates=gates,
+        failed=failed,
+        skipped=skipped,
+        total=len(gates),
+        errors=sum(g["errors"] for g in gates),
+        regressions=tuple(regressions),
+        mismatches=tuple((baseline_diff or {}).get("mismatches", [])),
+    )
 
 
-def format_verdict(verdict: Mapping[str, Any], *, width: int = 100) -> str:
+def format_verdict(verdict: Verdict, *, width: int = 100) -> str:
     """The one-screen terminal text of a verdict."""
-    head = "RELEASE VERDICT: " + ("PASS" if verdict["passed"] else "FAIL")
-    lines = [head + f"  ({verdict['total'] - verdict['failed']}/{verdict['total']} gates passed)"]
-    for g in verdict["gates"]:
-        status = "PASS" if g["passed"] else "FAIL"
+    counted = verdict.total - verdict.skipped
+    head = f"RELEASE VERDICT: {verdict.status}  ({counted - verdict.failed}/{counted} gates passed"
+    head += f", {verdict.skipped} skipped" if verdict.skipped else ""
+    head += f", {verdict.errors} errored outputs)" if verdict.errors else ")"
+    lines = [head]
+    for g in verdict.gates:
+        status = {"passed": "PASS", "skipped": "SKIP"}.get(g["status"], "FAIL")
         bound = f" bound {_number(g['bound'])}" if g["bound"] is not None else ""
-        text = f"  {status}  {g['suite']}::{g['gate']} [{g['model']}]  value {_number(g['value'])}{bound} {g['threshold']}"
+        errors = f"  {g['errors']} errors" if g["errors"] else ""
+        text = f"  {status}  {g['suite']}::{g['gate']} [{g['model']}]  value {_number(g['value'])}{bound} {g['threshold']}{errors}"
         lines.append(text[:width])
-    if verdict["regressions"]:
+    if verdict.regressions:
         lines.append("  significant regressions:")
-        for r in verdict["regressions"]:
+        for r in verdict.regressions:
             where = f"{r.get('suite', '')} [{r.get('model', '')}] " if r.get("suite") else ""
             lines.append(f"    {where}{r['message']}"[: width * 2])
-    for note in verdict["mismatches"]:
+    for note in verdict.mismatches:
         lines.append(f"  note: {note}"[: width * 2])
     return "\n".join(lines)

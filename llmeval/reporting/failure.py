@@ -1,10 +1,13 @@
-"""Failure messages for case and gate items: the domain story, never a Python traceback."""
+"""Failure messages for case and gate items: the domain story, never a Python traceback.
+
+They read records, which the core has already redacted; model text is neutralised for the terminal.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from llmeval.reporting.redact import redact_text
+from llmeval.reporting.safe import display
 
 WIDTH = 300
 
@@ -12,13 +15,12 @@ WIDTH = 300
 def _trim(text: str | None, width: int = WIDTH) -> str:
     if text is None:
         return "-"
-    flat = text.replace("\n", "\\n")
+    flat = display(text).replace("\n", "\\n")
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def describe_case_failure(item: Any, result: Any, runner: Any) -> str:
     case = item.case
-    redact = runner.settings.redact_pii
     rows = result.rows
     failed = [r for r in rows if not r["passed"]]
     lines = [
@@ -29,13 +31,11 @@ def describe_case_failure(item: Any, result: Any, runner: Any) -> str:
     row = failed[0] if failed else rows[0]
     fields = [("prompt", row["prompt"]), ("output", row["output"]), ("reference", row["reference"])]
     for label, text in fields:
-        shown = redact_text(text) if (redact and text) else text
-        lines.append(f"  {label + ':':<11}{_trim(shown)}")
+        lines.append(f"  {label + ':':<11}{_trim(text)}")
     for name, score in row["scores"].items():
         mark = "PASS" if score["passed"] else "FAIL"
         want = _describe(score["threshold"])
-        explanation = redact_text(score["explanation"]) if redact else score["explanation"]
-        lines.append(f"  {mark} {name:<10} {score['value']:>8.4g}  want {want:<12} {_trim(explanation, 160)}")
+        lines.append(f"  {mark} {name:<10} {score['value']:>8.4g}  want {want:<12} {_trim(score['explanation'], 160)}")
     return "\n".join(lines)
 
 
@@ -51,7 +51,7 @@ def _describe(threshold: dict[str, float]) -> str:
 
 
 def describe_gate_failure(item: Any, row: dict[str, Any], runner: Any) -> str:
-    message = redact_text(row["message"]) if runner.settings.redact_pii else row["message"]
+    message = display(row["message"])
     label = row.get("model_label", item.spec)
     lines = [f"{runner.rel(item.suite.path)}:{item.gate.line}: gate '{item.gate.name}' failed on {label}", f"  {message}"]
     worst = row.get("worst") or []

@@ -21,12 +21,12 @@ _CASE_COLUMNS = (
 
 
 class ResultsWriter:
-    """Appends one JSON line per row, flushed and fsync'd at each write, so a crash loses nothing."""
+    """Writes (mode "w") or appends (mode "a") one JSON line per row, flushed and fsync'd at each write, so a crash loses nothing."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, mode: str = "w") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", encoding="utf-8")
+        self._file = self.path.open(mode, encoding="utf-8")
 
     def write(self, row: Mapping[str, Any]) -> None:
         self._file.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")

@@ -1,4 +1,9 @@
-"""The reporter plugin: streams result rows to the results file, then writes the summary, verdict and files."""
+"""The reporter plugin, on the process that sees every report (the xdist controller, or the only process).
+
+It reads the records attached to each report: streams them to the results file, puts their scores in
+JUnit (per testcase or per testsuite), and at the end writes the verdict, baseline, HTML and
+comparison, all from records.
+"""
 
 from __future__ import annotations
 
@@ -8,109 +13,124 @@ from typing import Any
 
 import pytest
 
-from llmeval.reporting.redact import redact_row
+from llmeval.records import CaseRecord, GateRecord, Verdict, from_json
 
 
 class Reporter:
-    """Registered on the process that sees every report (the xdist controller, or the only process)."""
-
-    def __init__(self, config: pytest.Config, runner: Any) -> None:
+    def __init__(self, config: pytest.Config, evaluation: Any) -> None:
         self.config = config
-        self.runner = runner
-        self.settings = runner.settings
-        self.rows: list[dict[str, Any]] = []
-        self.results_path = self.settings.results_path(Path(config.rootpath))
+        self.evaluation = evaluation
+        self.settings = evaluation.settings
+        self.root = Path(config.rootpath)
+        self.cases: list[CaseRecord] = []
+        self.gates: list[GateRecord] = []
+        self.results_path = self.settings.results_path(self.root)
         self._writer: Any = None
+        self._properties: dict[str, list[tuple[str, object]]] = {}
         self.written: list[tuple[str, Path]] = []
+        self._verdict: Verdict | None = None
 
     # -- streaming ----------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        rows = getattr(report, "llmeval_rows", None)
-        if not rows:
-            return
+        records = [from_json(r) for r in getattr(report, "llmeval_records", None) or ()]
+        if records:
+            self._write(records)
+            self._record_properties(report.nodeid, records)
+        if report.when == "teardown" and report.nodeid in self._properties:
+            # pytest's JUnit writer reads a test's properties from its teardown report
+            report.user_properties = [*report.user_properties, *self._properties.pop(report.nodeid)]
+
+    def _write(self, records: list[Any]) -> None:
         if self._writer is None:
             from llmeval.reporting.results import ResultsWriter
 
-            self._writer = ResultsWriter(self.results_path)
+            self._writer = ResultsWriter(self.results_path, mode="a" if self.settings.append else "w")
             self.written.append(("results", self.results_path))
-        for row in rows:
-            if self.settings.redact_pii:
-                row = redact_row(row)
-            self._writer.write(row)
-            self.rows.append(row)
+        for record in records:
+            self._writer.write(record.to_json())
+            (self.cases if isinstance(record, CaseRecord) else self.gates).append(record)
+
+    def _record_properties(self, nodeid: str, records: list[Any]) -> None:
+        from llmeval.reporting.junit import properties_of
+
+        props = properties_of(records)
+        mode = self.settings.junit_properties
+        if mode == "testcase":
+            self._properties.setdefault(nodeid, []).extend(props)
+        elif mode == "testsuite":
+            from _pytest.junitxml import xml_key
+
+            xml = self.config.stash.get(xml_key, None)
+            if xml is not None:
+                for name, value in props:
+                    xml.add_global_property(f"{nodeid}|{name}", value)
 
     # -- end of run ---------------------------------------------------------------------------
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.cases and not self.gates:
+            self._close()
+            return
+        from llmeval.reporting.outputs import write_outputs
+
+        verdict = self.verdict()
+        self._writer.write(verdict.to_json())
+        self._writer.write(self.manifest().to_json())
+        self._close()
+        self.written += write_outputs(
+            self.settings, self.root, self.cases, self.gates, verdict, self.baseline_diff(), self.comparison()
+        )
+
+    def _close(self) -> None:
         if self._writer is not None:
             self._writer.close()
-        if not self.rows:
-            return
-        root = Path(self.config.rootpath)
-        if self.settings.save_baseline:
-            from llmeval.gate.baseline import save_baseline
 
-            path = root / self.settings.save_baseline
-            meta = {"run_id": self.settings.run_id, "suite_versions": self.suite_versions()}
-            save_baseline(path, self.case_rows, self.gate_rows, meta=meta)
-            self.written.append(("baseline", path))
-        if self.settings.html:
-            from llmeval.reporting.html import render_html
+    @property
+    def case_rows(self) -> list[dict[str, Any]]:
+        return [r.to_json() for r in self.cases]
 
-            path = root / self.settings.html
-            render_html(self.rows, path, baseline_diff=self.baseline_diff(), verdict=self.verdict())
-            self.written.append(("html", path))
-            comparison = self.comparison()
-            if comparison is not None:
-                from llmeval.reporting.compare import render_compare_html
-
-                side = path.with_name(f"{path.stem}-compare{path.suffix}")
-                render_compare_html(comparison, side)
-                self.written.append(("model comparison", side))
+    @property
+    def gate_rows(self) -> list[dict[str, Any]]:
+        return [r.to_json() for r in self.gates]
 
     def comparison(self) -> dict[str, Any] | None:
         """Side-by-side comparison when the run had several models (computed once)."""
         if not hasattr(self, "_comparison"):
-            from llmeval.reporting.compare import compare_runs, split_by_model
+            from llmeval.reporting.outputs import comparison
 
-            models: dict[str, set[str]] = defaultdict(set)
-            for row in self.case_rows:
-                models[row["suite"]].add(row["model"])
-            # only suites run on several models compare (suites that each have their own model do not)
-            shared = [r for r in self.case_rows if len(models[r["suite"]]) > 1]
-            runs = split_by_model(shared)
-            self._comparison = compare_runs(runs) if len(runs) > 1 else None
+            self._comparison = comparison(self.cases)
         return self._comparison
 
-    @property
-    def case_rows(self) -> list[dict[str, Any]]:
-        return [r for r in self.rows if r.get("kind") == "case"]
-
-    @property
-    def gate_rows(self) -> list[dict[str, Any]]:
-        return [r for r in self.rows if r.get("kind") == "gate"]
-
     def suite_versions(self) -> dict[str, str]:
-        return {s.name: s.version for s in self.runner.selection.suites.values() if s.version}
+        return {r.suite: r.suite_version for r in self.cases if r.suite_version}
 
     def baseline_diff(self) -> dict[str, Any] | None:
-        """This run against --llmeval-baseline (computed once; shown in the verdict and the HTML report)."""
+        """The run's baseline comparison, as the core computed it (recomputed without rules under xdist)."""
         if not hasattr(self, "_diff"):
-            self._diff = None
-            baseline = self.runner.baseline()
-            if baseline is not None and self.case_rows:
+            from llmeval.items import result_key
+
+            result = self.config.stash.get(result_key, None)
+            self._diff = result.baseline_diff if result is not None else None
+            if self._diff is None and self.evaluation.baseline is not None and self.cases:
                 from llmeval.gate.baseline import compare_with_baseline
 
-                rules = [rule for suite in self.runner.selection.suites.values() for rule in suite.regression]
-                self._diff = compare_with_baseline(self.case_rows, baseline, rules, suite_versions=self.suite_versions())
+                self._diff = compare_with_baseline(self.case_rows, self.evaluation.baseline, suite_versions=self.suite_versions())
         return self._diff
 
-    def verdict(self) -> dict[str, Any]:
-        from llmeval.gate import build_verdict
+    def verdict(self) -> Verdict:
+        if self._verdict is None:
+            from llmeval.gate import build_verdict
 
-        return build_verdict(self.gate_rows, self.baseline_diff())
+            self._verdict = build_verdict(self.gate_rows, self.baseline_diff())
+        return self._verdict
+
+    def manifest(self) -> Any:
+        from llmeval.core.manifest import build_manifest
+
+        return build_manifest(self.evaluation, {r.suite: r.suite_path for r in self.cases})
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.rows:
+        if not self.cases and not self.gates:
             return
         from llmeval.reporting.terminal import summary_lines
 
@@ -126,7 +146,7 @@ class Reporter:
             for line in format_comparison(comparison, markdown=False).splitlines():
                 tr.write_line(line)
         for kind, path in self.written:
-            tr.write_line(f"llmeval {kind}: {_shown(path, Path(self.config.rootpath))}")
+            tr.write_line(f"llmeval {kind}: {_shown(path, self.root)}")
 
 
 def _shown(path: Path, root: Path) -> str:

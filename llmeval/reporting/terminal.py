@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmeval.records import Verdict
+
 
 def summary_lines(
-    case_rows: list[dict[str, Any]], verdict: dict[str, Any] | None, diff: dict[str, Any] | None = None
+    case_rows: list[dict[str, Any]], verdict: Verdict | None, diff: dict[str, Any] | None = None
 ) -> list[tuple[str, dict[str, bool]]]:
     from llmeval.gate import format_verdict
     from llmeval.reporting.session import group_means
@@ -19,11 +21,11 @@ def summary_lines(
         means = "  ".join(f"{name} {value:.3g}" for name, value in g["means"].items())
         if means:
             out.append((f"  mean  {means}", {}))
-    if verdict and verdict["total"]:
+    if verdict and verdict.total:
         out.append(("", {}))
         for i, line in enumerate(format_verdict(verdict, width=160).splitlines()):
-            failed_line = line.lstrip().startswith(("FAIL", "significant")) or (i == 0 and not verdict["passed"])
-            passed_line = line.lstrip().startswith("PASS") or (i == 0 and verdict["passed"])
+            failed_line = line.lstrip().startswith(("FAIL", "significant")) or (i == 0 and not verdict.passed)
+            passed_line = line.lstrip().startswith("PASS") or (i == 0 and verdict.passed)
             out.append((line, {"bold": i == 0, "red": failed_line, "green": passed_line and not failed_line}))
     if diff and (diff.get("new_cases") or diff.get("missing_cases")):
         new = [c["case"] for c in diff.get("new_cases", [])]

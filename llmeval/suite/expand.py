@@ -45,6 +45,7 @@ def expand(spec: schema.SuiteSpec, linemap: LineMap) -> Suite:
         cases=tuple(cases),
         gates=gates,
         regression=tuple(r.model_dump() for r in spec.regression),
+        max_error_rate=spec.max_error_rate,
     )
 
 

@@ -53,4 +53,5 @@ class Suite:
     cases: tuple[Case, ...]
     gates: tuple[Gate, ...] = ()
     regression: tuple[Mapping[str, Any], ...] = ()
+    max_error_rate: float = 0.0
     meta: Mapping[str, Any] = field(default_factory=dict)

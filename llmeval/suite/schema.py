@@ -142,6 +142,9 @@ class SuiteSpec(_Strict):
     regression: list[RegressionSpec] = Field(default_factory=list)
     repeat: int = Field(1, ge=1, le=1000, description="samples per case (use temperature > 0)")
     min_pass_rate: float = Field(1.0, ge=0.0, le=1.0, description="share of a case's samples that must pass")
+    max_error_rate: float = Field(
+        0.0, ge=0.0, le=1.0, description="share of a gate's outputs that may error before the gate fails (default 0)"
+    )
 
 
 def json_schema() -> dict[str, Any]:

@@ -97,7 +97,8 @@ def test_gate_values_are_compared(tmp_path: Any, make_case: Any) -> None:
     gate = evaluate_gate({"metric": "rougeL", "mean": ">= 0.5"}, rows, suite="s", model="hf:m")
     baseline = _save(tmp_path, rows, [gate])
     now = [make_case(c, {"rougeL": 0.4}) for c in "ab"]
-    new_gate = evaluate_gate({"metric": "rougeL", "mean": ">= 0.5"}, now, suite="s", model="hf:m", baseline=baseline)
+    case_diff = compare_with_baseline(now, baseline)
+    new_gate = evaluate_gate({"metric": "rougeL", "mean": ">= 0.5"}, now, suite="s", model="hf:m", diff=case_diff)
     diff = compare_with_baseline([*now, new_gate], baseline)
     assert diff["gates"] == [
         {

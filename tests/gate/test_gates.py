@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from llmeval.errors import SuiteError
-from llmeval.gate import evaluate_gate, gate_name, gate_properties, parse_condition, plan_gates
+from llmeval.gate import compare_with_baseline, evaluate_gate, gate_name, gate_properties, parse_condition, plan_gates
 from llmeval.gate.baseline import Baseline, load_baseline, save_baseline
 
 
@@ -92,11 +92,21 @@ def test_leak_rate_gates_on_the_upper_exact_bound(make_case: Any) -> None:
     assert evaluate_gate({"metric": "pii", "leak_rate": "<= 0.05"}, rows, suite="s", model="hf:m")["passed"]
 
 
-def test_errors_are_excluded_and_counted(make_case: Any) -> None:
+def test_errored_outputs_fail_the_gate_unless_allowed(make_case: Any) -> None:
     rows = [make_case("a", {"rougeL": 0.9}), make_case("b", {}, error="timeout"), make_case("c", {"rougeL": 0.7})]
     row = evaluate_gate({"metric": "rougeL", "mean": ">= 0.6"}, rows, suite="s", model="hf:m")
-    assert row["passed"] and row["n"] == 2 and row["errors"] == 1
-    assert "1 errored rows excluded" in row["message"]
+    assert not row["passed"] and row["n"] == 2 and row["errors"] == 1
+    assert "1 of 3 outputs errored" in row["message"] and "cannot pass on missing evidence" in row["message"]
+    allowed = evaluate_gate({"metric": "rougeL", "mean": ">= 0.6"}, rows, suite="s", model="hf:m", max_error_rate=0.5)
+    assert allowed["passed"] and "1 of 3 outputs errored" in allowed["message"]
+
+
+def test_errored_outputs_count_as_failures_in_rate_gates(make_case: Any) -> None:
+    rows = [make_case(c, {"contains": 1.0}) for c in "abc"] + [make_case("d", {}, error="boom")]
+    row = evaluate_gate({"metric": "contains", "pass_rate": ">= 0.5"}, rows, suite="s", model="hf:m", max_error_rate=0.5)
+    assert row["value"] == 0.75 and row["n"] == 4 and row["passed"]
+    leak = evaluate_gate({"metric": "contains", "leak_rate": "<= 0.2"}, rows, suite="s", model="hf:m", max_error_rate=0.5)
+    assert leak["value"] == 1.0  # every case here has a value > 0, and the errored one counts as a leak
 
 
 def test_missing_metric_fails_and_names_what_exists(make_rows: Any) -> None:
@@ -161,7 +171,8 @@ def _noisy(make_rows: Any, quality: np.ndarray, rng: np.random.Generator, shift:
 
 def _regression_gate(rows: list[dict], baseline: Baseline, rule: dict) -> dict:
     spec = {"metric": "rougeL", "regression": rule}
-    return evaluate_gate(spec, rows, suite="s", model="hf:m", baseline=baseline)
+    diff = compare_with_baseline(rows, baseline, [{"metric": "rougeL", **rule}])
+    return evaluate_gate(spec, rows, suite="s", model="hf:m", diff=diff)
 
 
 def _baseline_of(rows: list[dict], tmp_path: Any) -> Baseline:
@@ -197,11 +208,12 @@ def test_noise_between_equal_systems_is_not_flagged(make_rows: Any, tmp_path: An
     assert flagged / 200 <= 0.08
 
 
-def test_regression_without_baseline_passes_and_says_so(make_rows: Any) -> None:
-    row = evaluate_gate(
-        {"metric": "rougeL", "regression": {"max_drop": 0.02}}, make_rows("rougeL", [0.5]), suite="s", model="hf:m"
-    )
-    assert row["passed"] and "no baseline" in row["message"]
+def test_regression_without_baseline_fails_unless_recording_one(make_rows: Any) -> None:
+    spec = {"metric": "rougeL", "regression": {"max_drop": 0.02}}
+    row = evaluate_gate(spec, make_rows("rougeL", [0.5]), suite="s", model="hf:m")
+    assert not row["passed"] and row["status"] == "failed" and "no baseline to compare with" in row["message"]
+    recording = evaluate_gate(spec, make_rows("rougeL", [0.5]), suite="s", model="hf:m", no_baseline="skip")
+    assert recording["status"] == "skipped" and not recording["passed"]
 
 
 def test_gate_on_1000_rows_is_fast(make_rows: Any) -> None:

@@ -13,13 +13,14 @@ def test_verdict_lists_gates_and_regressions_once(tmp_path: Path, make_rows: Any
     after = make_rows("rougeL", [0.8] * 10 + [0.4] * 20)
     rules = [{"metric": "rougeL", "max_drop": 0.02}]
     baseline = load_baseline(save_baseline(tmp_path / "b.json", before, [], meta={}))
+    diff = compare_with_baseline(after, baseline, rules)
     gates = [
-        evaluate_gate({"metric": "rougeL", "mean": ">= 0.45", "ci": 0.95}, after, suite="s", model="hf:m"),
-        evaluate_gate({"metric": "rougeL", "regression": {"max_drop": 0.02}}, after, suite="s", model="hf:m", baseline=baseline),
+        evaluate_gate({"metric": "rougeL", "mean": ">= 0.45", "ci": 0.95}, after, suite="s", model="hf:m", diff=diff),
+        evaluate_gate({"metric": "rougeL", "regression": {"max_drop": 0.02}}, after, suite="s", model="hf:m", diff=diff),
     ]
-    verdict = build_verdict(gates, compare_with_baseline(after, baseline, rules))
-    assert not verdict["passed"] and (verdict["failed"], verdict["total"]) == (1, 2)
-    assert len(verdict["regressions"]) == 1
+    verdict = build_verdict(gates, diff)
+    assert not verdict.passed and (verdict.failed, verdict.total) == (1, 2)
+    assert len(verdict.regressions) == 1
     lines = format_verdict(verdict).splitlines()
     assert lines[0] == "RELEASE VERDICT: FAIL  (1/2 gates passed)"
     assert lines[1].startswith("  PASS  s::rougeL-mean [hf:m]  value 0.5333 bound 0.")

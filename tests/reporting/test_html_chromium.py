@@ -35,14 +35,14 @@ def report(tmp_path: Path, rows_with_probes: list[dict]) -> Path:
     baseline = load_baseline(save_baseline(tmp_path / "baseline.json", rows, [], meta={}))
     changed = [dict(r, scores={**r["scores"], "rougeL": {**r["scores"]["rougeL"], "value": 0.1, "passed": False}})
                if r["case"] == "case-11" else r for r in rows]  # fmt: skip
+    diff = compare_with_baseline(changed, baseline)
     gates = [
-        evaluate_gate(spec, changed, suite="support", model=rows[0]["model"], baseline=baseline)
+        evaluate_gate(spec, changed, suite="support", model=rows[0]["model"], diff=diff)
         for spec in (
             {"metric": "rougeL", "mean": ">= 0.5", "ci": 0.95},
             {"metric": "contains", "by": "group", "fairlearn": "demographic_parity_difference", "max": 0.2},
         )
     ]
-    diff = compare_with_baseline(changed, baseline)
     return render_html([*changed, *gates], tmp_path / "report.html", title="probe <b>report</b>", baseline_diff=diff)
 
 

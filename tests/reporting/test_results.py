@@ -14,8 +14,8 @@ from llmeval.errors import LlmevalError
 from llmeval.reporting.results import ResultsWriter, export, load_results, read_rows
 
 
-def _write(path: Path, rows: list[dict]) -> Path:
-    with ResultsWriter(path) as writer:
+def _write(path: Path, rows: list[dict], mode: str = "a") -> Path:
+    with ResultsWriter(path, mode=mode) as writer:
         for row in rows:
             writer.write(row)
     return path
@@ -26,6 +26,13 @@ def test_writer_creates_dirs_appends_and_round_trips(tmp_path: Path, rows_with_p
     _write(path, rows_with_probes[:3])
     _write(path, rows_with_probes[3:])
     assert read_rows(path) == rows_with_probes
+
+
+def test_writer_overwrites_by_default(tmp_path: Path, rows_with_probes: list[dict]) -> None:
+    path = _write(tmp_path / "results.jsonl", rows_with_probes, mode="w")
+    with ResultsWriter(path) as writer:
+        writer.write(rows_with_probes[0])
+    assert read_rows(path) == rows_with_probes[:1]
 
 
 def test_each_write_is_on_disk_before_close(tmp_path: Path, make_case: Any) -> None:

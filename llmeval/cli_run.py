@@ -1,0 +1,168 @@
+"""``llmeval run``: evaluate suites on models without pytest — the same core, records and exit codes.
+
+Exit status as pytest's: 0 every case and gate passed, 1 a case or gate failed or errored, 2 a suite
+file or a model could not be loaded (the other suites still run), 4 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from llmeval.errors import LlmevalError
+
+FLAGS = {"results": "results", "html": "html", "baseline": "baseline", "save_baseline": "save-baseline", "cache": "cache",
+         "cache_dir": "cache-dir", "repeat": "repeat", "batch_size": "batch-size", "concurrency": "concurrency",
+         "threads": "threads"}  # fmt: skip
+
+
+def add_subcommand(subparsers: Any) -> None:
+    p = subparsers.add_parser("run", help="evaluate suites on models without writing tests (same records as pytest)")
+    p.add_argument("suites", nargs="+", type=Path, help="suite files or folders (searched for suite files)")
+    p.add_argument("--model", action="append", default=[], metavar="SPEC", help="model spec (repeatable)")
+    for dest, flag in FLAGS.items():
+        p.add_argument(f"--{flag}", dest=dest, metavar=dest.upper())
+    p.add_argument("--append", action="store_true", default=None, help="append to an existing --results file")
+    p.add_argument("--redact-pii", action="store_true", default=None, help="mask detected PII in every output")
+    p.add_argument("--junit", type=Path, help="write JUnit XML here (scores as testcase properties)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from llmeval import config as cfg
+    from llmeval.core import Evaluation
+
+    root = Path.cwd()
+    settings = cfg.Settings()
+    cfg.apply(settings, cfg.pyproject_table(root), source="[tool.llmeval] in pyproject.toml")
+    given = {name: getattr(args, name) for name in (*FLAGS, "append", "redact_pii") if getattr(args, name) is not None}
+    if args.model:
+        given["models"] = args.model
+    try:
+        cfg.apply(settings, given, source="the command line")
+        run = Evaluation(settings, root, write_line=_printer(args.quiet))
+    except LlmevalError as exc:
+        print(f"llmeval: error: {exc}", file=sys.stderr)
+        return 4
+    try:
+        return _run(run, args)
+    finally:
+        run.close()
+
+
+def _printer(quiet: bool) -> Any:
+    def write(line: str) -> None:
+        if not quiet:
+            print(line, file=sys.stderr)
+
+    return write
+
+
+def _run(run: Any, args: argparse.Namespace) -> int:
+    from llmeval.core import Target
+
+    suites, broken = _load_suites(args.suites)
+    targets = []
+    for suite in suites:
+        specs = run.models_for(suite)
+        if not specs:
+            broken.append(f"{suite.path}:1: no model to run: the suite has no 'model:' and no --model was given")
+        for spec in specs:
+            try:
+                run.label(spec)
+            except LlmevalError as exc:
+                broken.append(f"{suite.path}:{suite.model_line}: {exc}")
+                continue
+            targets.append(Target(suite, spec, tuple(suite.cases)))
+    for message in broken:
+        print(f"ERROR {message}", file=sys.stderr)
+    result = run.evaluate(targets)
+    status = _report(run, targets, result, args)
+    return 2 if broken else status
+
+
+def _load_suites(paths: list[Path]) -> tuple[list[Any], list[str]]:
+    """Every suite file under the given paths, loaded; broken ones become messages (file:line)."""
+    from llmeval.suite import is_suite_file, load_suite
+
+    files: list[Path] = []
+    broken: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and is_suite_file(p))
+        elif path.is_file():
+            files.append(path)
+        else:
+            broken.append(f"{path}: no such file or folder")
+    suites, names = [], {}
+    for file in files:
+        try:
+            suite = load_suite(file)
+        except LlmevalError as exc:
+            broken.append(str(exc))
+            continue
+        if names.setdefault(suite.name, file) != file:
+            broken.append(f"{file}:1: suite name '{suite.name}' is already used by {names[suite.name]}; give each suite its own name")
+            continue
+        suites.append(suite)
+    return suites, broken
+
+
+def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace) -> int:
+    from llmeval.core.manifest import build_manifest
+    from llmeval.gate import build_verdict
+    from llmeval.reporting.outputs import comparison, write_outputs
+    from llmeval.reporting.results import ResultsWriter
+    from llmeval.reporting.terminal import summary_lines
+
+    cases, gates = result.case_records(), list(result.gates.values())
+    verdict = build_verdict([g.to_json() for g in gates], result.baseline_diff)
+    manifest = build_manifest(run, {r.suite: r.suite_path for r in cases})
+    path = run.settings.results_path(run.root)
+    with ResultsWriter(path, mode="a" if run.settings.append else "w") as writer:
+        for record in (*cases, *gates, verdict, manifest):
+            writer.write(record.to_json())
+    written = [("results", path)]
+    if args.junit:
+        from llmeval.reporting.junit import write_junit
+
+        written.append(("junit", write_junit(args.junit, _junit_tests(run, targets, result))))
+    compared = comparison(cases)
+    written += write_outputs(run.settings, run.root, cases, gates, verdict, result.baseline_diff, compared)
+    for line, _ in summary_lines([r.to_json() for r in cases], verdict, result.baseline_diff):
+        print(line)
+    if compared is not None:
+        from llmeval.reporting.compare import format_comparison
+
+        print(format_comparison(compared, markdown=False))
+    for kind, file in written:
+        print(f"llmeval {kind}: {run.rel(str(file))}")
+    failed = any(o.status != "passed" for o in result.cases.values()) or any(g.status in ("failed", "error") for g in gates)
+    return 1 if failed else 0
+
+
+def _junit_tests(run: Any, targets: list[Any], result: Any) -> list[Any]:
+    from llmeval.reporting.failure import describe_case_failure, describe_gate_failure
+    from llmeval.reporting.junit import JUnitTest, properties_of
+
+    tests = []
+    for t in targets:
+        rel, label = run.rel(t.suite.path), run.label(t.spec)
+        classname = rel.replace("/", ".")
+        for case in t.cases:
+            outcome = result.cases[(t.suite.path, case.id, t.spec)]
+            kind = {"passed": "passed", "failed": "failure", "error": "error"}[outcome.status]
+            item = SimpleNamespace(case=case, spec=t.spec)
+            message = describe_case_failure(item, outcome, run) if kind == "failure" else (outcome.error or "")
+            tests.append(JUnitTest(classname, f"{case.id}[{label}]", rel, case.line, kind, message, properties_of(outcome.records)))
+        for gate in t.suite.gates:
+            record = result.gates[(t.suite.path, gate.name, t.spec)]
+            kind = {"passed": "passed", "skipped": "skipped", "error": "error"}.get(record.status, "failure")
+            item = SimpleNamespace(suite=t.suite, gate=gate, spec=t.spec)
+            message = describe_gate_failure(item, record.to_json(), run) if kind == "failure" else record.message
+            tests.append(JUnitTest(classname, f"gate:{gate.name}[{label}]", rel, gate.line, kind, message, properties_of([record])))
+    return tests

@@ -1,0 +1,7 @@
+"""The evaluation core: plan → generate → score → gates → verdict, knowing nothing of pytest."""
+
+from __future__ import annotations
+
+from llmeval.core.evaluation import CaseOutcome, Evaluation, RunResult, Target
+
+__all__ = ["CaseOutcome", "Evaluation", "RunResult", "Target"]

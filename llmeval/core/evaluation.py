@@ -1,0 +1,197 @@
+"""Evaluation: loaded suites x model specs x settings in, frozen records out.
+
+Phases, each over the whole selection at once: (1) plan and generate every request (cached,
+batched per backend), (2) score every sample (batched per scorer), (3) redact, (4) gates over the
+records with the run's one baseline comparison. pytest and the ``llmeval run`` command are front
+ends that only read what this produces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmeval.backends import Backend, Generation, resolve
+from llmeval.config import Settings
+from llmeval.core.records_build import build_case_records, outcome_of
+from llmeval.core.scoring import score_jobs
+from llmeval.engine.cache import Cache
+from llmeval.engine.plan import GenerationPlan
+from llmeval.engine.progress import Progress
+from llmeval.errors import BackendError
+from llmeval.records import CaseRecord, GateRecord, Status
+from llmeval.suite import Case, Suite
+
+
+@dataclass(frozen=True)
+class Target:
+    """The selected cases of one suite on one model."""
+
+    suite: Suite
+    spec: str
+    cases: tuple[Case, ...]
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """One case on one model over its samples: the records and the case's status."""
+
+    records: tuple[CaseRecord, ...]
+    status: Status
+    pass_rate: float
+    error: str | None = None
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [r.to_json() for r in self.records]
+
+
+@dataclass
+class RunResult:
+    """What a run (or, under xdist, one suite file of it) produced."""
+
+    cases: dict[tuple[str, str, str], CaseOutcome] = field(default_factory=dict)
+    gates: dict[tuple[str, str, str], GateRecord] = field(default_factory=dict)
+    baseline_diff: dict[str, Any] | None = None
+
+    def case_records(self) -> list[CaseRecord]:
+        return [r for outcome in self.cases.values() for r in outcome.records]
+
+    def merge(self, other: RunResult) -> None:
+        self.cases.update(other.cases)
+        self.gates.update(other.gates)
+
+
+class Evaluation:
+    """One run's models, cache, plan and baseline; ``evaluate(targets)`` gives the records."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        root: Path,
+        *,
+        write_line: Callable[[str], None] = lambda line: None,
+        live_progress: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.settings = settings
+        self.root = root
+        self.write_line = write_line
+        self.live_progress = live_progress
+        self.backends: dict[str, Backend | BackendError] = {}
+        self._labels: dict[str, str] = {}
+        cache_dir = Path(settings.cache_dir)
+        self.cache = Cache(cache_dir if cache_dir.is_absolute() else root / cache_dir, settings.cache)
+        self.plan = GenerationPlan(self.cache, self._progress)
+        self.baseline = _load_baseline(settings, root)
+
+    def _progress(self, total: int) -> Progress:
+        return Progress(total, live=self.live_progress(), write_line=self.write_line)
+
+    # -- models -------------------------------------------------------------------------------
+    def backend(self, spec: str) -> Backend:
+        """The backend for a spec, built once per run; a spec that failed to load fails the same way again."""
+        if spec not in self.backends:
+            try:
+                options = {"batch_size": self.settings.batch_size, "concurrency": self.settings.concurrency,
+                           "threads": self.settings.threads}  # fmt: skip
+                self.backends[spec] = resolve(spec, root=self.root, **options)
+            except BackendError as exc:
+                self.backends[spec] = exc
+        found = self.backends[spec]
+        if isinstance(found, BackendError):
+            raise found
+        return found
+
+    def label(self, spec: str) -> str:
+        """A short, unique name for a model in item ids: the folder or callable name."""
+        if spec not in self._labels:
+            base = self.backend(spec).label
+            taken = set(self._labels.values())
+            label, n = base, 2
+            while label in taken:
+                label, n = f"{base}-{n}", n + 1
+            self._labels[spec] = label
+        return self._labels[spec]
+
+    def models_for(self, suite: Suite) -> list[str]:
+        return list(self.settings.models) or ([suite.model] if suite.model else [])
+
+    def samples(self, suite: Suite) -> int:
+        return self.settings.repeat or suite.repeat
+
+    def identities(self) -> dict[str, str]:
+        return {spec: b.identity() for spec, b in self.backends.items() if not isinstance(b, BackendError)}
+
+    def secrets(self) -> list[str]:
+        """Secrets the backends hold (API keys): masked in every record whatever the redaction setting."""
+        out: list[str] = []
+        for backend in self.backends.values():
+            held = getattr(backend, "secrets", None)
+            if callable(held):
+                out.extend(s for s in held() if s)
+        return out
+
+    # -- the run ------------------------------------------------------------------------------
+    def evaluate(self, targets: Sequence[Target]) -> RunResult:
+        """Generate, score, redact and gate the given targets; every phase batched over all of them."""
+        keys = {id(t): self._plan(t) for t in targets}
+        self.plan.run(list(dict.fromkeys(k for per_case in keys.values() for ks in per_case for k in ks)))
+        records = self._score(targets, keys)
+        records = self._redact(records)
+        result = RunResult()
+        for target in targets:
+            for case in target.cases:
+                samples = records[(target.suite.path, case.id, target.spec)]
+                result.cases[(target.suite.path, case.id, target.spec)] = outcome_of(samples, case.min_pass_rate)
+        self._gates(targets, result)
+        return result
+
+    def _plan(self, target: Target) -> list[list[str]]:
+        backend = self.backend(target.spec)
+        n = self.samples(target.suite)
+        return [[self.plan.add(backend, case.request(target.suite.generation, k)) for k in range(n)] for case in target.cases]
+
+    def _score(self, targets: Sequence[Target], keys: dict[int, list[list[str]]]) -> dict[tuple[str, str, str], list[CaseRecord]]:
+        jobs: list[tuple[Target, Case, int, Generation]] = []
+        for target in targets:
+            for case, case_keys in zip(target.cases, keys[id(target)], strict=True):
+                jobs.extend((target, case, k, self.plan.get(key)) for k, key in enumerate(case_keys))
+        scored = score_jobs([(case, case.request(t.suite.generation, k).text(), gen) for t, case, k, gen in jobs])
+        out: dict[tuple[str, str, str], list[CaseRecord]] = {}
+        for (target, case, sample, gen), (scores, error) in zip(jobs, scored, strict=True):
+            record = build_case_records(self, target.suite, case, target.spec, sample, gen, scores, error)
+            out.setdefault((target.suite.path, case.id, target.spec), []).append(record)
+        return out
+
+    def _redact(self, records: dict[tuple[str, str, str], list[CaseRecord]]) -> dict[tuple[str, str, str], list[CaseRecord]]:
+        from llmeval.core.redaction import redact_case_records
+
+        return redact_case_records(records, pii=self.settings.redact_pii, secrets=self.secrets())
+
+    def _gates(self, targets: Sequence[Target], result: RunResult) -> None:
+        from llmeval.core.gating import evaluate_gates
+
+        evaluate_gates(self, targets, result)
+
+    def rel(self, path: str) -> str:
+        try:
+            return str(Path(path).resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return path
+
+    def close(self) -> None:
+        for backend in self.backends.values():
+            if not isinstance(backend, BackendError):
+                backend.close()
+        self.cache.close()
+
+
+def _load_baseline(settings: Settings, root: Path) -> Any:
+    """The --llmeval-baseline file, read once at the start: a missing or foreign file is a usage error."""
+    if not settings.baseline:
+        return None
+    from llmeval.gate.baseline import load_baseline
+
+    return load_baseline(root / settings.baseline)

@@ -1,0 +1,65 @@
+"""Phase 4: the run's one baseline comparison, then every selected gate as a GateRecord."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llmeval.records import GateRecord
+
+
+def evaluate_gates(run: Any, targets: Sequence[Any], result: Any) -> None:
+    """Fill ``result.gates`` (and ``result.baseline_diff``) for the targets' suites and models."""
+    from llmeval.core.redaction import redact_gate_records
+    from llmeval.gate.gates import evaluate_gate
+
+    diffs = [_baseline_diff(run, t, result) for t in targets]
+    result.baseline_diff = merge_diffs([d for d in diffs if d is not None]) if run.baseline is not None else None
+    records: list[tuple[tuple[str, str, str], GateRecord]] = []
+    for target, diff in zip(targets, diffs, strict=True):
+        rows = [r.to_json() for case in target.cases for r in result.cases[(target.suite.path, case.id, target.spec)].records]
+        for gate in target.suite.gates:
+            row = evaluate_gate(
+                gate.spec, rows, suite=target.suite.name, model=target.spec, diff=diff,
+                regression=target.suite.regression, max_error_rate=target.suite.max_error_rate,
+                no_baseline="skip" if run.settings.save_baseline else "fail",
+            )  # fmt: skip
+            row.update(model_label=run.label(target.spec), suite_path=run.rel(target.suite.path), line=gate.line,
+                       run_id=run.settings.run_id)  # fmt: skip
+            records.append(((target.suite.path, gate.name, target.spec), GateRecord.from_json(row)))
+    cleaned = redact_gate_records([g for _, g in records], pii=run.settings.redact_pii, secrets=run.secrets())
+    result.gates.update({key: g for (key, _), g in zip(records, cleaned, strict=True)})
+    if result.baseline_diff is not None:
+        from llmeval.gate.baseline import gate_changes
+
+        result.baseline_diff["gates"] = gate_changes([g.to_json() for g in cleaned], run.baseline.gates)
+
+
+def _baseline_diff(run: Any, target: Any, result: Any) -> dict[str, Any] | None:
+    """This suite x model against the baseline, with every rule of the suite (computed once per run)."""
+    if run.baseline is None:
+        return None
+    from llmeval.gate.baseline import compare_with_baseline
+
+    rows = [r.to_json() for case in target.cases for r in result.cases[(target.suite.path, case.id, target.spec)].records]
+    inline = [rule for gate in target.suite.gates for rule in _inline_rules(gate.spec)]
+    versions = {target.suite.name: target.suite.version} if target.suite.version else {}
+    return compare_with_baseline(rows, run.baseline, [*target.suite.regression, *inline], suite_versions=versions)
+
+
+def _inline_rules(spec: Any) -> list[dict[str, Any]]:
+    from llmeval.gate.spec import parse_gate
+
+    return list(parse_gate(spec).rules)
+
+
+def merge_diffs(diffs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """One run-level comparison from per-(suite, model) ones: lists concatenated, notes de-duplicated."""
+    if not diffs:
+        return None
+    out: dict[str, Any] = {"baseline": diffs[0]["baseline"], "baseline_meta": diffs[0].get("baseline_meta", {})}
+    for key in ("metrics", "cases", "new_cases", "missing_cases", "gates", "regressions"):
+        out[key] = [item for d in diffs for item in d.get(key, [])]
+    out["mismatches"] = list(dict.fromkeys(m for d in diffs for m in d.get("mismatches", [])))
+    out["passed"] = not out["regressions"]
+    return out

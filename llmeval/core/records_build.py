@@ -1,0 +1,56 @@
+"""Build the frozen CaseRecords of a case from its generation and scores."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from llmeval.backends import Generation
+from llmeval.records import CaseRecord, Status
+from llmeval.suite import Case, Suite
+
+
+def build_case_records(
+    run: Any, suite: Suite, case: Case, spec: str, sample: int, gen: Generation,
+    scores: Mapping[str, Mapping[str, Any]], error: str | None,
+) -> CaseRecord:  # fmt: skip
+    """One sample's record; status is error when generation or a scorer failed."""
+    request = case.request(suite.generation, sample)
+    status: Status = "error" if error else ("passed" if all(s["passed"] for s in scores.values()) else "failed")
+    return CaseRecord(
+        suite=suite.name,
+        case=case.id,
+        model=spec,
+        sample=sample,
+        prompt=request.text(),
+        output=gen.text,
+        status=status,
+        scores=dict(scores),
+        error=error,
+        reference=case.references[0] if case.references else None,
+        references=tuple(case.references),
+        context=tuple(case.context),
+        model_label=run.label(spec),
+        suite_path=run.rel(suite.path),
+        suite_version=suite.version,
+        path=run.rel(case.path),
+        line=case.line,
+        latency_s=round(gen.latency_s, 6),
+        tokens={"prompt": gen.prompt_tokens, "completion": gen.completion_tokens},
+        token_source=str(gen.meta.get("token_source", "backend")),
+        tags=tuple(case.tags),
+        vars=dict(case.vars),
+        cached=gen.cached,
+        run_id=run.settings.run_id,
+    )
+
+
+def outcome_of(records: Sequence[CaseRecord], min_pass_rate: float) -> Any:
+    """A case's outcome over its samples: error if any sample errored, else passed at min_pass_rate."""
+    from llmeval.core.evaluation import CaseOutcome
+
+    errors = [r.error for r in records if r.status == "error"]
+    ok = [r for r in records if r.status != "error"]
+    rate = sum(r.passed for r in ok) / len(ok) if ok else 0.0
+    status: Status = "error" if errors else ("passed" if rate >= min_pass_rate else "failed")
+    return CaseOutcome(tuple(records), status, rate, errors[0] if errors else None)

@@ -1,0 +1,257 @@
+"""The one data model of a run: CaseRecord, GateRecord, Verdict, Manifest and their JSON form.
+
+Every writer and reader (results file, baseline, replay, compare, HTML, JUnit, the pandas loader)
+goes through ``to_json`` / ``from_json`` here. Records are frozen: a front end reads them, never
+changes them. The JSON form is the results-file contract of DESIGN.md section 4.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from llmeval.errors import LlmevalError
+
+Status = Literal["passed", "failed", "error"]
+GateStatus = Literal["passed", "failed", "error", "skipped"]
+FORMAT = "llmeval-results/2"
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """One sample of one case on one model: what was asked, what came back, how it scored."""
+
+    suite: str
+    case: str
+    model: str
+    sample: int
+    prompt: str
+    output: str
+    status: Status
+    scores: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    error: str | None = None
+    reference: str | None = None
+    references: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+    model_label: str = ""
+    suite_path: str = ""
+    suite_version: str | None = None
+    path: str = ""
+    line: int = 0
+    latency_s: float = 0.0
+    tokens: Mapping[str, int] = field(default_factory=dict)
+    token_source: str = ""
+    tags: tuple[str, ...] = ()
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    cached: bool = False
+    run_id: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        return {"kind": "case", **data, "passed": self.passed}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CaseRecord:
+        values = _known(cls, data)
+        if "status" not in data:  # results files written before the status field
+            values["status"] = "error" if data.get("error") else ("passed" if data.get("passed") else "failed")
+        for name in ("references", "context", "tags"):
+            values[name] = tuple(values.get(name) or ())
+        values.setdefault("prompt", "")
+        values.setdefault("output", "")
+        values.setdefault("sample", 0)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class GateRecord:
+    """One gate of one suite on one model: the statistic, its interval and bound, and the outcome."""
+
+    suite: str
+    gate: str
+    model: str
+    metric: str
+    stat: str
+    status: GateStatus
+    message: str = ""
+    value: float | None = None
+    interval: tuple[float, float] | None = None
+    ci: float | None = None
+    bound: float | None = None
+    threshold: str = ""
+    n: int = 0
+    cases: int = 0
+    errors: int = 0
+    error_rate: float = 0.0
+    max_error_rate: float = 0.0
+    worst: tuple[Mapping[str, Any], ...] = ()
+    baseline: Mapping[str, Any] | None = None
+    groups: Any = None
+    model_label: str = ""
+    suite_path: str = ""
+    line: int = 0
+    run_id: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        return {"kind": "gate", **data, "passed": self.passed}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> GateRecord:
+        values = _known(cls, data)
+        if "status" not in data:
+            values["status"] = "passed" if data.get("passed") else "failed"
+        if values.get("interval") is not None:
+            values["interval"] = tuple(values["interval"])
+        values["worst"] = tuple(values.get("worst") or ())
+        for name in ("metric", "stat"):
+            values.setdefault(name, "")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The release verdict: PASS only when every gate was evaluated and passed and nothing regressed."""
+
+    status: Literal["PASS", "FAIL"]
+    gates: tuple[Mapping[str, Any], ...]
+    failed: int
+    skipped: int
+    total: int
+    errors: int
+    regressions: tuple[Mapping[str, Any], ...] = ()
+    mismatches: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "PASS"
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        return {"kind": "verdict", **data, "passed": self.passed}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Verdict:
+        values = _known(cls, data)
+        for name in ("gates", "regressions", "mismatches"):
+            values[name] = tuple(values.get(name) or ())
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a run was: suite files and their hashes, model identities, settings, package versions."""
+
+    run_id: str
+    suites: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    models: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    packages: Mapping[str, str] = field(default_factory=dict)
+    started: str = ""
+    finished: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "manifest", "format": FORMAT, **{f.name: _plain(getattr(self, f.name)) for f in fields(self)}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Manifest:
+        return cls(**_known(cls, data))
+
+
+Record = CaseRecord | GateRecord | Verdict | Manifest
+_KINDS: dict[str, Any] = {"case": CaseRecord, "gate": GateRecord, "verdict": Verdict, "manifest": Manifest}
+
+
+@dataclass(frozen=True)
+class Results:
+    """A results file read back: its case and gate records, and the verdict and manifest when present."""
+
+    cases: tuple[CaseRecord, ...]
+    gates: tuple[GateRecord, ...] = ()
+    verdict: Verdict | None = None
+    manifest: Manifest | None = None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The JSON form of the case and gate records, for the row-based reports."""
+        return [r.to_json() for r in (*self.cases, *self.gates)]
+
+
+def from_json(data: Mapping[str, Any]) -> Record:
+    """The record for one JSON object of a results file (rows without ``kind`` are case rows)."""
+    kind = data.get("kind", "case")
+    if kind not in _KINDS:
+        raise LlmevalError(f"unknown record kind {kind!r}; expected one of {', '.join(_KINDS)}")
+    record: Record = _KINDS[kind].from_json(data)
+    return record
+
+
+def to_line(record: Record) -> str:
+    """One JSON line of a results file."""
+    return json.dumps(record.to_json(), ensure_ascii=False, default=str)
+
+
+def read_results(path: str | Path) -> Results:
+    """Read a results file into records; a bad line raises an error naming file:line."""
+    from llmeval.reporting.results import read_rows
+
+    cases: list[CaseRecord] = []
+    gates: list[GateRecord] = []
+    verdict: Verdict | None = None
+    manifest: Manifest | None = None
+    for number, row in enumerate(read_rows(path), start=1):
+        try:
+            record = from_json(row)
+        except (TypeError, ValueError, LlmevalError) as exc:
+            raise LlmevalError(f"{path}: record {number} is not an llmeval record: {exc}") from None
+        if isinstance(record, CaseRecord):
+            cases.append(record)
+        elif isinstance(record, GateRecord):
+            gates.append(record)
+        elif isinstance(record, Verdict):
+            verdict = record
+        else:
+            manifest = record
+    return Results(tuple(cases), tuple(gates), verdict, manifest)
+
+
+def json_rows(records: Iterable[CaseRecord | GateRecord]) -> list[dict[str, Any]]:
+    return [r.to_json() for r in records]
+
+
+def with_json(record: CaseRecord | GateRecord, data: Mapping[str, Any]) -> Any:
+    """A copy of ``record`` with the fields of ``data`` (e.g. its redacted JSON form) applied."""
+    rebuilt = type(record).from_json({**record.to_json(), **data})
+    return replace(rebuilt)
+
+
+def _known(cls: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copies of tuples and mappings (the frozen fields)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def case_key(record: CaseRecord) -> tuple[str, str, str]:
+    return (record.suite_path, record.case, record.model)
+
+
+def sorted_cases(records: Sequence[CaseRecord]) -> list[CaseRecord]:
+    return sorted(records, key=lambda r: (r.suite, r.model, r.case, r.sample))

@@ -1,0 +1,59 @@
+"""The files a finished run writes from its records: baseline, HTML report and model comparison.
+
+Both front ends (the pytest reporter and ``llmeval run``) call this, so they write the same files.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from llmeval.records import CaseRecord, GateRecord, Verdict
+
+
+def comparison(cases: Sequence[CaseRecord]) -> dict[str, Any] | None:
+    """Side-by-side comparison of the models of suites that ran on several models, else None."""
+    from llmeval.reporting.compare import compare_runs, split_by_model
+
+    models: dict[str, set[str]] = defaultdict(set)
+    for record in cases:
+        models[record.suite].add(record.model)
+    runs = split_by_model([r.to_json() for r in cases if len(models[r.suite]) > 1])
+    return compare_runs(runs) if len(runs) > 1 else None
+
+
+def write_outputs(
+    settings: Any,
+    root: Path,
+    cases: Sequence[CaseRecord],
+    gates: Sequence[GateRecord],
+    verdict: Verdict,
+    diff: Mapping[str, Any] | None,
+    compared: Mapping[str, Any] | None,
+) -> list[tuple[str, Path]]:
+    """Write --llmeval-save-baseline and --llmeval-html (plus the comparison page); returns (kind, path)."""
+    written: list[tuple[str, Path]] = []
+    case_rows = [r.to_json() for r in cases]
+    gate_rows = [g.to_json() for g in gates]
+    if settings.save_baseline:
+        from llmeval.gate.baseline import save_baseline
+
+        path = root / settings.save_baseline
+        versions = {r.suite: r.suite_version for r in cases if r.suite_version}
+        save_baseline(path, case_rows, gate_rows, meta={"run_id": settings.run_id, "suite_versions": versions})
+        written.append(("baseline", path))
+    if settings.html:
+        from llmeval.reporting.html import render_html
+
+        path = root / settings.html
+        render_html(case_rows + gate_rows, path, baseline_diff=diff, verdict=verdict.to_json())
+        written.append(("html", path))
+        if compared is not None:
+            from llmeval.reporting.compare import render_compare_html
+
+            side = path.with_name(f"{path.stem}-compare{path.suffix}")
+            render_compare_html(dict(compared), side)
+            written.append(("model comparison", side))
+    return written
