@@ -149,6 +149,7 @@ class ModelPool:
             raise PoolError(f"cannot load {kind} model '{path}': {exc}") from None
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "right"  # the forwards read real tokens from position 0
         return _Loaded(kind, path, tokenizer, net, device)
 
     # -- batching -------------------------------------------------------------------------------
