@@ -51,7 +51,7 @@ def test_embed_dedupes_keeps_order_and_loads_once(minilm):
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-6)
     assert pool.load("embed", minilm) is pool.load("embed", minilm)
     (stats,) = pool.stats().values()
-    assert (stats.requested, stats.unique, stats.batches) == (5, 4, 1)
+    assert (stats.calls, stats.requested, stats.unique, stats.batches) == (1, 5, 4, 1)
 
 
 def test_small_token_budget_splits_batches_and_changes_no_value(minilm):

@@ -55,7 +55,7 @@ def test_a_run_embeds_every_text_once_in_one_pass():
     score_all(list(zip(scorers, TABLE, strict=True)), ctx)
     (stats,) = ctx.pool.stats().values()
     texts = [t for s in TABLE for t in (s.output, *s.references)]
-    assert (stats.requested, stats.unique, stats.batches) == (len(texts), len(set(texts)), 1)
+    assert (stats.calls, stats.requested, stats.unique) == (1, len(texts), len(set(texts)))
 
 
 def test_batching_equals_one_by_one():
