@@ -158,11 +158,11 @@ class ModelPool:
     def _run(self, loaded: _Loaded, inputs: list[Any], encode: Callable[[Any], Encoded], forward: Forward) -> list[Any]:
         """Encode distinct inputs, run them longest first in budgeted batches, return one result per input."""
         distinct = list(dict.fromkeys(inputs))
-        encoded = [encode(x) for x in distinct]
-        order = sorted(range(len(distinct)), key=lambda i: -_length(encoded[i]))
         results: dict[int, Any] = {}
         started = time.perf_counter()
-        with self._lock:
+        with self._lock:  # fast tokenizers are not safe to share across threads ("Already borrowed")
+            encoded = [encode(x) for x in distinct]
+            order = sorted(range(len(distinct)), key=lambda i: -_length(encoded[i]))
             for batch in self._batches(order, encoded, loaded.device):
                 for i, row in zip(batch, self._forward(loaded, [encoded[i] for i in batch], forward), strict=True):
                     results[i] = row

@@ -144,3 +144,14 @@ def test_threads_setting_is_applied_on_cpu_load(minilm):
 def test_a_model_that_cannot_load_is_a_pool_error_naming_it(tmp_path):
     with pytest.raises(PoolError, match="cannot load embed model"):
         ModelPool(threads=1).embed(str(tmp_path / "missing"), ["x"])
+
+
+def test_threads_sharing_one_pool_get_the_same_vectors(minilm):
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ModelPool(threads=1)
+    alone = pool.embed(minilm, TEXTS)
+    with ThreadPoolExecutor(4) as executor:
+        together = list(executor.map(lambda i: pool.embed(minilm, TEXTS[i:] + TEXTS[:i]), range(4)))
+    for i, vectors in enumerate(together):
+        assert np.allclose(vectors, np.roll(alone, -i, axis=0), atol=1e-5)
