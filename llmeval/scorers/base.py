@@ -76,7 +76,11 @@ class Sample:
 
 
 class Scorer(Protocol):
-    """Scores one sample. Keeps no per-call state, so one instance may score many samples."""
+    """Scores one sample. Keeps no per-call state, so one instance may score many samples.
+
+    The simple form for third-party scorers; a run scores in batches (`llmeval.scorers.batch.BatchScorer`)
+    and adapts this form with `PerSample`. Batch scorers may also be called like this, one sample at a time.
+    """
 
     @property
     def name(self) -> str: ...

