@@ -106,7 +106,9 @@ def _load_suites(paths: list[Path]) -> tuple[list[Any], list[str]]:
             broken.append(str(exc))
             continue
         if names.setdefault(suite.name, file) != file:
-            broken.append(f"{file}:1: suite name '{suite.name}' is already used by {names[suite.name]}; give each suite its own name")
+            broken.append(
+                f"{file}:1: suite name '{suite.name}' is already used by {names[suite.name]}; give each suite its own name"
+            )
             continue
         suites.append(suite)
     return suites, broken
@@ -120,7 +122,7 @@ def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace)
     from llmeval.reporting.terminal import summary_lines
 
     cases, gates = result.case_records(), list(result.gates.values())
-    verdict = build_verdict([g.to_json() for g in gates], result.baseline_diff)
+    verdict = build_verdict([g.to_json() for g in gates], result.baseline_diff, run_id=run.settings.run_id)
     manifest = build_manifest(run, {r.suite: r.suite_path for r in cases})
     path = run.settings.results_path(run.root)
     with ResultsWriter(path, mode="a" if run.settings.append else "w") as writer:
@@ -158,11 +160,15 @@ def _junit_tests(run: Any, targets: list[Any], result: Any) -> list[Any]:
             kind = {"passed": "passed", "failed": "failure", "error": "error"}[outcome.status]
             item = SimpleNamespace(case=case, spec=t.spec)
             message = describe_case_failure(item, outcome, run) if kind == "failure" else (outcome.error or "")
-            tests.append(JUnitTest(classname, f"{case.id}[{label}]", rel, case.line, kind, message, properties_of(outcome.records)))
+            tests.append(
+                JUnitTest(classname, f"{case.id}[{label}]", rel, case.line, kind, message, properties_of(outcome.records))
+            )
         for gate in t.suite.gates:
             record = result.gates[(t.suite.path, gate.name, t.spec)]
             kind = {"passed": "passed", "skipped": "skipped", "error": "error"}.get(record.status, "failure")
             item = SimpleNamespace(suite=t.suite, gate=gate, spec=t.spec)
             message = describe_gate_failure(item, record.to_json(), run) if kind == "failure" else record.message
-            tests.append(JUnitTest(classname, f"gate:{gate.name}[{label}]", rel, gate.line, kind, message, properties_of([record])))
+            tests.append(
+                JUnitTest(classname, f"gate:{gate.name}[{label}]", rel, gate.line, kind, message, properties_of([record]))
+            )
     return tests

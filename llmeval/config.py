@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,9 @@ def add_options(parser: Any) -> None:
     for name, (_, kwargs, help_text) in OPTIONS.items():
         group.addoption(f"--llmeval-{name}", dest=f"llmeval_{name.replace('-', '_')}", help=help_text, **kwargs)
         ini_type = "linelist" if name == "model" else "string"
-        parser.addini(f"llmeval_{name.replace('-', '_')}", f"{help_text} (ini form of --llmeval-{name})", type=ini_type, default=None)
+        parser.addini(
+            f"llmeval_{name.replace('-', '_')}", f"{help_text} (ini form of --llmeval-{name})", type=ini_type, default=None
+        )
 
 
 def from_pytest(config: Any) -> Settings:

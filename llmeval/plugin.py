@@ -27,7 +27,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     try:
         settings = cfg.from_pytest(config)
-        evaluation = Evaluation(settings, Path(config.rootpath), write_line=_line_writer(config), live_progress=lambda: _live(config))
+        evaluation = Evaluation(
+            settings, Path(config.rootpath), write_line=_line_writer(config), live_progress=lambda: _live(config)
+        )
     except LlmevalError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[evaluation_key] = evaluation

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -132,6 +132,7 @@ class Verdict:
     errors: int
     regressions: tuple[Mapping[str, Any], ...] = ()
     mismatches: tuple[str, ...] = ()
+    run_id: str = ""
 
     @property
     def passed(self) -> bool:
@@ -227,12 +228,6 @@ def read_results(path: str | Path) -> Results:
 
 def json_rows(records: Iterable[CaseRecord | GateRecord]) -> list[dict[str, Any]]:
     return [r.to_json() for r in records]
-
-
-def with_json(record: CaseRecord | GateRecord, data: Mapping[str, Any]) -> Any:
-    """A copy of ``record`` with the fields of ``data`` (e.g. its redacted JSON form) applied."""
-    rebuilt = type(record).from_json({**record.to_json(), **data})
-    return replace(rebuilt)
 
 
 def _known(cls: Any, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from llmeval.engine.plan import GenerationPlan
 from llmeval.engine.progress import Progress
 from llmeval.errors import BackendError
 from llmeval.records import CaseRecord, GateRecord, Status
+from llmeval.scorers import ScoringContext
 from llmeval.suite import Case, Suite
 
 
@@ -85,6 +86,18 @@ class Evaluation:
         self.cache = Cache(cache_dir if cache_dir.is_absolute() else root / cache_dir, settings.cache)
         self.plan = GenerationPlan(self.cache, self._progress)
         self.baseline = _load_baseline(settings, root)
+        self._scoring: ScoringContext | None = None
+
+    @property
+    def scoring(self) -> ScoringContext:
+        """What scorers may use: the run's model pool, and the run's plan for judge models (built on first use)."""
+        if self._scoring is None:
+            from llmeval.engine.pool import ModelPool
+            from llmeval.scorers.context import PlanJudge
+
+            self._scoring = ScoringContext(ModelPool(threads=self.settings.threads), PlanJudge(self.plan, self.backend),
+                                           self.settings.threads)  # fmt: skip
+        return self._scoring
 
     def _progress(self, total: int) -> Progress:
         return Progress(total, live=self.live_progress(), write_line=self.write_line)
@@ -158,7 +171,7 @@ class Evaluation:
         for target in targets:
             for case, case_keys in zip(target.cases, keys[id(target)], strict=True):
                 jobs.extend((target, case, k, self.plan.get(key)) for k, key in enumerate(case_keys))
-        scored = score_jobs([(case, case.request(t.suite.generation, k).text(), gen) for t, case, k, gen in jobs])
+        scored = score_jobs([(case, case.request(t.suite.generation, k).text(), gen) for t, case, k, gen in jobs], self.scoring)
         out: dict[tuple[str, str, str], list[CaseRecord]] = {}
         for (target, case, sample, gen), (scores, error) in zip(jobs, scored, strict=True):
             record = build_case_records(self, target.suite, case, target.spec, sample, gen, scores, error)
@@ -185,6 +198,8 @@ class Evaluation:
         for backend in self.backends.values():
             if not isinstance(backend, BackendError):
                 backend.close()
+        if self._scoring is not None:
+            self._scoring.pool.close()
         self.cache.close()
 
 

@@ -32,7 +32,9 @@ class RunRedactor:
         return self.rows([{"message": text}])[0]["message"]
 
 
-def redact_case_records(records: dict[Key, list[CaseRecord]], *, pii: bool, secrets: Sequence[str]) -> dict[Key, list[CaseRecord]]:
+def redact_case_records(
+    records: dict[Key, list[CaseRecord]], *, pii: bool, secrets: Sequence[str]
+) -> dict[Key, list[CaseRecord]]:
     redactor = RunRedactor(pii=pii, secrets=secrets)
     if not redactor.active:
         return records

@@ -69,7 +69,9 @@ def _worst(g: GateSpec, by_case: dict[str, list[float]], rows: Sequence[R.Row]) 
     """The cases that pull the statistic the wrong way, worst first (ties: by score value)."""
     assert g.condition is not None
     high_is_bad = g.condition.lower_is_better or g.stat == "leak_rate"
-    values = {case: sum(float(s["value"]) for s in scores) / len(scores) for case, scores in R.group_by_case(rows, g.metric).items()}
+    values = {
+        case: sum(float(s["value"]) for s in scores) / len(scores) for case, scores in R.group_by_case(rows, g.metric).items()
+    }
     sign = -1 if high_is_bad else 1
     summary = sorted(by_case.items(), key=lambda kv: (sign * sum(kv[1]) / len(kv[1]), sign * values.get(kv[0], 0.0)))
     if g.is_rate:

@@ -20,7 +20,9 @@ def _status(g: Mapping[str, Any]) -> str:
     return str(g.get("status") or ("passed" if g.get("passed") else "failed"))
 
 
-def build_verdict(gate_rows: Sequence[Mapping[str, Any]], baseline_diff: Mapping[str, Any] | None = None) -> Verdict:
+def build_verdict(
+    gate_rows: Sequence[Mapping[str, Any]], baseline_diff: Mapping[str, Any] | None = None, *, run_id: str = ""
+) -> Verdict:
     """The one verdict of a run, from its gate rows (JSON form) and the run's baseline comparison."""
     gates = tuple(
         {
@@ -57,6 +59,7 @@ def build_verdict(gate_rows: Sequence[Mapping[str, Any]], baseline_diff: Mapping
         errors=sum(g["errors"] for g in gates),
         regressions=tuple(regressions),
         mismatches=tuple((baseline_diff or {}).get("mismatches", [])),
+        run_id=run_id,
     )
 
 
@@ -71,7 +74,9 @@ def format_verdict(verdict: Verdict, *, width: int = 100) -> str:
         status = {"passed": "PASS", "skipped": "SKIP"}.get(g["status"], "FAIL")
         bound = f" bound {_number(g['bound'])}" if g["bound"] is not None else ""
         errors = f"  {g['errors']} errors" if g["errors"] else ""
-        text = f"  {status}  {g['suite']}::{g['gate']} [{g['model']}]  value {_number(g['value'])}{bound} {g['threshold']}{errors}"
+        text = (
+            f"  {status}  {g['suite']}::{g['gate']} [{g['model']}]  value {_number(g['value'])}{bound} {g['threshold']}{errors}"
+        )
         lines.append(text[:width])
     if verdict.regressions:
         lines.append("  significant regressions:")

@@ -41,7 +41,9 @@ def write_junit(path: Path, tests: Sequence[JUnitTest], *, suite_name: str = "ll
     suite = ET.SubElement(root, "testsuite", name=suite_name, tests=str(len(tests)), failures=str(counts["failure"]),
                           errors=str(counts["error"]), skipped=str(counts["skipped"]), time="0")  # fmt: skip
     for test in tests:
-        case = ET.SubElement(suite, "testcase", classname=test.classname, name=test.name, file=test.file, line=str(test.line), time="0")
+        case = ET.SubElement(
+            suite, "testcase", classname=test.classname, name=test.name, file=test.file, line=str(test.line), time="0"
+        )
         if test.properties:
             props = ET.SubElement(case, "properties")
             for name, value in test.properties:

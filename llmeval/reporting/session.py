@@ -121,7 +121,7 @@ class Reporter:
         if self._verdict is None:
             from llmeval.gate import build_verdict
 
-            self._verdict = build_verdict(self.gate_rows, self.baseline_diff())
+            self._verdict = build_verdict(self.gate_rows, self.baseline_diff(), run_id=self.settings.run_id)
         return self._verdict
 
     def manifest(self) -> Any:

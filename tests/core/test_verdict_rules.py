@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -63,7 +64,9 @@ def test_repeats_do_not_tighten_the_bound(project, repeat):
     assert gate["status"] == "failed" and gate["bound"] == pytest.approx(0.6915, abs=1e-3)
 
 
-@pytest.mark.parametrize(("content", "fragment"), [(None, "does not exist"), ("{oops", "not valid JSON"), ('{"a": 1}', "not an llmeval baseline")])
+@pytest.mark.parametrize(
+    ("content", "fragment"), [(None, "does not exist"), ("{oops", "not valid JSON"), ('{"a": 1}', "not an llmeval baseline")]
+)
 def test_a_missing_or_invalid_baseline_is_a_usage_error(project, content, fragment):
     project.makefile(".yaml", s=_suite())
     if content is not None:
@@ -113,7 +116,7 @@ def test_testsuite_properties_reach_junit_under_xdist(project):
 def test_pyproject_booleans_are_typed(project, setting, redacted):
     project.makefile(".yaml", s=_suite(model="python:app:flaky", gates='  - {metric: contains, mean: ">= 0.5"}'))
     project.makefile(".toml", pyproject=f"[tool.llmeval]\nredact_pii = {setting}\nresults = 'r.jsonl'\n")
-    project.runpytest()
+    project.runpytest_subprocess()  # presidio and spaCy load in a process of their own
     text = (project.path / "r.jsonl").read_text()
     assert ("ann@example.com" in text) is not redacted
 
@@ -130,7 +133,7 @@ def test_ini_option_goes_through_the_same_converter(project):
 
 def test_plugin_import_leaves_the_environment_alone(pytester):
     code = "import os, json; before = dict(os.environ); import llmeval.plugin, llmeval; print(json.dumps(dict(os.environ) == before))"
-    result = pytester.run("python", "-c", code)
+    result = pytester.run(sys.executable, "-c", code)
     assert result.stdout.lines[-1] == "true"
 
 
