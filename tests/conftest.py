@@ -14,6 +14,7 @@ import pytest
 import rouge_score.rouge_scorer  # noqa: F401,E402  (imports nltk: seconds, once)
 import sacrebleu  # noqa: F401,E402
 import scipy.stats  # noqa: F401,E402
+import yaml  # noqa: F401,E402  (the suite loader uses its C parser, whose event classes must stay the same)
 
 from tests._scripts import load_script
 

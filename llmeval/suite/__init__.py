@@ -4,28 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from llmeval.errors import LlmevalError, SuiteError
 from llmeval.suite.model import Case, Gate, Suite
+from llmeval.suite.source import is_suite_file
 
 __all__ = ["Case", "Gate", "Suite", "is_suite_file", "load_suite"]
 
 
-def is_suite_file(path: Path) -> bool:
-    """A YAML file is a suite when it has a top-level `suite:` key (checked without parsing)."""
-    if path.suffix not in (".yaml", ".yml"):
-        return False
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return any(line.startswith("suite:") for line in fh)
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
 def load_suite(path: str | Path) -> Suite:
-    """Load, validate and expand a suite file; raises SuiteError naming file:line."""
+    """Load, validate and expand a suite file; every failure is a SuiteError naming file:line.
+
+    An unexpected exception is a bug in llmeval, but still only this file's error (the cause is chained).
+    """
     from llmeval.suite.expand import expand
     from llmeval.suite.validate import validate
     from llmeval.suite.yamlfile import load_yaml
 
-    data, linemap = load_yaml(path)
-    spec = validate(data, linemap)
-    return expand(spec, linemap)
+    try:
+        data, linemap = load_yaml(path)
+        return expand(validate(data, linemap), linemap)
+    except LlmevalError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (a hostile file must not crash collection of the others)
+        raise SuiteError(
+            f"cannot load this suite: {type(exc).__name__}: {exc}",
+            path=str(path),
+            hint="this is a bug in llmeval; please report it with the suite file",
+        ) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from llmeval.errors import SuiteError
 from llmeval.scorers import base as scorers
 from llmeval.suite import schema
 from llmeval.suite.model import Case, Gate, Suite
-from llmeval.suite.tables import read_table
+from llmeval.suite.tables import Row, read_table
 from llmeval.suite.templates import render
 from llmeval.suite.yamlfile import LineMap
 
@@ -205,13 +206,28 @@ def _table_cases(spec: schema.SuiteSpec, entry: schema.TableSpec, loc: tuple[Any
         rows = rows[: entry.limit]
     for row in rows:
         variables = {**entry.vars, **row.values}
-        if entry.id is not None:
-            case_id = render(entry.id, {**variables, "row": row.number}, path=row.path, line=row.line, what="id")
-        elif "id" in row.values:
-            case_id = str(row.values["id"])
-        else:
-            case_id = f"{table_path.stem}-{row.number}"
+        case_id = _row_case_id(entry, row, variables, table_path)
         yield _build_case(spec, entry, case_id, variables, row.path, row.line, linemap, loc)
+
+
+def _row_case_id(entry: schema.TableSpec, row: Row, variables: dict[str, Any], table_path: Path) -> str:
+    """The id template's result, else the row's `id` column, else <file>-<row>; checked like inline ids."""
+    if entry.id is not None:
+        case_id = render(entry.id, {**variables, "row": row.number}, path=row.path, line=row.line, what="id")
+        source = f"the id template {entry.id!r} gives"
+    elif "id" in row.values:
+        case_id, source = str(row.values["id"]), "the row's 'id' column holds"
+    else:
+        case_id, source = f"{table_path.stem}-{row.number}", "the table's file name gives"
+    if re.fullmatch(schema.CASE_ID_PATTERN, case_id):
+        return case_id
+    raise SuiteError(
+        f"{source} {case_id!r}, which is not a valid case id: use {schema.CASE_ID_RULE}",
+        path=row.path,
+        line=row.line,
+        key="id",
+        hint='build ids from columns that hold plain names, or number them: id: "faq-{{ row }}"',
+    )
 
 
 def _generated_cases(

@@ -16,6 +16,11 @@ ScorerEntry = Annotated[
 ]
 
 
+CASE_ID_PATTERN = r"^[A-Za-z0-9_./-]+(:[A-Za-z0-9_./-]+)*$"
+"""Case ids: what `pytest path::id` and `-k` can select (no spaces, brackets or '::')."""
+CASE_ID_RULE = "letters, digits and _ . - / and single ':' (no spaces, brackets or '::')"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -48,7 +53,7 @@ class _CaseCommon(_Strict):
 class CaseSpec(_CaseCommon):
     """One case written inline."""
 
-    id: str = Field(pattern=r"^[A-Za-z0-9_.:/-]+$", description="readable, unique in the suite; used by -k")
+    id: str = Field(pattern=CASE_ID_PATTERN, description="readable, unique in the suite; used by -k")
     prompt: str | None = Field(None, description="overrides the suite's prompt template")
     messages: list[MessageSpec] | None = None
 

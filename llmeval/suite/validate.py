@@ -110,7 +110,8 @@ def _to_suite_error(err: dict[str, Any], data: Any, linemap: LineMap) -> SuiteEr
     if kind in ("union_tag_invalid", "model_attributes_type", "model_type"):
         message = f"expected a mapping (got {shown})"
     if kind == "string_pattern_mismatch":
-        message = f"{given!r} is not a valid name: use letters, digits and _ . - (no spaces)"
+        rule = schema.CASE_ID_RULE if key == "id" and loc[:1] == ("cases",) else "letters, digits and _ . - (no spaces)"
+        message = f"{given!r} is not a valid name: use {rule}"
     field = next((str(p) for p in reversed(loc) if not isinstance(p, int)), None)
     return linemap.error(loc, message, key=key or field, hint=_example(field))
 
