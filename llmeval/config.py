@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from llmeval.backends.limits import check_limits
 from llmeval.errors import LlmevalError
 from llmeval.scorers.base import unknown_name_hint
 
@@ -29,6 +30,11 @@ class Settings:
     concurrency: int = 8
     threads: int | None = None
     junit_properties: str = "testcase"
+    timeout: float | None = None  # seconds per request attempt; None: the backend's default
+    retries: int | None = None  # further attempts after a retryable failure; None: the backend's default
+    deadline: float | None = None  # seconds for the whole run's generation; None: no deadline
+    allow_hosts: list[str] = field(default_factory=list)  # hosts that may receive the API key
+    api_key_env: list[str] = field(default_factory=list)  # "NAME" or "HOST=NAME": where the API key comes from
     run_id: str = field(default_factory=lambda: _dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
 
     def results_path(self, root: Path) -> Path:
@@ -64,6 +70,17 @@ OPTIONS: list[tuple[str, dict[str, Any]]] = [
     (
         "junit-properties",
         {"choices": list(JUNIT_MODES), "help": "where scores go in --junitxml: testcase (default), testsuite, off"},
+    ),
+    ("timeout", {"type": float, "metavar": "SECONDS", "help": "wall time per request attempt (overrides suites)"}),
+    ("retries", {"type": int, "metavar": "N", "help": "retries after a timeout or transient error (overrides suites)"}),
+    ("deadline", {"type": float, "metavar": "SECONDS", "help": "run deadline: requests not started by then become errors"}),
+    (
+        "allow-host",
+        {"action": "append", "metavar": "HOST", "help": "host that may receive the API key (repeatable; https only unless http://HOST)"},
+    ),
+    (
+        "api-key-env",
+        {"action": "append", "metavar": "[HOST=]NAME", "help": "environment variable with the API key (repeatable)"},
     ),
 ]
 
@@ -101,12 +118,15 @@ def _pyproject_table(root: Path) -> dict[str, Any]:
 def _apply(settings: Settings, values: dict[str, Any], *, source: str) -> None:
     names = [f.name for f in fields(Settings) if f.name != "run_id"] + ["model"]
     for key, value in values.items():
-        key = key.replace("-", "_")
+        key = {"allow_host": "allow_hosts"}.get(key.replace("-", "_"), key.replace("-", "_"))
         if key not in names:
             raise LlmevalError(f"unknown llmeval setting '{key}' in {source}; {unknown_name_hint(key, sorted(names))}")
         if key in ("model", "models"):
             value = [value] if isinstance(value, str) else list(value)
             key = "models"
+        if key in ("allow_hosts", "api_key_env"):
+            value = [value] if isinstance(value, str) else [str(v) for v in value]
+        check_limits(*(value if key == k else None for k in ("timeout", "retries", "deadline")), source=source)
         if key == "batch_size" and value != "auto":
             try:
                 value = int(value)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmeval.backends import Backend, Generation, resolve
+from llmeval.backends import Backend, Generation, allowed_from_specs, resolve
 from llmeval.config import Settings
 from llmeval.engine.cache import Cache
 from llmeval.engine.plan import GenerationPlan
@@ -63,7 +63,9 @@ class Runner:
         if spec not in self.backends:
             try:
                 options = {"batch_size": self.settings.batch_size, "concurrency": self.settings.concurrency,
-                           "threads": self.settings.threads}
+                           "threads": self.settings.threads, "timeout": self.settings.timeout,
+                           "retries": self.settings.retries, "api_key_env": self.settings.api_key_env,
+                           "allow_hosts": self.settings.allow_hosts + allowed_from_specs(self.settings.models)}
                 self.backends[spec] = resolve(spec, root=self.root, **options)
             except BackendError as exc:
                 self.backends[spec] = exc

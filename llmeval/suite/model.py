@@ -54,3 +54,6 @@ class Suite:
     gates: tuple[Gate, ...] = ()
     regression: tuple[Mapping[str, Any], ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
+    backend: Mapping[str, Any] = field(default_factory=dict)  # the suite's own timeout/retries (only those it sets)
+    cache_key_files: tuple[str, ...] = ()  # absolute paths matched by the suite's cache_key_files globs, sorted
+    cache_version: str | None = None

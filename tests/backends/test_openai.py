@@ -186,7 +186,7 @@ def test_retry_after_is_honoured(fault_server):
 
 def test_timeout_is_retried_then_reported(fault_server):
     fault_server.script = [fault_server.fail(200, body={}, delay_s=1.0)]
-    (gen,) = run(backend_for(fault_server.base_url, timeout=0.2, max_attempts=2), [Request("p", None, GREEDY)])
+    (gen,) = run(backend_for(fault_server.base_url, timeout=0.2, retries=1), [Request("p", None, GREEDY)])
     assert "timed out after 0.2 s" in gen.error and "after 2 attempts" in gen.error
     assert len(fault_server.seen) == 2
 
