@@ -144,7 +144,7 @@ class HFBackend:
         try:
             start = time.perf_counter()
             first = requests[batch[0]]
-            texts, counts = self._generate_ids([encoded[i] for i in batch], first.config, first.sample, bound)
+            texts, counts, cut = self._generate_ids([encoded[i] for i in batch], first.config, first.sample, bound)
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             if len(batch) == 1:
@@ -159,7 +159,7 @@ class HFBackend:
                 on_result(i, Generation("", error=f"generation failed: {exc}"))
             return
         elapsed = time.perf_counter() - start
-        if bound is not None and elapsed >= bound:
+        if cut:
             for i in batch:
                 on_result(i, Generation("", latency_s=elapsed, error=_cut_message(limits, len(batch))))
             return
@@ -169,7 +169,8 @@ class HFBackend:
 
     def _generate_ids(
         self, prompts: list[list[int]], config: GenerationConfig, sample: int, max_time: float | None = None
-    ) -> tuple[list[str], list[int]]:
+    ) -> tuple[list[str], list[int], bool]:
+        """Texts and completion token counts, and whether max_time stopped the batch before it finished."""
         import torch
 
         tok, model = self._tokenizer, self._model
@@ -193,8 +194,10 @@ class HFBackend:
         for row in new.tolist():
             n = next((k + 1 for k, t in enumerate(row) if t in eos), len(row))
             counts.append(n)
+        unfinished = any(not eos.intersection(row) for row in new.tolist())
+        cut = max_time is not None and new.shape[1] < config.max_new_tokens and unfinished
         texts = tok.batch_decode(new, skip_special_tokens=True)
-        return [t.strip() if t.startswith(" ") else t for t in texts], counts
+        return [t.strip() if t.startswith(" ") else t for t in texts], counts, cut
 
 
 def _cut_message(limits: Limits, size: int) -> str:

@@ -81,7 +81,7 @@ class KeyPolicy:
             raise BackendError(
                 f"model spec '{spec}': withholding the API key in ${found[0]}: {reason}. Keys go only to loopback and "
                 f"to hosts allowed outside suite files (a suite file cannot allow a host); to call it without a key, "
-                f"set api_key_env = [\"{host}=\"] in [tool.llmeval]"
+                f'set api_key_env = ["{host}="] in [tool.llmeval]'
             )
         return found[1], found[0]
 
@@ -96,6 +96,6 @@ def _parse_entry(entry: str) -> tuple[str, str]:
 def _how(scheme: str, host: str) -> str:
     entry = f"http://{host}" if scheme == "http" else host
     return (
-        f"--llmeval-allow-host {entry} or allow_hosts = [\"{entry}\"] in [tool.llmeval] of pyproject.toml, "
+        f'--llmeval-allow-host {entry} or allow_hosts = ["{entry}"] in [tool.llmeval] of pyproject.toml, '
         f"or by giving the model with --llmeval-model"
     )

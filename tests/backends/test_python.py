@@ -143,13 +143,15 @@ cases:
 def test_a_run_with_a_never_returning_callable_finishes_and_exits(pytester, monkeypatch, kind):
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))  # this checkout's llmeval
     body = "threading.Event().wait()" if kind == "def" else "await asyncio.Event().wait()"
-    pytester.makepyfile(stuckapp=f"""
+    pytester.makepyfile(
+        stuckapp=f"""
         import asyncio, threading
         {kind} answer(prompt):
             if prompt == "hang":
                 {body}
             return prompt
-    """)
+    """
+    )
     pytester.makefile(".yaml", hang=HANGING_SUITE)
     start = time.monotonic()
     result = pytester.runpytest_subprocess("--llmeval-timeout", "1", "--llmeval-results", "r.jsonl", timeout=60)
