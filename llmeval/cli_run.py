@@ -16,7 +16,7 @@ from llmeval.errors import LlmevalError
 
 FLAGS = {"results": "results", "html": "html", "baseline": "baseline", "save_baseline": "save-baseline", "cache": "cache",
          "cache_dir": "cache-dir", "repeat": "repeat", "batch_size": "batch-size", "concurrency": "concurrency",
-         "threads": "threads"}  # fmt: skip
+         "threads": "threads", "timeout": "timeout", "retries": "retries", "deadline": "deadline"}  # fmt: skip
 
 
 def add_subcommand(subparsers: Any) -> None:
@@ -27,6 +27,8 @@ def add_subcommand(subparsers: Any) -> None:
         p.add_argument(f"--{flag}", dest=dest, metavar=dest.upper())
     p.add_argument("--append", action="store_true", default=None, help="append to an existing --results file")
     p.add_argument("--redact-pii", action="store_true", default=None, help="mask detected PII in every output")
+    p.add_argument("--allow-host", dest="allow_hosts", action="append", metavar="HOST", help="host that may get the API key")
+    p.add_argument("--api-key-env", action="append", metavar="[HOST=]NAME", help="environment variable with the API key")
     p.add_argument("--junit", type=Path, help="write JUnit XML here (scores as testcase properties)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_run)
@@ -39,11 +41,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = Path.cwd()
     settings = cfg.Settings()
     cfg.apply(settings, cfg.pyproject_table(root), source="[tool.llmeval] in pyproject.toml")
-    given = {name: getattr(args, name) for name in (*FLAGS, "append", "redact_pii") if getattr(args, name) is not None}
+    names = (*FLAGS, "append", "redact_pii", "allow_hosts", "api_key_env")
+    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if args.model:
         given["models"] = args.model
     try:
         cfg.apply(settings, given, source="the command line")
+        settings.from_command_line |= set(given)
         run = Evaluation(settings, root, write_line=_printer(args.quiet))
     except LlmevalError as exc:
         print(f"llmeval: error: {exc}", file=sys.stderr)
@@ -98,7 +102,8 @@ def _load_suites(paths: list[Path]) -> tuple[list[Any], list[str]]:
             files.append(path)
         else:
             broken.append(f"{path}: no such file or folder")
-    suites, names = [], {}
+    suites: list[Any] = []
+    names: dict[str, Path] = {}
     for file in files:
         try:
             suite = load_suite(file)

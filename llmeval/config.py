@@ -35,6 +35,12 @@ class Settings:
     concurrency: int = 8
     threads: int | None = None
     junit_properties: str = "testcase"
+    timeout: float | None = None  # seconds per request attempt; None: the backend's default
+    retries: int | None = None  # further attempts after a retryable failure; None: the backend's default
+    deadline: float | None = None  # seconds for the whole run's generation; None: no deadline
+    allow_hosts: list[str] = field(default_factory=list)  # hosts that may receive the API key
+    api_key_env: list[str] = field(default_factory=list)  # "NAME" or "HOST=NAME": where the API key comes from
+    from_command_line: set[str] = field(default_factory=set)  # settings the command line gave (they beat suites)
     run_id: str = field(default_factory=lambda: _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
 
     def results_path(self, root: Path) -> Path:
@@ -82,6 +88,24 @@ def _text(value: Any) -> str:
     return value
 
 
+def _seconds(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a positive number of seconds") from None
+    if isinstance(value, bool) or not seconds > 0:
+        raise ValueError("must be a positive number of seconds")
+    return seconds
+
+
+def _retries(value: Any) -> int:
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
+        raise ValueError("must be a whole number of at least 0")
+    if int(value) < 0:
+        raise ValueError("must be a whole number of at least 0")
+    return int(value)
+
+
 def _specs(value: Any) -> list[str]:
     items = value.split() if isinstance(value, str) else list(value)
     return [_text(v) for v in items]
@@ -107,18 +131,26 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
     "threads": (_count, {"type": int, "metavar": "N"}, "CPU threads for local models (torch intra-op; default: torch's own)"),
     "junit-properties": (_choice(*JUNIT_MODES), {"choices": list(JUNIT_MODES)},
                          "where scores go in --junitxml: testcase (default), testsuite, off"),
+    "timeout": (_seconds, {"type": float, "metavar": "SECONDS"}, "wall time per request attempt (overrides suites)"),
+    "retries": (_retries, {"type": int, "metavar": "N"}, "retries after a timeout or transient error (overrides suites)"),
+    "deadline": (_seconds, {"type": float, "metavar": "SECONDS"},
+                 "run deadline: requests not started by then become errors"),
+    "allow-host": (_specs, {"action": "append", "metavar": "HOST"},
+                   "host that may receive the API key (repeatable; https only unless http://HOST)"),
+    "api-key-env": (_specs, {"action": "append", "metavar": "[HOST=]NAME"},
+                    "environment variable with the API key (repeatable)"),
 }  # fmt: skip
 
 
 def _attr(name: str) -> str:
-    return "models" if name == "model" else name.replace("-", "_")
+    return {"model": "models", "allow-host": "allow_hosts"}.get(name, name.replace("-", "_"))
 
 
 def add_options(parser: Any) -> None:
     group = parser.getgroup("llmeval", "LLM evaluation suites (llmeval)")
     for name, (_, kwargs, help_text) in OPTIONS.items():
         group.addoption(f"--llmeval-{name}", dest=f"llmeval_{name.replace('-', '_')}", help=help_text, **kwargs)
-        ini_type = "linelist" if name == "model" else "string"
+        ini_type = "linelist" if OPTIONS[name][0] is _specs else "string"
         parser.addini(
             f"llmeval_{name.replace('-', '_')}", f"{help_text} (ini form of --llmeval-{name})", type=ini_type, default=None
         )
@@ -137,6 +169,7 @@ def from_pytest(config: Any) -> Settings:
         value = config.getoption(f"llmeval_{name.replace('-', '_')}")
         if value is not None:
             apply(settings, {name: value}, source=f"--llmeval-{name}")
+            settings.from_command_line.add(_attr(name))
     return settings
 
 
@@ -155,7 +188,7 @@ def pyproject_table(root: Path) -> dict[str, Any]:
 
 def apply(settings: Settings, values: dict[str, Any], *, source: str) -> None:
     """Set each value through its converter; an unknown name or a bad value names its source."""
-    known = {name.replace("-", "_"): name for name in OPTIONS} | {"models": "model"}
+    known = {name.replace("-", "_"): name for name in OPTIONS} | {"models": "model", "allow_hosts": "allow-host"}
     for key, value in values.items():
         name = known.get(key.replace("-", "_"))
         if name is None:

@@ -185,7 +185,7 @@ class Results:
 
     def rows(self) -> list[dict[str, Any]]:
         """The JSON form of the case and gate records, for the row-based reports."""
-        return [r.to_json() for r in (*self.cases, *self.gates)]
+        return [*(r.to_json() for r in self.cases), *(g.to_json() for g in self.gates)]
 
 
 def from_json(data: Mapping[str, Any]) -> Record:

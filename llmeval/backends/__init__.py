@@ -7,10 +7,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from llmeval.backends.base import Backend, Generation, GenerationConfig, Request, cache_key
+from llmeval.backends.base import Backend, Generation, GenerationConfig, Request, backend_secrets, cache_key
+from llmeval.backends.keys import KeyPolicy, allowed_from_specs
+from llmeval.backends.limits import Deadline, Limits, merge_limits
 from llmeval.errors import BackendError
 
-__all__ = ["Backend", "Generation", "GenerationConfig", "Request", "cache_key", "prefixes", "resolve", "split_spec"]
+__all__ = [
+    "Backend",
+    "Deadline",
+    "Generation",
+    "GenerationConfig",
+    "KeyPolicy",
+    "Limits",
+    "Request",
+    "allowed_from_specs",
+    "backend_secrets",
+    "cache_key",
+    "merge_limits",
+    "prefixes",
+    "resolve",
+    "split_spec",
+]
 
 BackendFactory = Callable[..., Backend]
 

@@ -6,7 +6,10 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from llmeval.backends.limits import Limits
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ class Backend(Protocol):
     """Generates text for batches of requests. `identity` changes whenever the model's outputs could.
 
     A backend may also have `load()` (load weights before generating); the plan calls it, when present,
-    before the progress clock starts.
+    before the progress clock starts; and `secrets() -> list[str]` (API keys it sends), which the run
+    masks wherever they would appear (see `backend_secrets`).
     """
 
     spec: str
@@ -79,15 +83,22 @@ class Backend(Protocol):
 
     def identity(self) -> str: ...
 
-    def generate(self, requests: Sequence[Request], on_result: OnResult) -> None:
-        """Generate every request, calling on_result(index, generation) as each finishes."""
+    def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
+        """Generate every request, calling on_result(index, generation) once each as it finishes.
+
+        `limits` bound each request (timeout, retries) and the run (deadline); a request they stop is
+        reported with an error. A backend whose generate takes no `limits` is called without them.
+        """
         ...
 
     def close(self) -> None: ...
 
 
-def cache_key(backend_identity: str, request: Request, *, with_vars: bool) -> str:
-    material = {"backend": backend_identity, "request": request.material(with_vars=with_vars)}
+def cache_key(backend_identity: str, request: Request, *, with_vars: bool, extra: str = "") -> str:
+    """The cache key of a request; `extra` (a suite's cache_key_files/cache_version digest) joins it when set."""
+    material: dict[str, Any] = {"backend": backend_identity, "request": request.material(with_vars=with_vars)}
+    if extra:
+        material["extra"] = extra
     blob = json.dumps(material, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -99,3 +110,9 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
         if s and at != -1:
             cut = min(cut, at)
     return text[:cut]
+
+
+def backend_secrets(backend: object) -> list[str]:
+    """The secrets (API keys) a backend sends, for the run to mask in every output; [] when it has none."""
+    secrets = getattr(backend, "secrets", None)
+    return [s for s in secrets() if s] if callable(secrets) else []

@@ -1,4 +1,10 @@
-"""`hf:<local path or hub id>` — a transformers causal LM, batched generation with left padding."""
+"""`hf:<local path or hub id>` — a transformers causal LM, batched generation with left padding.
+
+Time bounds: generation runs in batches, so `timeout` bounds the wall time of one batch (transformers'
+`max_time`, checked between decoding steps); the requests of a batch that runs past it become errors.
+The run deadline is checked before each batch and between decoding steps. `retries` does not apply:
+a local model fails the same way again (CUDA OOM is retried by halving the batch instead).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from llmeval.backends.base import Generation, GenerationConfig, OnResult, Request, cut_at_stop
+from llmeval.backends.limits import Limits
 from llmeval.errors import BackendError
 
 CPU_TOKEN_BUDGET = 32 * 1024
@@ -31,6 +38,7 @@ class HFBackend:
         batch_size: int | str = "auto",
         device: str | None = None,
         threads: int | None = None,
+        timeout: float | None = None,
         **_: Any,
     ) -> None:
         self.spec = f"hf:{target}"
@@ -39,6 +47,7 @@ class HFBackend:
         self.batch_size = batch_size
         self.device_name = device
         self.threads = threads
+        self.defaults = Limits(timeout)  # no timeout by default: a batch's time is bounded by max_new_tokens
         self._identity: str | None = None
         self._model: Any = None
         self._tokenizer: Any = None
@@ -55,12 +64,20 @@ class HFBackend:
         return self._identity
 
     # -- generation ---------------------------------------------------------------------------
-    def generate(self, requests: Sequence[Request], on_result: OnResult) -> None:
+    def secrets(self) -> list[str]:
+        return []
+
+    def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
         self.load()
+        bounds = (limits or Limits()).over(self.defaults)
         encoded = [self._encode(r) for r in requests]
         order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
         for batch in self._batches(order, encoded, requests):
-            self._run_batch(batch, encoded, requests, on_result)
+            if bounds.deadline is not None and bounds.deadline.reached():
+                for i in batch:
+                    on_result(i, Generation("", error=bounds.deadline.not_started))
+                continue
+            self._run_batch(batch, encoded, requests, on_result, bounds)
 
     def close(self) -> None:
         self._model = None
@@ -118,30 +135,42 @@ class HFBackend:
         if batch:
             yield batch
 
-    def _run_batch(self, batch: list[int], encoded: list[list[int]], requests: Sequence[Request], on_result: OnResult) -> None:
+    def _run_batch(
+        self, batch: list[int], encoded: list[list[int]], requests: Sequence[Request], on_result: OnResult, limits: Limits
+    ) -> None:
         import torch
 
+        bound = limits.attempt_timeout()
         try:
             start = time.perf_counter()
-            texts, counts = self._generate_ids([encoded[i] for i in batch], requests[batch[0]].config, requests[batch[0]].sample)
+            first = requests[batch[0]]
+            texts, counts, cut = self._generate_ids([encoded[i] for i in batch], first.config, first.sample, bound)
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             if len(batch) == 1:
                 on_result(batch[0], Generation("", error="CUDA out of memory even at batch size 1"))
                 return
             half = len(batch) // 2
-            self._run_batch(batch[:half], encoded, requests, on_result)
-            self._run_batch(batch[half:], encoded, requests, on_result)
+            self._run_batch(batch[:half], encoded, requests, on_result, limits)
+            self._run_batch(batch[half:], encoded, requests, on_result, limits)
             return
         except RuntimeError as exc:
             for i in batch:
                 on_result(i, Generation("", error=f"generation failed: {exc}"))
             return
-        latency = (time.perf_counter() - start) / len(batch)
+        elapsed = time.perf_counter() - start
+        if cut:
+            for i in batch:
+                on_result(i, Generation("", latency_s=elapsed, error=_cut_message(limits, len(batch))))
+            return
+        latency = elapsed / len(batch)
         for i, text, count in zip(batch, texts, counts, strict=True):
             on_result(i, Generation(cut_at_stop(text, requests[i].config.stop), len(encoded[i]), count, latency))
 
-    def _generate_ids(self, prompts: list[list[int]], config: GenerationConfig, sample: int) -> tuple[list[str], list[int]]:
+    def _generate_ids(
+        self, prompts: list[list[int]], config: GenerationConfig, sample: int, max_time: float | None = None
+    ) -> tuple[list[str], list[int], bool]:
+        """Texts and completion token counts, and whether max_time stopped the batch before it finished."""
         import torch
 
         tok, model = self._tokenizer, self._model
@@ -150,6 +179,8 @@ class HFBackend:
         ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
         kwargs: dict[str, Any] = {"max_new_tokens": config.max_new_tokens, "pad_token_id": pad, "do_sample": not config.greedy}
+        if max_time is not None:
+            kwargs["max_time"] = max_time  # transformers stops between decoding steps once it has run this long
         if config.greedy:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         else:
@@ -163,8 +194,17 @@ class HFBackend:
         for row in new.tolist():
             n = next((k + 1 for k, t in enumerate(row) if t in eos), len(row))
             counts.append(n)
+        unfinished = any(not eos.intersection(row) for row in new.tolist())
+        cut = max_time is not None and new.shape[1] < config.max_new_tokens and unfinished
         texts = tok.batch_decode(new, skip_special_tokens=True)
-        return [t.strip() if t.startswith(" ") else t for t in texts], counts
+        return [t.strip() if t.startswith(" ") else t for t in texts], counts, cut
+
+
+def _cut_message(limits: Limits, size: int) -> str:
+    """The error of a batch stopped by its timeout or by the run deadline."""
+    if limits.deadline is not None and limits.deadline.reached():
+        return limits.deadline.stopped
+    return f"generation timed out after {limits.timeout:g} s (a batch of {size} request{'s' if size > 1 else ''})"
 
 
 def _eos_ids(model: Any, tok: Any) -> list[int]:

@@ -2,14 +2,16 @@
 
 A served model's identity is its base URL and name: the server cannot prove which weights answer, so
 version the name (`support-bot-2024-06`) when the weights change, or the cache will replay old outputs.
-The API key comes from `LLMEVAL_API_KEY` or `OPENAI_API_KEY` and is read only when requests are sent.
+The API key comes from the variable `api_key_env` names (default `LLMEVAL_API_KEY`, then `OPENAI_API_KEY`)
+and goes only to hosts the key policy allows (llmeval.backends.keys). Each attempt of a request is
+bounded in total wall time (`timeout`, body included: a server trickling bytes is cut), failed attempts
+are retried `retries` times on timeouts, transport errors, 429 and 5xx.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
-import os
 import random
 import time
 from collections.abc import Sequence
@@ -19,9 +21,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from llmeval.backends.base import Generation, OnResult, Request, cut_at_stop
+from llmeval.backends.keys import DEFAULT_KEY_VARIABLES, KeyPolicy
+from llmeval.backends.limits import DEFAULT_TIMEOUT_S, Limits
 from llmeval.errors import BackendError
 
-KEY_VARIABLES = ("LLMEVAL_API_KEY", "OPENAI_API_KEY")
+DEFAULT_RETRIES = 3
 SPEC_EXAMPLE = "openai:http://127.0.0.1:8000/v1#my-model"
 MAX_DELAY_S = 60.0
 MAX_STOP_SENT = 4  # the OpenAI API accepts at most four stop strings; all are applied locally too
@@ -48,18 +52,21 @@ class OpenAIBackend:
         *,
         root: Path | None = None,
         concurrency: int = 8,
-        timeout: float = 120.0,
-        max_attempts: int = 4,
+        timeout: float | None = None,
+        retries: int | None = None,
         backoff: float = 1.0,
+        allow_hosts: Sequence[str] = (),
+        api_key_env: Sequence[str] = (),
         **_: Any,
     ) -> None:
         self.spec = f"openai:{target}"
         self.base_url, self.model = parse_target(target)
         self.label = self.model
         self.concurrency = max(1, int(concurrency or 8))
-        self.timeout = float(timeout)
-        self.max_attempts = max(1, int(max_attempts))
+        self.defaults = Limits(DEFAULT_TIMEOUT_S if timeout is None else timeout, DEFAULT_RETRIES if retries is None else retries)
         self.backoff = float(backoff)
+        self.policy = KeyPolicy(tuple(allow_hosts), tuple(api_key_env))
+        self._key_variable = self.policy.key_for(self.base_url, self.spec)[1]  # BackendError if it must be withheld
 
     def __repr__(self) -> str:
         return f"OpenAIBackend({self.base_url!r}, model={self.model!r})"
@@ -68,42 +75,70 @@ class OpenAIBackend:
         """Base URL and model name only: stable when the server is down, so a cached run still replays."""
         return f"openai|{self.base_url}#{self.model}"
 
-    def generate(self, requests: Sequence[Request], on_result: OnResult) -> None:
-        asyncio.run(self._generate_async(requests, on_result))
+    def secrets(self) -> list[str]:
+        """The API key this backend sends (for masking in reports); read from the environment, never stored."""
+        key = self._key()
+        return [key] if key else []
+
+    def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
+        asyncio.run(self._generate_async(requests, on_result, (limits or Limits()).over(self.defaults)))
 
     def close(self) -> None:
         return None
 
-    async def _generate_async(self, requests: Sequence[Request], on_result: OnResult) -> None:
+    def _key(self) -> str | None:
+        return self.policy.key_for(self.base_url, self.spec)[0]
+
+    async def _generate_async(self, requests: Sequence[Request], on_result: OnResult, limits: Limits) -> None:
         import httpx
 
         gate = asyncio.Semaphore(self.concurrency)
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        async with httpx.AsyncClient(headers=_headers(), timeout=self.timeout, limits=limits) as client:
+        pool = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        key = self._key()
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        async with httpx.AsyncClient(headers=headers, timeout=limits.timeout, limits=pool) as client:
 
             async def one(index: int, request: Request) -> None:
                 async with gate:
-                    generation = await self._complete(client, request)
+                    if limits.deadline is not None and limits.deadline.reached():
+                        generation = Generation("", error=limits.deadline.not_started)
+                    else:
+                        generation = await self._complete(client, request, limits)
+                generation.error = _scrub(generation.error, key)
                 on_result(index, generation)
 
             await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
 
-    async def _complete(self, client: Any, request: Request) -> Generation:
+    async def _complete(self, client: Any, request: Request, limits: Limits) -> Generation:
         """One request with retries; the error of the last attempt once they are exhausted."""
         path, payload = self._payload(request)
-        attempt = _Attempt()
-        for number in range(1, self.max_attempts + 1):
-            attempt = await self._attempt(client, path, payload, request)
+        attempt, attempts = _Attempt(), 1 + (limits.retries or 0)
+        for number in range(1, attempts + 1):
+            attempt = await self._bounded_attempt(client, path, payload, request, limits)
             if attempt.generation is not None:
                 attempt.generation.meta["attempts"] = number
                 return attempt.generation
-            if not attempt.retry or number == self.max_attempts:
+            if not attempt.retry or number == attempts:
                 break
-            await asyncio.sleep(self._delay(number, attempt.wait_s))
+            await asyncio.sleep(self._delay(number, attempt.wait_s, limits))
         tries = f" after {number} attempt{'s' if number > 1 else ''}" if attempt.retry else ""
-        return Generation("", error=_scrub(f"{attempt.error}{tries} ({self.spec})"), meta={"attempts": number})
+        return Generation("", error=f"{attempt.error}{tries} ({self.spec})", meta={"attempts": number})
 
-    async def _attempt(self, client: Any, path: str, payload: dict[str, Any], request: Request) -> _Attempt:
+    async def _bounded_attempt(
+        self, client: Any, path: str, payload: dict[str, Any], request: Request, limits: Limits
+    ) -> _Attempt:
+        """One attempt cut at its total wall time (httpx's own timeout is per read), or at the run deadline."""
+        deadline, bound = limits.deadline, limits.attempt_timeout()
+        if deadline is not None and deadline.reached():
+            return _Attempt(error=deadline.stopped)
+        try:
+            return await asyncio.wait_for(self._attempt(client, path, payload, request, limits), bound)
+        except TimeoutError:
+            if deadline is not None and deadline.reached():
+                return _Attempt(error=deadline.stopped)
+            return _Attempt(error=f"POST {self.base_url}{path} timed out after {limits.timeout:g} s", retry=True)
+
+    async def _attempt(self, client: Any, path: str, payload: dict[str, Any], request: Request, limits: Limits) -> _Attempt:
         import httpx
 
         url = f"{self.base_url}{path}"
@@ -113,7 +148,7 @@ class OpenAIBackend:
         except httpx.ConnectError as exc:
             return _Attempt(error=f"cannot connect to {url} ({_reason(exc)}): is the server running at {self.base_url}?")
         except httpx.TimeoutException:
-            return _Attempt(error=f"POST {url} timed out after {self.timeout:g} s", retry=True)
+            return _Attempt(error=f"POST {url} timed out after {limits.timeout:g} s", retry=True)
         except httpx.HTTPError as exc:
             return _Attempt(error=f"POST {url} failed: {type(exc).__name__}: {_reason(exc)}", retry=True)
         latency = time.perf_counter() - start
@@ -139,11 +174,13 @@ class OpenAIBackend:
         messages = [{"role": role, "content": content} for role, content in request.messages]
         return "/chat/completions", {**payload, "messages": messages}
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        """Retry-After when the server sends one, else exponential backoff with jitter."""
+    def _delay(self, attempt: int, retry_after: float | None, limits: Limits) -> float:
+        """Retry-After when the server sends one, else exponential backoff with jitter; never past the deadline."""
         if retry_after is not None:
-            return min(retry_after, MAX_DELAY_S)
-        return min(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()), MAX_DELAY_S)
+            delay = min(retry_after, MAX_DELAY_S)
+        else:
+            delay = min(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()), MAX_DELAY_S)
+        return min(delay, limits.deadline.remaining()) if limits.deadline is not None else delay
 
 
 def parse_target(target: str) -> tuple[str, str]:
@@ -162,7 +199,7 @@ def parse_target(target: str) -> tuple[str, str]:
     if parts.username or parts.password:
         raise BackendError(
             f"model spec '{parts.scheme}://{parts.hostname}...#{model}' carries credentials in its URL; "
-            f"remove them and set {' or '.join(KEY_VARIABLES)} instead (specs are written to reports and the cache)"
+            f"remove them and set {' or '.join(DEFAULT_KEY_VARIABLES)} instead (specs are written to reports and the cache)"
         )
     return base, model
 
@@ -185,23 +222,9 @@ def _parse(response: Any, request: Request, latency: float, url: str) -> _Attemp
     return _Attempt(Generation(text, int(prompt_tokens), int(completion_tokens), latency, meta=meta))
 
 
-def _api_key() -> str | None:
-    for name in KEY_VARIABLES:
-        value = os.environ.get(name, "").strip()
-        if value:
-            return value
-    return None
-
-
-def _headers() -> dict[str, str]:
-    key = _api_key()
-    return {"Authorization": f"Bearer {key}"} if key else {}
-
-
-def _scrub(text: str) -> str:
-    """Remove the API key from text bound for results, in case a server echoes it back."""
-    key = _api_key()
-    return text.replace(key, "***") if key else text
+def _scrub(text: str | None, key: str | None) -> str | None:
+    """Remove the API key from an error bound for results, in case a server echoes it back."""
+    return text.replace(key, "***") if key and text else text
 
 
 def _reason(exc: BaseException) -> str:

@@ -15,34 +15,67 @@ from pathlib import Path
 from typing import Any
 
 from llmeval.backends.base import Generation, OnResult, Request, cut_at_stop
+from llmeval.backends.limits import DEFAULT_TIMEOUT_S, Limits
+from llmeval.backends.pool import BoundedRun, DaemonThreads, LoopThread
 from llmeval.errors import BackendError
 
 
 class CallableBackend:
-    """Calls `fn(prompt_or_messages, vars)` per request; coroutines run with bounded concurrency."""
+    """Calls `fn(prompt_or_messages, vars)` per request on daemon threads (sync) or one event loop (async).
+
+    Concurrency is bounded by `concurrency` for both; each call is bounded by the timeout (a stuck call
+    is abandoned and becomes an error on its case) and the run deadline. `retries` re-call after the app
+    raised (not after a timeout: the stuck call still holds its thread).
+    """
 
     sees_vars = True
 
-    def __init__(self, target: str, *, root: Path, concurrency: int = 8, **_: Any) -> None:
+    def __init__(
+        self,
+        target: str,
+        *,
+        root: Path,
+        concurrency: int = 8,
+        timeout: float | None = None,
+        retries: int | None = None,
+        **_: Any,
+    ) -> None:
         self.spec = f"python:{target}"
         module_name, sep, attr = target.rpartition(":")
         if not sep or not module_name or not attr:
             raise BackendError(f"model spec '{self.spec}' must be python:<module>:<callable>, e.g. python:myapp.bot:answer")
         self.label = attr
         self.concurrency = max(1, concurrency)
-        self.fn, self._source = _load_callable(module_name, attr, root, self.spec)
+        self.defaults = Limits(DEFAULT_TIMEOUT_S if timeout is None else timeout, retries or 0)
+        self.fn, self._fingerprint = _load_callable(module_name, attr, root, self.spec)
         self._arity = _positional_arity(self.fn)
 
     def identity(self) -> str:
-        """The callable's name plus a hash of its module's source: editing the app invalidates the cache."""
-        return f"{self.spec}@{hashlib.sha256(self._source).hexdigest()[:16]}"
+        """The callable's name plus a hash of its application's source tree: editing any of it invalidates the cache."""
+        return f"{self.spec}@{self._fingerprint[:16]}"
 
-    def generate(self, requests: Sequence[Request], on_result: OnResult) -> None:
+    def secrets(self) -> list[str]:
+        return []
+
+    def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
+        bounds = (limits or Limits()).over(self.defaults)
         if inspect.iscoroutinefunction(self.fn):
-            asyncio.run(self._generate_async(requests, on_result))
+            loop = LoopThread(lambda i: self._call_async(requests[i]))
+            try:
+                BoundedRun(loop.submit, concurrency=self.concurrency, limits=bounds, what="application call").run(
+                    len(requests), on_result
+                )
+            finally:
+                loop.close()
             return
-        for index, request in enumerate(requests):
-            on_result(index, self._call_sync(request))
+        threads = DaemonThreads(lambda i: self._call_sync(requests[i]))
+        threads.ensure(min(self.concurrency, len(requests)))
+        try:
+            BoundedRun(threads.submit, concurrency=self.concurrency, limits=bounds, what="application call").run(
+                len(requests), on_result
+            )
+        finally:
+            threads.close()
 
     def close(self) -> None:
         return None
@@ -53,28 +86,27 @@ class CallableBackend:
             first = [{"role": r, "content": c} for r, c in request.messages or ()]
         return (first, json.loads(request.vars))[: self._arity]
 
-    def _call_sync(self, request: Request) -> Generation:
+    def _call_sync(self, request: Request) -> Generation | BaseException:
         start = time.perf_counter()
         try:
             out = self.fn(*self._args(request))
-        except Exception as exc:  # the user's app failed: report on the case, keep going
+        except KeyboardInterrupt as exc:
+            return exc
+        except BaseException as exc:  # the user's app failed (SystemExit too): report on the case, keep going
             return _failed(exc, start)
         return _finish(out, request, start)
 
-    async def _generate_async(self, requests: Sequence[Request], on_result: OnResult) -> None:
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def one(index: int, request: Request) -> None:
-            async with gate:
-                start = time.perf_counter()
-                try:
-                    out = await self.fn(*self._args(request))
-                except Exception as exc:
-                    on_result(index, _failed(exc, start))
-                    return
-                on_result(index, _finish(out, request, start))
-
-        await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
+    async def _call_async(self, request: Request) -> Generation | BaseException:
+        start = time.perf_counter()
+        try:
+            out = await self.fn(*self._args(request))
+        except asyncio.CancelledError:
+            raise
+        except KeyboardInterrupt as exc:
+            return exc
+        except BaseException as exc:
+            return _failed(exc, start)
+        return _finish(out, request, start)
 
 
 def _finish(out: Any, request: Request, start: float) -> Generation:
@@ -89,10 +121,11 @@ def _finish(out: Any, request: Request, start: float) -> Generation:
 
 def _failed(exc: BaseException, start: float) -> Generation:
     frames = traceback.format_exception_only(type(exc), exc)
-    return Generation("", latency_s=time.perf_counter() - start, error=f"application raised {''.join(frames).strip()}")
+    error = f"application raised {''.join(frames).strip()}"
+    return Generation("", latency_s=time.perf_counter() - start, error=error, meta={"retryable": True})
 
 
-def _load_callable(module_name: str, attr: str, root: Path, spec: str) -> tuple[Callable[..., Any], bytes]:
+def _load_callable(module_name: str, attr: str, root: Path, spec: str) -> tuple[Callable[..., Any], str]:
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     try:
@@ -108,11 +141,25 @@ def _load_callable(module_name: str, attr: str, root: Path, spec: str) -> tuple[
         raise BackendError(
             f"module '{module_name}' has no callable '{attr}' (model spec '{spec}'); callables there: {', '.join(names)}"
         )
-    try:
-        source = inspect.getsource(module).encode()
-    except (OSError, TypeError):
-        source = repr(fn).encode()
-    return fn, source
+    return fn, app_fingerprint(module_name, fn)
+
+
+def app_fingerprint(module_name: str, fn: Callable[..., Any]) -> str:
+    """SHA-256 over the source tree of the module's top-level package (every .py under it), or the lone module's file."""
+    top = sys.modules.get(module_name.partition(".")[0])
+    folders = list(getattr(top, "__path__", None) or [])
+    files = sorted({p for folder in folders for p in Path(folder).rglob("*.py")})
+    single = getattr(top, "__file__", None)
+    roots = [Path(f) for f in folders]
+    if not files and single:
+        files, roots = [Path(single)], [Path(single).parent]
+    digest = hashlib.sha256()
+    for file in files:
+        base = next((r for r in roots if file.is_relative_to(r)), file.parent)
+        digest.update(str(file.relative_to(base)).encode() + b"\0" + file.read_bytes() + b"\0")
+    if not files:  # no source on disk (a built-in or extension module): only its name and repr
+        digest.update(repr(fn).encode())
+    return digest.hexdigest()
 
 
 def _positional_arity(fn: Callable[..., Any]) -> int:

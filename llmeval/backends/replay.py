@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from llmeval.backends.base import Generation, OnResult, Request
+from llmeval.backends.limits import Limits
 from llmeval.errors import BackendError
 
 
@@ -49,7 +50,11 @@ class ReplayBackend:
         digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
         return f"replay|{self.spec}|{digest}"
 
-    def generate(self, requests: Sequence[Request], on_result: OnResult) -> None:
+    def secrets(self) -> list[str]:
+        return []
+
+    def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
+        """Answer from the recorded outputs: instant, so only the plan's deadline check applies."""
         for index, request in enumerate(requests):
             row = self._outputs.get((request.text(), request.sample))
             if row is None:

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmeval.backends import Backend, Generation, resolve
+from llmeval.backends import Backend, Generation, allowed_from_specs, resolve
+from llmeval.backends.limits import Deadline, Limits, merge_limits
 from llmeval.config import Settings
 from llmeval.core.records_build import build_case_records, outcome_of
 from llmeval.core.scoring import score_jobs
-from llmeval.engine.cache import Cache
+from llmeval.engine.cache import Cache, key_extra
 from llmeval.engine.plan import GenerationPlan
 from llmeval.engine.progress import Progress
 from llmeval.errors import BackendError
@@ -84,7 +85,7 @@ class Evaluation:
         self._labels: dict[str, str] = {}
         cache_dir = Path(settings.cache_dir)
         self.cache = Cache(cache_dir if cache_dir.is_absolute() else root / cache_dir, settings.cache)
-        self.plan = GenerationPlan(self.cache, self._progress)
+        self.plan = GenerationPlan(self.cache, self._progress, Deadline.start(settings.deadline))
         self.baseline = _load_baseline(settings, root)
         self._scoring: ScoringContext | None = None
 
@@ -107,15 +108,26 @@ class Evaluation:
         """The backend for a spec, built once per run; a spec that failed to load fails the same way again."""
         if spec not in self.backends:
             try:
-                options = {"batch_size": self.settings.batch_size, "concurrency": self.settings.concurrency,
-                           "threads": self.settings.threads}  # fmt: skip
-                self.backends[spec] = resolve(spec, root=self.root, **options)
+                self.backends[spec] = resolve(spec, root=self.root, **self._backend_options())
             except BackendError as exc:
                 self.backends[spec] = exc
         found = self.backends[spec]
         if isinstance(found, BackendError):
             raise found
         return found
+
+    def _backend_options(self) -> dict[str, Any]:
+        s = self.settings
+        allowed = s.allow_hosts + allowed_from_specs(s.models if "models" in s.from_command_line else [])
+        return {"batch_size": s.batch_size, "concurrency": s.concurrency, "threads": s.threads, "timeout": s.timeout,
+                "retries": s.retries, "api_key_env": s.api_key_env, "allow_hosts": allowed}  # fmt: skip
+
+    def limits(self, suite: Suite) -> Limits:
+        """Request limits: [tool.llmeval] and ini < the suite's `backend:` block < the command line."""
+        names = ("timeout", "retries")
+        chosen = {n: getattr(self.settings, n) for n in names}
+        cli = {n: v for n, v in chosen.items() if n in self.settings.from_command_line}
+        return merge_limits({n: v for n, v in chosen.items() if n not in cli}, suite.backend, cli)
 
     def label(self, spec: str) -> str:
         """A short, unique name for a model in item ids: the folder or callable name."""
@@ -139,12 +151,9 @@ class Evaluation:
 
     def secrets(self) -> list[str]:
         """Secrets the backends hold (API keys): masked in every record whatever the redaction setting."""
-        out: list[str] = []
-        for backend in self.backends.values():
-            held = getattr(backend, "secrets", None)
-            if callable(held):
-                out.extend(s for s in held() if s)
-        return out
+        from llmeval.backends import backend_secrets
+
+        return [s for b in self.backends.values() if not isinstance(b, BackendError) for s in backend_secrets(b) if s]
 
     # -- the run ------------------------------------------------------------------------------
     def evaluate(self, targets: Sequence[Target]) -> RunResult:
@@ -162,9 +171,11 @@ class Evaluation:
         return result
 
     def _plan(self, target: Target) -> list[list[str]]:
-        backend = self.backend(target.spec)
-        n = self.samples(target.suite)
-        return [[self.plan.add(backend, case.request(target.suite.generation, k)) for k in range(n)] for case in target.cases]
+        suite, backend = target.suite, self.backend(target.spec)
+        limits, extra = self.limits(suite), key_extra(suite.cache_key_files, suite.cache_version)
+        n = self.samples(suite)
+        return [[self.plan.add(backend, case.request(suite.generation, k), limits, key_extra=extra) for k in range(n)]
+                for case in target.cases]  # fmt: skip
 
     def _score(self, targets: Sequence[Target], keys: dict[int, list[list[str]]]) -> dict[tuple[str, str, str], list[CaseRecord]]:
         jobs: list[tuple[Target, Case, int, Generation]] = []

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,3 +111,17 @@ class Cache:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def key_extra(files: Sequence[str], version: str | None) -> str:
+    """What a suite adds to its cache keys: a digest of its cache_key_files' contents and its cache_version.
+
+    "" when it sets neither, so keys (and caches) of suites without them are unchanged.
+    """
+    if not files and version is None:
+        return ""
+    digest = hashlib.sha256(json.dumps({"version": version}).encode())
+    for name in files:
+        path = Path(name)
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"<missing>") + b"\0")
+    return digest.hexdigest()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from llmeval.backends.base import Backend, Generation, Request, cache_key
+from llmeval.backends.limits import Deadline, Limits
 from llmeval.engine.cache import Cache
 from llmeval.engine.progress import Progress
 from llmeval.errors import LlmevalError
@@ -20,20 +22,27 @@ class Job:
     backend: Backend
     request: Request
     key: str
+    limits: Limits
 
 
 class GenerationPlan:
-    """Collects requests, then resolves all pending ones in one pass: cache first, misses batched per backend."""
+    """Collects requests, then resolves all pending ones in one pass: cache first, misses batched per backend.
 
-    def __init__(self, cache: Cache, progress: ProgressFactory) -> None:
+    With a run `deadline`, requests not started when it passes become errors (never cached: a re-run
+    generates them); what finished stays in the cache.
+    """
+
+    def __init__(self, cache: Cache, progress: ProgressFactory, deadline: Deadline | None = None) -> None:
         self.cache = cache
         self.progress = progress
+        self.deadline = deadline
         self.jobs: dict[str, Job] = {}
         self.results: dict[str, Generation] = {}
 
-    def add(self, backend: Backend, request: Request) -> str:
-        key = cache_key(backend.identity(), request, with_vars=backend.sees_vars)
-        self.jobs.setdefault(key, Job(backend, request, key))
+    def add(self, backend: Backend, request: Request, limits: Limits | None = None, *, key_extra: str = "") -> str:
+        """Register a request; `limits` bound its generation, `key_extra` (e.g. a suite's cache_version) joins its key."""
+        key = cache_key(backend.identity(), request, with_vars=backend.sees_vars, extra=key_extra)
+        self.jobs.setdefault(key, Job(backend, request, key, limits or Limits()))
         return key
 
     def get(self, key: str) -> Generation:
@@ -51,9 +60,9 @@ class GenerationPlan:
         misses = [self.jobs[k] for k in wanted if k not in hits]
         load_s = self._load_backends(misses)
         progress = self.progress(len(misses))
-        groups: dict[tuple[int, object], list[Job]] = defaultdict(list)
+        groups: dict[tuple[int, object, Limits], list[Job]] = defaultdict(list)
         for job in misses:
-            groups[(id(job.backend), job.request.config)].append(job)
+            groups[(id(job.backend), job.request.config, job.limits)].append(job)
         for jobs in groups.values():
             self._generate(jobs, progress)
         progress.finish(len(hits), load_s)
@@ -80,15 +89,36 @@ class GenerationPlan:
             self.cache.put(job.key, backend.identity(), job.request.material(with_vars=backend.sees_vars), gen)
             progress.advance(gen.completion_tokens, gen.error is not None)
 
-        try:
-            backend.generate([j.request for j in jobs], on_result)
-        except LlmevalError as exc:
-            message = str(exc)
-        except Exception as exc:  # a backend crash must not lose the other backends' work
-            message = f"backend '{backend.spec}' crashed: {type(exc).__name__}: {exc}"
+        message: str | None
+        if self.deadline is not None and self.deadline.reached():
+            message = self.deadline.not_started
         else:
+            message = self._call(backend, jobs, on_result)
+        if message is None:
             return
         for job in jobs:
             if job.key not in self.results:
                 self.results[job.key] = Generation("", error=message)
                 progress.advance(0, True)
+
+    def _call(self, backend: Backend, jobs: list[Job], on_result: Callable[[int, Generation], None]) -> str | None:
+        """Generate one group; the error for its unfinished requests if the backend failed as a whole."""
+        requests = [j.request for j in jobs]
+        try:
+            if _takes_limits(backend):
+                backend.generate(requests, on_result, limits=jobs[0].limits.with_deadline(self.deadline))
+            else:
+                backend.generate(requests, on_result)
+        except LlmevalError as exc:
+            return str(exc)
+        except Exception as exc:  # a backend crash must not lose the other backends' work
+            return f"backend '{backend.spec}' crashed: {type(exc).__name__}: {exc}"
+        return None
+
+
+def _takes_limits(backend: Backend) -> bool:
+    """Whether the backend's generate accepts `limits=` (the built-ins do; older third-party ones may not)."""
+    try:
+        return "limits" in inspect.signature(backend.generate).parameters
+    except (TypeError, ValueError):
+        return False

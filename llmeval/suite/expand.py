@@ -47,7 +47,27 @@ def expand(spec: schema.SuiteSpec, linemap: LineMap) -> Suite:
         gates=gates,
         regression=tuple(r.model_dump() for r in spec.regression),
         max_error_rate=spec.max_error_rate,
+        backend=spec.backend.model_dump(exclude_none=True),
+        cache_key_files=_cache_key_files(spec.cache_key_files, linemap),
+        cache_version=spec.cache_version,
     )
+
+
+def _cache_key_files(globs: Sequence[str], linemap: LineMap) -> tuple[str, ...]:
+    """The files each glob (relative to the suite's folder) matches; a glob that matches none is an error."""
+    folder = Path(linemap.path).parent
+    found: set[str] = set()
+    for index, pattern in enumerate(globs):
+        matched = [p for p in folder.glob(pattern) if p.is_file()] if pattern and not Path(pattern).is_absolute() else []
+        if not matched:
+            raise linemap.error(
+                ("cache_key_files", index),
+                f"cache_key_files entry '{pattern}' matches no file under {folder}",
+                key="cache_key_files",
+                hint="write globs relative to the suite file, e.g.\n    cache_key_files: [../myapp/**/*.py, ../prompts/*.txt]",
+            )
+        found.update(str(p.resolve()) for p in matched)
+    return tuple(sorted(found))
 
 
 def _plan_gates(spec: schema.SuiteSpec, linemap: LineMap) -> tuple[Gate, ...]:

@@ -55,3 +55,6 @@ class Suite:
     regression: tuple[Mapping[str, Any], ...] = ()
     max_error_rate: float = 0.0
     meta: Mapping[str, Any] = field(default_factory=dict)
+    backend: Mapping[str, Any] = field(default_factory=dict)  # the suite's own timeout/retries (only those it sets)
+    cache_key_files: tuple[str, ...] = ()  # absolute paths matched by the suite's cache_key_files globs, sorted
+    cache_version: str | None = None

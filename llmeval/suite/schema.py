@@ -131,6 +131,13 @@ class RegressionSpec(_Strict):
     alpha: float = Field(0.05, gt=0.0, lt=0.5)
 
 
+class BackendSpec(_Strict):
+    """Time bounds for this suite's requests; the command line overrides them, they override [tool.llmeval]."""
+
+    timeout: float | None = Field(None, gt=0, description="seconds of wall time per request attempt")
+    retries: int | None = Field(None, ge=0, le=20, description="retries after a timeout or transient error")
+
+
 class SuiteSpec(_Strict):
     """A suite file: prompts, cases, expectations and gates. Data only, never code."""
 
@@ -150,6 +157,11 @@ class SuiteSpec(_Strict):
     max_error_rate: float = Field(
         0.0, ge=0.0, le=1.0, description="share of a gate's outputs that may error before the gate fails (default 0)"
     )
+    backend: BackendSpec = Field(default_factory=lambda: BackendSpec())
+    cache_key_files: list[str] = Field(
+        default_factory=list, description="globs (relative to the suite) of files whose contents join the cache key"
+    )
+    cache_version: str | None = Field(None, description="joins the cache key: bump it to regenerate every output")
 
 
 def json_schema() -> dict[str, Any]:

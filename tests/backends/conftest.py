@@ -106,15 +106,16 @@ def completion(text: str, **usage: int) -> dict[str, Any]:
 class FaultServer:
     """Answers POSTs from a script of Replies (the last one repeats); records what it was sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.script: list[Reply] = []
         self.seen: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.httpd = ThreadingHTTPServer((host, 0), _handler(self))
         self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.port = self.httpd.server_address[1]
+        self.base_url = f"http://{host}:{self.port}/v1"
 
     @staticmethod
     def ok(text: str, **usage: int) -> Reply:
@@ -175,6 +176,81 @@ def fault_server() -> Iterator[FaultServer]:
     thread.start()
     try:
         yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+
+
+class RawServer:
+    """A plain asyncio TCP server on a daemon thread.
+
+    `trickle`: sends headers, then one byte every `every_s`; `silent`: reads the request, never answers.
+    """
+
+    def __init__(self, mode: str, host: str = "127.0.0.1", every_s: float = 0.2) -> None:
+        import asyncio
+
+        self.mode, self.every_s, self.connections = mode, every_s, 0
+        self.loop = asyncio.new_event_loop()
+        self.server = self.loop.run_until_complete(asyncio.start_server(self._serve, host, 0))
+        self.base_url = f"http://{host}:{self.server.sockets[0].getsockname()[1]}/v1"
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+
+    async def _serve(self, reader: Any, writer: Any) -> None:
+        import asyncio
+
+        self.connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        try:
+            if self.mode == "trickle":
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n")
+                while True:
+                    writer.write(b" ")
+                    await writer.drain()
+                    await asyncio.sleep(self.every_s)
+            await asyncio.sleep(3600)
+        except (ConnectionError, asyncio.CancelledError):
+            writer.close()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.server.close)
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Any]:
+    made: list[RawServer] = []
+
+    def make(mode: str, **options: Any) -> RawServer:
+        made.append(RawServer(mode, **options))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.close()
+
+
+def _non_loopback_ip() -> str | None:
+    """This machine's address on a non-loopback interface (reachable from itself), if it has one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+            ip = sock.getsockname()[0]
+        except OSError:
+            return None
+    return None if ip.startswith("127.") else ip
+
+
+@pytest.fixture
+def non_loopback_server() -> Iterator[tuple[FaultServer, str]]:
+    """A FaultServer bound to a non-loopback address of this machine, and that address."""
+    ip = _non_loopback_ip()
+    if ip is None:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    server = FaultServer(host=ip)
+    thread = threading.Thread(target=server.httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server, ip
     finally:
         server.httpd.shutdown()
         server.httpd.server_close()

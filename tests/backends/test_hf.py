@@ -106,3 +106,29 @@ def test_threads_option_sets_torch_cpu_threads(tiny_model):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_batch_past_its_timeout_is_an_error_on_its_requests(tiny_model):
+    from llmeval.backends import Limits
+
+    backend = resolve(f"hf:{tiny_model}", root=tiny_model.parent, threads=1, batch_size=2)
+    long = GenerationConfig(max_new_tokens=512)
+    out: dict = {}
+    backend.generate([Request(p, None, long) for p in PROMPTS[:2]], out.__setitem__, Limits(timeout=0.001))
+    assert [g.error for g in (out[0], out[1])] == ["generation timed out after 0.001 s (a batch of 2 requests)"] * 2
+    out.clear()
+    backend.generate([Request(PROMPTS[0], None, GenerationConfig(max_new_tokens=4))], out.__setitem__, Limits(timeout=60))
+    fine = out[0]
+    assert fine.error is None and fine.text
+
+
+def test_the_deadline_is_checked_between_batches(tiny_model):
+    from llmeval.backends import Deadline, Limits
+
+    backend = resolve(f"hf:{tiny_model}", root=tiny_model.parent, threads=1, batch_size=1)
+    backend.load()
+    out: dict = {}
+    deadline = Deadline.start(0.0)
+    requests = [Request(p, None, GenerationConfig(max_new_tokens=4)) for p in PROMPTS[:3]]
+    backend.generate(requests, out.__setitem__, Limits(deadline=deadline))
+    assert {g.error for g in out.values()} == {"not generated: run deadline of 0 s reached"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llmeval.backends import GenerationConfig, Request
+from llmeval.backends import Deadline, GenerationConfig, Limits, Request, allowed_from_specs
 from llmeval.backends.openai import OpenAIBackend
 from llmeval.errors import BackendError
 
@@ -186,7 +186,7 @@ def test_retry_after_is_honoured(fault_server):
 
 def test_timeout_is_retried_then_reported(fault_server):
     fault_server.script = [fault_server.fail(200, body={}, delay_s=1.0)]
-    (gen,) = run(backend_for(fault_server.base_url, timeout=0.2, max_attempts=2), [Request("p", None, GREEDY)])
+    (gen,) = run(backend_for(fault_server.base_url, timeout=0.2, retries=1), [Request("p", None, GREEDY)])
     assert "timed out after 0.2 s" in gen.error and "after 2 attempts" in gen.error
     assert len(fault_server.seen) == 2
 
@@ -220,3 +220,143 @@ def test_no_key_sends_no_authorization(fault_server):
     fault_server.script = [fault_server.ok("x")]
     run(backend_for(fault_server.base_url), [Request("p", None, GREEDY)])
     assert "Authorization" not in fault_server.seen[0]["headers"]
+
+
+def test_a_trickling_server_is_cut_at_the_timeout(raw_server):
+    server = raw_server("trickle", every_s=0.1)
+    start = time.monotonic()
+    (gen,) = run(backend_for(server.base_url, timeout=0.5, retries=0), [Request("p", None, GREEDY)])
+    assert time.monotonic() - start < 3
+    assert "timed out after 0.5 s" in gen.error
+
+
+def test_a_silent_server_costs_timeout_times_attempts(raw_server):
+    server = raw_server("silent")
+    start = time.monotonic()
+    (gen,) = run(backend_for(server.base_url, timeout=0.3, retries=1), [Request("p", None, GREEDY)])
+    assert 0.6 <= time.monotonic() - start < 3
+    assert "timed out after 0.3 s" in gen.error and "after 2 attempts" in gen.error
+    assert server.connections == 2
+
+
+def test_per_call_limits_override_the_backend_defaults(raw_server):
+    server = raw_server("silent")
+    out: dict = {}
+    backend_for(server.base_url, timeout=60, retries=5).generate(
+        [Request("p", None, GREEDY)], out.__setitem__, Limits(timeout=0.2, retries=0)
+    )
+    gen = out[0]
+    assert "timed out after 0.2 s" in gen.error and gen.meta["attempts"] == 1
+
+
+def test_the_deadline_stops_requests_in_flight_and_not_started(raw_server):
+    server = raw_server("silent")
+    out: dict = {}
+    limits = Limits(deadline=Deadline.start(0.5))
+    start = time.monotonic()
+    requests = [Request(str(i), None, GREEDY) for i in range(3)]
+    backend_for(server.base_url, concurrency=1).generate(requests, out.__setitem__, limits)
+    assert time.monotonic() - start < 3
+    assert out[0].error.startswith("stopped: run deadline of 0.5 s reached")
+    assert [out[1].error, out[2].error] == ["not generated: run deadline of 0.5 s reached"] * 2
+
+
+@pytest.mark.parametrize(
+    "url, options, sent",
+    [
+        ("http://{ip}:{port}/v1", {"allow_hosts": ["http://{ip}"]}, True),
+        ("http://{ip}:{port}/v1", {"allow_hosts": ["{ip}"]}, False),  # https only unless http:// is explicit
+        ("http://{ip}:{port}/v1", {}, False),
+        ("http://{ip}:{port}/v1", {"allow_hosts": ["other.example.com"]}, False),
+    ],
+)
+def test_the_key_goes_only_to_allowed_hosts(non_loopback_server, monkeypatch, url, options, sent):
+    server, ip = non_loopback_server
+    monkeypatch.setenv("LLMEVAL_API_KEY", SECRET)
+    server.script = [server.ok("x")]
+    target = url.format(ip=ip, port=server.port) + "#m"
+    allow = [h.format(ip=ip) for h in options.get("allow_hosts", [])]
+    if not sent:
+        with pytest.raises(BackendError) as info:
+            OpenAIBackend(target, allow_hosts=allow)
+        message = str(info.value)
+        assert f"withholding the API key in $LLMEVAL_API_KEY: {ip}" in message and "--llmeval-allow-host" in message
+        assert SECRET not in message and not server.seen
+        return
+    backend = OpenAIBackend(target, allow_hosts=allow)
+    run(backend, [Request("p", None, GREEDY)])
+    assert server.seen[0]["headers"]["Authorization"] == f"Bearer {SECRET}"
+    assert backend.secrets() == [SECRET]
+
+
+@pytest.mark.parametrize(
+    "target, allow, refused",
+    [
+        ("https://api.example.com/v1#m", [], "api.example.com is not an allowed host"),
+        ("https://api.example.com/v1#m", ["api.example.com"], None),
+        ("https://api.example.com/v1#m", ["https://API.example.com"], None),
+        ("http://api.example.com/v1#m", ["api.example.com"], "allowed for https only"),
+        ("http://api.example.com/v1#m", ["http://api.example.com"], None),
+        ("http://localhost:8000/v1#m", [], None),
+        ("http://[::1]:8000/v1#m", [], None),
+        ("http://127.0.0.2:8000/v1#m", [], None),
+        ("http://127.0.0.1.evil.com/v1#m", [], "127.0.0.1.evil.com is not an allowed host"),
+    ],
+)
+def test_key_policy_table(monkeypatch, target, allow, refused):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    if refused is None:
+        assert OpenAIBackend(target, allow_hosts=allow).secrets() == [SECRET]
+        return
+    with pytest.raises(BackendError, match=refused):
+        OpenAIBackend(target, allow_hosts=allow)
+
+
+def test_without_a_key_nothing_is_withheld():
+    assert OpenAIBackend("https://api.example.com/v1#m").secrets() == []
+
+
+def test_hosts_of_user_given_specs_count_as_allowed(monkeypatch):
+    monkeypatch.setenv("LLMEVAL_API_KEY", SECRET)
+    specs = ["openai:http://gpu-box:8000/v1#m", "hf:models/x", "openai:https://api.example.com/v1#n"]
+    allowed = allowed_from_specs(specs)
+    assert allowed == ["http://gpu-box", "https://api.example.com"]
+    assert OpenAIBackend("http://gpu-box:8000/v1#m", allow_hosts=allowed).secrets() == [SECRET]
+
+
+def test_api_key_env_picks_the_variable_per_host(monkeypatch):
+    monkeypatch.setenv("LLMEVAL_API_KEY", "generic")
+    monkeypatch.setenv("EXAMPLE_KEY", "for-example")
+    allow = ["api.example.com", "other.example.com"]
+    named = ["api.example.com=EXAMPLE_KEY", "other.example.com="]
+    assert OpenAIBackend("https://api.example.com/v1#m", allow_hosts=allow, api_key_env=named).secrets() == ["for-example"]
+    assert OpenAIBackend("https://other.example.com/v1#m", allow_hosts=allow, api_key_env=named).secrets() == []
+    # "host=" sends no key, so an unlisted host needs no allowing either
+    assert OpenAIBackend("https://third.example.com/v1#m", api_key_env=["third.example.com="]).secrets() == []
+    with pytest.raises(BackendError, match=r"names \$MISSING_KEY"):
+        OpenAIBackend("https://api.example.com/v1#m", allow_hosts=allow, api_key_env=["MISSING_KEY"])
+
+
+KEYED_SUITE = """\
+suite: keyed
+model: openai:{url}#m
+prompt: "{{{{ q }}}}"
+cases:
+  - {{id: a, vars: {{q: x}}, scorers: [{{contains: x}}]}}
+"""
+
+
+def test_a_suite_file_cannot_send_the_key_to_its_own_host(pytester, non_loopback_server, monkeypatch):
+    server, ip = non_loopback_server
+    monkeypatch.setenv("LLMEVAL_API_KEY", SECRET)
+    server.script = [server.ok("x")]
+    pytester.makefile(".yaml", keyed=KEYED_SUITE.format(url=server.base_url))
+    refused = pytester.runpytest()
+    refused.assert_outcomes(errors=1)
+    refused.stdout.fnmatch_lines([f"*withholding the API key in $LLMEVAL_API_KEY: {ip} is not an allowed host*"])
+    assert not server.seen and SECRET not in refused.stdout.str()
+    pytester.runpytest("--llmeval-allow-host", f"http://{ip}").assert_outcomes(passed=1)
+    assert server.seen[-1]["headers"]["Authorization"] == f"Bearer {SECRET}"
+    pytester.makepyprojecttoml(f'[tool.llmeval]\nallow_hosts = ["http://{ip}"]\ncache = "off"\n')
+    pytester.runpytest().assert_outcomes(passed=1)
+    assert len(server.seen) == 2
