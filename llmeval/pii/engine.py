@@ -72,7 +72,7 @@ class PiiEngine:
         out = []
         for text, nlp_artifacts in zip(texts, artifacts, strict=True):
             found = self.analyzer.analyze(text, "en", entities=wanted, score_threshold=min_score, nlp_artifacts=nlp_artifacts)
-            out.append(_non_overlapping(text, found))
+            out.append(_non_overlapping(text, found, getattr(nlp_artifacts, "tokens", None)))
         return out
 
 
@@ -108,19 +108,20 @@ def _ner_only(model: str) -> Any:
     import spacy
 
     nlp = spacy.load(model)
-    keep = {"ner"} | {name for name, pipe in nlp.pipeline if "ner" in getattr(pipe, "listening_components", ())}
+    listens = {name for name, pipe in nlp.pipeline if {"ner", "tagger"} & set(getattr(pipe, "listening_components", ()))}
+    keep = {"ner", "tagger"} | listens  # the tagger tells names (NNP) from capitalised common words (NN, VB)
     for name in nlp.pipe_names:
         if name not in keep:
             nlp.disable_pipe(name)
     return nlp
 
 
-def _non_overlapping(text: str, found: Iterable[Any]) -> list[Entity]:
+def _non_overlapping(text: str, found: Iterable[Any], doc: Any = None) -> list[Entity]:
     """Keep the strongest of overlapping spans (then the longest), in text order."""
     ranked = sorted(found, key=lambda r: (r.entity_type in NER_ENTITIES, -r.score, -(r.end - r.start), r.start))
     kept: list[Any] = []
     for r in ranked:
-        if r.entity_type in NER_ENTITIES and not _plausible_ner(text[r.start : r.end]):
+        if r.entity_type in NER_ENTITIES and not _plausible_ner(text[r.start : r.end], _tags(doc, r.start, r.end)):
             continue
         if all(r.end <= k.start or k.end <= r.start for k in kept):
             kept.append(r)
@@ -128,14 +129,33 @@ def _non_overlapping(text: str, found: Iterable[Any]) -> list[Entity]:
     return [Entity(r.entity_type, r.start, r.end, text[r.start : r.end], round(float(r.score), 4)) for r in kept]
 
 
-_NOT_NAMES = frozenset({"email", "e-mail", "tel", "phone", "call", "customer", "mobile", "fax", "card", "iban", "ssn"})
+_NOT_NAMES = frozenset(
+    {"email", "e-mail", "tel", "phone", "call", "customer", "mobile", "fax", "card", "iban", "ssn", "secret"}
+    | {t.lower() for t in (*STRUCTURED_ENTITIES, *NER_ENTITIES)}  # redaction labels: `<PERSON>`, `PERSON`
+)
 
 
-def _plausible_ner(span: str) -> bool:
-    """spaCy-sm tags cue words and codes as names; a name is capitalised, has no digits, and is not a cue word."""
+_LABEL_CHARS = frozenset("_<>")
+_PROPER_TAGS = frozenset({"NNP", "NNPS"})
+
+
+def _plausible_ner(span: str, tags: Sequence[str] = ()) -> bool:
+    """spaCy-sm tags cue words, codes, labels (`PHONE_NUMBER`) and capitalised verbs (`Summarise:`) as names.
+
+    A name is capitalised, has no digits or label characters, is not a cue word, and (when the pipeline tags)
+    has a proper-noun token.
+    """
     word = span.strip(" .:;,")
     capitalised = any(w[:1].isupper() for w in word.split())
-    return capitalised and not any(c.isdigit() for c in word) and word.lower() not in _NOT_NAMES
+    if not capitalised or any(c.isdigit() or c in _LABEL_CHARS for c in word) or word.lower() in _NOT_NAMES:
+        return False
+    return not any(tags) or bool(_PROPER_TAGS & set(tags))
+
+
+def _tags(doc: Any, start: int, end: int) -> list[str]:
+    """Fine-grained POS tags of the tokens covering text[start:end] (empty when the pipeline has no tagger)."""
+    span = doc.char_span(start, end, alignment_mode="expand") if doc is not None else None
+    return [t.tag_ for t in span] if span is not None else []
 
 
 def installed_models() -> list[str]:
