@@ -62,6 +62,8 @@ def _keys(entity_type: str, value: str) -> Iterable[tuple[str, str]]:
     """(family, key) pairs under which a value is matched."""
     if entity_type in COMPACT_TYPES and sum(c.isdigit() for c in value) >= 4:
         yield "compact", "".join(c for c in value if c.isalnum()).lower()
+        if entity_type == "PHONE_NUMBER" and (national := _national_number(value)):
+            yield "compact", national
         return
     if entity_type not in NAME_TYPES:
         yield "text", value.lower()
@@ -73,6 +75,19 @@ def _keys(entity_type: str, value: str) -> Iterable[tuple[str, str]]:
         if len(part) >= 2 and part[:1].isupper() and part not in _TITLES:
             yield "word", part
             yield "word", part.upper()
+
+
+def _national_number(phone: str) -> str | None:
+    """The number without its country code (`+1 212 555 0182` -> `2125550182`), as it is often written again."""
+    import phonenumbers
+
+    international = "+" + phone.lstrip()[2:] if phone.lstrip().startswith("00") else phone
+    try:
+        number = phonenumbers.parse(international, None)
+    except phonenumbers.NumberParseException:
+        return None
+    national = str(number.national_number)
+    return national if len(national) >= 6 else None
 
 
 def _text_pattern(keys: Iterable[str]) -> re.Pattern[str]:
