@@ -121,7 +121,9 @@ def _non_overlapping(text: str, found: Iterable[Any], doc: Any = None) -> list[E
     ranked = sorted(found, key=lambda r: (r.entity_type in NER_ENTITIES, -r.score, -(r.end - r.start), r.start))
     kept: list[Any] = []
     for r in ranked:
-        if r.entity_type in NER_ENTITIES and not _plausible_ner(text[r.start : r.end], _tags(doc, r.start, r.end)):
+        if r.entity_type in NER_ENTITIES and not _plausible_ner(text[r.start : r.end]):
+            continue
+        if r.entity_type == "PERSON" and not (_to_proper_nouns(doc, r) and _plausible_ner(text[r.start : r.end])):
             continue
         if all(r.end <= k.start or k.end <= r.start for k in kept):
             kept.append(r)
@@ -137,25 +139,51 @@ _NOT_NAMES = frozenset(
 
 _LABEL_CHARS = frozenset("_<>")
 _PROPER_TAGS = frozenset({"NNP", "NNPS"})
+_LEADING_CUES = _NOT_NAMES | {
+    "dear",
+    "hi",
+    "hello",
+    "hey",
+    "thanks",
+    "thank",
+    "ping",
+    "contact",
+    "ask",
+    "reach",
+    "text",
+    "client",
+    "user",
+    "agent",
+    "guest",
+    "patient",
+    "employee",
+    "applicant",
+    "lead",
+    "note",
+}
 
 
-def _plausible_ner(span: str, tags: Sequence[str] = ()) -> bool:
-    """spaCy-sm tags cue words, codes, labels (`PHONE_NUMBER`) and capitalised verbs (`Summarise:`) as names.
-
-    A name is capitalised, has no digits or label characters, is not a cue word, and (when the pipeline tags)
-    has a proper-noun token.
-    """
+def _plausible_ner(span: str) -> bool:
+    """spaCy-sm tags cue words, codes and labels (`PHONE_NUMBER`) as names; a name is capitalised, has no digits
+    or label characters, and is not a cue word."""
     word = span.strip(" .:;,")
     capitalised = any(w[:1].isupper() for w in word.split())
-    if not capitalised or any(c.isdigit() or c in _LABEL_CHARS for c in word) or word.lower() in _NOT_NAMES:
+    return capitalised and not any(c.isdigit() or c in _LABEL_CHARS for c in word) and word.lower() not in _NOT_NAMES
+
+
+def _to_proper_nouns(doc: Any, result: Any) -> bool:
+    """Trim a PERSON span to its proper nouns (`Call Hannah Chen` -> `Hannah Chen`); False when it has none
+    (`Summarise:` tagged NN). Spans stay as they are when the pipeline has no tagger."""
+    span = doc.char_span(result.start, result.end, alignment_mode="expand") if doc is not None else None
+    if span is None or not any(t.tag_ for t in span):
+        return True
+    proper = [t for t in span if t.tag_ in _PROPER_TAGS]
+    while proper and proper[0].lower_ in _LEADING_CUES:  # sentence-initial `Customer`, `Ping` are tagged NNP too
+        proper.pop(0)
+    if not proper:
         return False
-    return not any(tags) or bool(_PROPER_TAGS & set(tags))
-
-
-def _tags(doc: Any, start: int, end: int) -> list[str]:
-    """Fine-grained POS tags of the tokens covering text[start:end] (empty when the pipeline has no tagger)."""
-    span = doc.char_span(start, end, alignment_mode="expand") if doc is not None else None
-    return [t.tag_ for t in span] if span is not None else []
+    result.start, result.end = max(result.start, proper[0].idx), min(result.end, proper[-1].idx + len(proper[-1]))
+    return True
 
 
 def installed_models() -> list[str]:

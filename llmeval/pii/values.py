@@ -6,18 +6,21 @@ run. Values are compiled into trie-shaped regular expressions, so thousands of v
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-MIN_PREFIX = 6  # a cut-off quote of at least this many characters of a value is masked
+MIN_PREFIX = 6  # a string that ends with this many characters of a value (or more) is a cut-off quote
+MIN_CUT = 3  # before an ellipsis, this many characters of a value are a cut-off quote
 MIN_SECRET_RUN = 8  # any run of this many characters of a long secret is masked
 MAX_VALUE = 120  # longer "values" are detector noise; their regex would nest too deep
 COMPACT_TYPES = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "US_BANK_NUMBER"})
 NAME_TYPES = frozenset({"PERSON"})
 _TITLES = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Sir", "Madam", "Dame", "Lord", "Lady"})
 _SEPARATORS = r"[\s.\-/()]{0,3}"  # between the characters of a number: `4111 1111`, `(212) 555-0182`
-_CUT = r"(?=\s*(?:…|\.\.\.)|[\"'”’)\]]*\s*\Z)"  # a quote cut off by an ellipsis, or at the end of a string
+_ELLIPSIS = r"(?=\s*(?:…|\.\.\.))"
+_AT_END = r"(?=[\"'”’)\]]*\s*\Z)"
 _END = object()
 
 
@@ -68,10 +71,10 @@ def _keys(entity_type: str, value: str) -> Iterable[tuple[str, str]]:
     if entity_type not in NAME_TYPES:
         yield "text", value.lower()
         return
-    parts = [p.strip(".,;:!?'\"()") for p in value.split()]
-    if len(parts) > 1:
+    words = [w.strip(".,;:!?'\"()") for w in value.split()]
+    if len(words) > 1:
         yield "text", value.lower()
-    for part in parts:
+    for part in {*words, *(piece for w in words if "-" in w for piece in w.split("-"))}:
         if len(part) >= 2 and part[:1].isupper() and part not in _TITLES:
             yield "word", part
             yield "word", part.upper()
@@ -98,7 +101,8 @@ def _text_pattern(keys: Iterable[str]) -> re.Pattern[str]:
 
 def _compact_pattern(keys: Iterable[str]) -> re.Pattern[str]:
     """Numbers by their characters, whatever the separators between them (`4111111111111111` = `4111 1111 ...`)."""
-    return re.compile(r"(?<!\w)\+?" + trie_regex(keys, re.escape, _value_end, sep=_SEPARATORS), re.IGNORECASE)
+    pattern = trie_regex(keys, re.escape, functools.partial(_value_end, sep=_SEPARATORS), sep=_SEPARATORS)
+    return re.compile(r"(?<!\w)\+?" + pattern, re.IGNORECASE)
 
 
 def _word_pattern(keys: Iterable[str]) -> re.Pattern[str]:
@@ -113,10 +117,15 @@ _FAMILIES: dict[str, Callable[[Iterable[str]], re.Pattern[str]]] = {
 }
 
 
-def _value_end(depth: int, last: str, complete: bool) -> list[str]:
-    """Where a match may stop: after a whole value (not inside a longer word), or a cut-off prefix."""
+def _value_end(depth: int, last: str, complete: bool, sep: str = "") -> list[str]:
+    """Where a match may stop: after a whole value (not inside a longer word), or a cut-off prefix of it
+    (MIN_CUT characters before an ellipsis, MIN_PREFIX at the end of a string); `sep` may trail a cut number."""
     ends = [r"(?!\w)" if last.isalnum() else ""] if complete else []
-    return [*ends, _CUT] if depth >= MIN_PREFIX else ends
+    if depth >= MIN_CUT:
+        ends.append(sep + _ELLIPSIS)
+    if depth >= MIN_PREFIX:
+        ends.append(_AT_END)
+    return ends
 
 
 def secret_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:

@@ -35,6 +35,7 @@ def known() -> KnownValues:
         ("quote: 'margaret.thompson@exampl…'", "quote: '<EMAIL_ADDRESS>…'"),
         ("quote: margaret.thompson@ex...", "quote: <EMAIL_ADDRESS>..."),
         ("output ends with 4111 1111 11", "output ends with <CREDIT_CARD>"),
+        ("card 4111-11…", "card <CREDIT_CARD>…"),  # a separator before the ellipsis goes too
         ("as Thomps…", "as <PERSON>…"),
     ],
 )
@@ -48,7 +49,8 @@ def test_known_values_are_masked_in_any_form(known, text, expected):
         "margaret and thompson in lower case are plain words",  # name parts match as written only
         "Margaretville and Thompsons are other words",  # not inside longer words
         "card 41111111111111112 is longer",  # not inside a longer number
-        "short prefix marg… stays",  # below the prefix length
+        "short prefix ma… stays",  # below MIN_CUT characters
+        "a string that ends with marg",  # below MIN_PREFIX characters, no ellipsis
         "the prefix margaret.tho is in the middle of a sentence",  # cut-off quotes only before … or at the end
     ],
 )
