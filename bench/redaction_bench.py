@@ -30,6 +30,15 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 BASE = "3d974e1"  # the commit before the Redactor: its redact_row is the "old" row
 COMMAND = "HF_HUB_OFFLINE=1 .venv/bin/python bench/redaction_bench.py"
 WORD = re.compile(r"\w+")
+NOTES = (
+    "One case record per sentence of each set, the PII in vars, prompt (`Summarise: ...`), output, reference(s), "
+    "an application error and a scorer explanation quoting the output cut off (`…`) two thirds into its first PII "
+    "value. A value *survives* when it (any case), for a name any part of 3+ letters as a word, or its cut-off "
+    "prefix before the `…`, is still in any string of the redacted record. *Clean words masked*: words outside "
+    "the PII values of the original strings that are gone after redaction. texts/s: strings redacted per second, "
+    "engine warm (old: one engine call per string; new: one call for the run). Survivors of the new redactor are "
+    "listed: names the spaCy pipeline tags in no field at all, which no masking can then propagate."
+)
 CUT_MARK = "…"
 
 
@@ -108,6 +117,7 @@ def score(rows: list[dict[str, Any]], redacted: list[dict[str, Any]], errors: li
                 where.append("scores.contains (cut-off quote)")
             counts["values"] += 1
             counts["survived"] += bool(where)
+            counts["survived_elsewhere"] += any(f != "error" for f in where)
             if where:
                 errors.append(f"SURVIVED {entity_type:<13} {value!r} in {sorted(set(where))}")
         clean, masked = _clean_words(before, after, [v for v, _ in row["values"]] + ([cut] if cut else []))
@@ -165,8 +175,9 @@ def child(name: str) -> None:
 
 def table(show_errors: bool) -> str:
     lines = [
-        "| set | redactor | PII values | survived anywhere | survival | clean words masked | texts | texts/s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| set | redactor | PII values | survived anywhere | survival | survived, `error` aside | clean words masked "
+        "| texts | texts/s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     notes: list[str] = []
     for name in SETS:
@@ -177,7 +188,8 @@ def table(show_errors: bool) -> str:
             rate = result["texts"] / result["seconds"]
             lines.append(
                 f"| {name} | {label} | {c['values']} | {c['survived']} | {c['survived'] / c['values']:.1%} | "
-                f"{c['masked']} of {c['clean']} ({c['masked'] / c['clean']:.2%}) | {result['texts']} | {rate:.0f} |"
+                f"{c['survived_elsewhere']} | {c['masked']} of {c['clean']} ({c['masked'] / c['clean']:.2%}) | "
+                f"{result['texts']} | {rate:.0f} |"
             )
             if show_errors or impl == "new":
                 notes += [f"{name}/{impl}: {e}" for e in errors]
@@ -194,8 +206,10 @@ def main(argv: list[str] | None = None) -> None:
         child(args.child)
         return
     sys.path.insert(0, str(ROOT))  # this checkout's llmeval (the child imports the BASE commit's instead)
-    head = f"## Redaction\n\nCommand: `{COMMAND}` (2-core CPU, one process, spaCy pipeline as installed)"
-    section = f"{head}\n\n{table(args.errors)}"
+    body = table(args.errors)
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    head = f"## Redaction\n\nCommand: `{COMMAND}` (2-core CPU shared, load average at end {load}, one process)"
+    section = f"{head}\n\n{NOTES}\n\n{body}"
     print(section)
     if not args.no_write:
         sys.path.insert(0, str(ROOT / "bench"))
