@@ -72,7 +72,7 @@ class PiiEngine:
         out = []
         for text, nlp_artifacts in zip(texts, artifacts, strict=True):
             found = self.analyzer.analyze(text, "en", entities=wanted, score_threshold=min_score, nlp_artifacts=nlp_artifacts)
-            out.append(_non_overlapping(text, found))
+            out.append(_non_overlapping(text, found, getattr(nlp_artifacts, "tokens", None)))
         return out
 
 
@@ -108,19 +108,22 @@ def _ner_only(model: str) -> Any:
     import spacy
 
     nlp = spacy.load(model)
-    keep = {"ner"} | {name for name, pipe in nlp.pipeline if "ner" in getattr(pipe, "listening_components", ())}
+    listens = {name for name, pipe in nlp.pipeline if {"ner", "tagger"} & set(getattr(pipe, "listening_components", ()))}
+    keep = {"ner", "tagger"} | listens  # the tagger tells names (NNP) from capitalised common words (NN, VB)
     for name in nlp.pipe_names:
         if name not in keep:
             nlp.disable_pipe(name)
     return nlp
 
 
-def _non_overlapping(text: str, found: Iterable[Any]) -> list[Entity]:
+def _non_overlapping(text: str, found: Iterable[Any], doc: Any = None) -> list[Entity]:
     """Keep the strongest of overlapping spans (then the longest), in text order."""
     ranked = sorted(found, key=lambda r: (r.entity_type in NER_ENTITIES, -r.score, -(r.end - r.start), r.start))
     kept: list[Any] = []
     for r in ranked:
         if r.entity_type in NER_ENTITIES and not _plausible_ner(text[r.start : r.end]):
+            continue
+        if r.entity_type == "PERSON" and not (_to_proper_nouns(doc, r) and _plausible_ner(text[r.start : r.end])):
             continue
         if all(r.end <= k.start or k.end <= r.start for k in kept):
             kept.append(r)
@@ -128,14 +131,59 @@ def _non_overlapping(text: str, found: Iterable[Any]) -> list[Entity]:
     return [Entity(r.entity_type, r.start, r.end, text[r.start : r.end], round(float(r.score), 4)) for r in kept]
 
 
-_NOT_NAMES = frozenset({"email", "e-mail", "tel", "phone", "call", "customer", "mobile", "fax", "card", "iban", "ssn"})
+_NOT_NAMES = frozenset(
+    {"email", "e-mail", "tel", "phone", "call", "customer", "mobile", "fax", "card", "iban", "ssn", "secret"}
+    | {t.lower() for t in (*STRUCTURED_ENTITIES, *NER_ENTITIES)}  # redaction labels: `<PERSON>`, `PERSON`
+)
+
+
+_LABEL_CHARS = frozenset("_<>")
+_PROPER_TAGS = frozenset({"NNP", "NNPS"})
+_LEADING_CUES = _NOT_NAMES | {
+    "dear",
+    "hi",
+    "hello",
+    "hey",
+    "thanks",
+    "thank",
+    "ping",
+    "contact",
+    "ask",
+    "reach",
+    "text",
+    "client",
+    "user",
+    "agent",
+    "guest",
+    "patient",
+    "employee",
+    "applicant",
+    "lead",
+    "note",
+}
 
 
 def _plausible_ner(span: str) -> bool:
-    """spaCy-sm tags cue words and codes as names; a name is capitalised, has no digits, and is not a cue word."""
+    """spaCy-sm tags cue words, codes and labels (`PHONE_NUMBER`) as names; a name is capitalised, has no digits
+    or label characters, and is not a cue word."""
     word = span.strip(" .:;,")
     capitalised = any(w[:1].isupper() for w in word.split())
-    return capitalised and not any(c.isdigit() for c in word) and word.lower() not in _NOT_NAMES
+    return capitalised and not any(c.isdigit() or c in _LABEL_CHARS for c in word) and word.lower() not in _NOT_NAMES
+
+
+def _to_proper_nouns(doc: Any, result: Any) -> bool:
+    """Trim a PERSON span to its proper nouns (`Call Hannah Chen` -> `Hannah Chen`); False when it has none
+    (`Summarise:` tagged NN). Spans stay as they are when the pipeline has no tagger."""
+    span = doc.char_span(result.start, result.end, alignment_mode="expand") if doc is not None else None
+    if span is None or not any(t.tag_ for t in span):
+        return True
+    proper = [t for t in span if t.tag_ in _PROPER_TAGS]
+    while proper and proper[0].lower_ in _LEADING_CUES:  # sentence-initial `Customer`, `Ping` are tagged NNP too
+        proper.pop(0)
+    if not proper:
+        return False
+    result.start, result.end = max(result.start, proper[0].idx), min(result.end, proper[-1].idx + len(proper[-1]))
+    return True
 
 
 def installed_models() -> list[str]:

@@ -226,3 +226,16 @@ def test_redact_all_matches_redact_per_text():
     texts = ["Mail jane@example.com", "Nothing here", "SSN 536-22-8741"]
     options = {"entities": STRUCTURED, "spacy_model": pii.PATTERN_ONLY}
     assert pii.redact_all(texts, **options) == [pii.redact(t, **options) for t in texts]
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Summarise: Margaret Thompson wrote about her refund.", ["Margaret Thompson"]),
+        ("The label PHONE_NUMBER is fine here.", []),
+        ("Replace names with PERSON or <PERSON> please.", []),
+        ("Hope you are well, Rose.", ["Rose"]),
+    ],
+)
+def test_names_are_proper_nouns_not_labels_or_capitalised_words(text, names):
+    assert [v for t, v in found(text, entities=["PERSON"], spacy_model=None)] == names
