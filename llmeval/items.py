@@ -120,7 +120,7 @@ class CaseItem(pytest.Item):
             self.add_marker(tag)
 
     def outcome(self) -> CaseOutcome:
-        return result_for(self).cases[(self.suite.path, self.case.id, self.spec)]
+        return _lookup(result_for(self).cases, (self.suite.path, self.case.id, self.spec), result_for(self))
 
     def setup(self) -> None:
         outcome = self.outcome()
@@ -153,7 +153,7 @@ class GateItem(pytest.Item):
         self.suite, self.gate, self.spec = suite, gate, spec
 
     def record(self) -> GateRecord:
-        return result_for(self).gates[(self.suite.path, self.gate.name, self.spec)]
+        return _lookup(result_for(self).gates, (self.suite.path, self.gate.name, self.spec), result_for(self))
 
     def setup(self) -> None:
         self.record()  # evaluates the suite file on an xdist worker
@@ -177,6 +177,13 @@ class GateItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return Path(self.suite.path), self.gate.line - 1, f"{self.suite.name}::{self.name}"
+
+
+def _lookup(table: dict[Any, Any], key: tuple[str, str, str], result: RunResult) -> Any:
+    """An item's record; a suite file the core could not evaluate raises why, on every item of it."""
+    if key not in table:
+        raise LlmevalError(result.failures.get(key[0], f"no result for {key[1]} on {key[2]}: it was not selected"))
+    return table[key]
 
 
 def _safe(text: str) -> str:

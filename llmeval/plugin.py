@@ -65,9 +65,8 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
     if not config.option.collectonly and session.items:
         config.stash[selection_key] = select(session.items)
         if not cfg.is_xdist_worker(config):
-            targets = [t for per_file in config.stash[selection_key].values() for t in per_file]
             with _uncaptured(config):
-                config.stash[result_key] = config.stash[evaluation_key].evaluate(targets)
+                config.stash[result_key] = _evaluate(config.stash[evaluation_key], config.stash[selection_key])
     return (yield)
 
 
@@ -80,8 +79,19 @@ def evaluate_file(config: pytest.Config, path: str) -> Any:
     done = config.stash.setdefault(_done_key, set())
     if path not in done and cfg.is_xdist_worker(config):
         done.add(path)
-        result.merge(config.stash[evaluation_key].evaluate(config.stash[selection_key].get(path, [])))
+        result.merge(_evaluate(config.stash[evaluation_key], {path: config.stash[selection_key].get(path, [])}))
     return result
+
+
+def _evaluate(evaluation: Any, selection: dict[str, list[Any]]) -> Any:
+    """Evaluate the selection; an unexpected fault becomes an error on each of its items, not an INTERNALERROR."""
+    from llmeval.core import RunResult
+
+    try:
+        return evaluation.evaluate([t for targets in selection.values() for t in targets])
+    except Exception as exc:  # finished generations are already in the cache: a re-run resumes
+        message = f"llmeval could not evaluate this suite: {type(exc).__name__}: {exc}"
+        return RunResult(failures=dict.fromkeys(selection, message))
 
 
 _done_key = pytest.StashKey[set]()
@@ -134,7 +144,7 @@ def _records_json(item: Any) -> list[dict[str, Any]]:
         if isinstance(item, CaseItem):
             return [r.to_json() for r in item.outcome().records]
         return [item.record().to_json()]
-    except KeyError:
+    except LlmevalError:  # the suite file could not be evaluated: the item reports why, no records
         return []
 
 

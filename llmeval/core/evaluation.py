@@ -23,6 +23,7 @@ from llmeval.engine.plan import GenerationPlan
 from llmeval.engine.progress import Progress
 from llmeval.errors import BackendError
 from llmeval.records import CaseRecord, GateRecord, Status
+from llmeval.reporting.redact import Redactor
 from llmeval.scorers import ScoringContext
 from llmeval.suite import Case, Suite
 
@@ -57,6 +58,7 @@ class RunResult:
     cases: dict[tuple[str, str, str], CaseOutcome] = field(default_factory=dict)
     gates: dict[tuple[str, str, str], GateRecord] = field(default_factory=dict)
     baseline_diff: dict[str, Any] | None = None
+    failures: dict[str, str] = field(default_factory=dict)  # suite path -> why it could not be evaluated
 
     def case_records(self) -> list[CaseRecord]:
         return [r for outcome in self.cases.values() for r in outcome.records]
@@ -64,6 +66,7 @@ class RunResult:
     def merge(self, other: RunResult) -> None:
         self.cases.update(other.cases)
         self.gates.update(other.gates)
+        self.failures.update(other.failures)
 
 
 class Evaluation:
@@ -88,6 +91,7 @@ class Evaluation:
         self.plan = GenerationPlan(self.cache, self._progress, Deadline.start(settings.deadline))
         self.baseline = _load_baseline(settings, root)
         self._scoring: ScoringContext | None = None
+        self._redactor: Redactor | None = None
 
     @property
     def scoring(self) -> ScoringContext:
@@ -189,10 +193,17 @@ class Evaluation:
             out.setdefault((target.suite.path, case.id, target.spec), []).append(record)
         return out
 
+    @property
+    def redactor(self) -> Redactor:
+        """The run's one redactor (secrets always, PII when asked); it remembers every value it has found."""
+        if self._redactor is None:
+            self._redactor = Redactor(self.settings.redact_pii, self.secrets())
+        return self._redactor
+
     def _redact(self, records: dict[tuple[str, str, str], list[CaseRecord]]) -> dict[tuple[str, str, str], list[CaseRecord]]:
         from llmeval.core.redaction import redact_case_records
 
-        return redact_case_records(records, pii=self.settings.redact_pii, secrets=self.secrets())
+        return redact_case_records(self.redactor, records)
 
     def _gates(self, targets: Sequence[Target], result: RunResult) -> None:
         from llmeval.core.gating import evaluate_gates

@@ -10,7 +10,7 @@ from llmeval.records import GateRecord
 
 def evaluate_gates(run: Any, targets: Sequence[Any], result: Any) -> None:
     """Fill ``result.gates`` (and ``result.baseline_diff``) for the targets' suites and models."""
-    from llmeval.core.redaction import redact_gate_records
+    from llmeval.core.redaction import redact_gate_records, redact_json
     from llmeval.gate.gates import evaluate_gate
 
     diffs = [_baseline_diff(run, t, result) for t in targets]
@@ -27,12 +27,13 @@ def evaluate_gates(run: Any, targets: Sequence[Any], result: Any) -> None:
             row.update(model_label=run.label(target.spec), suite_path=run.rel(target.suite.path), line=gate.line,
                        run_id=run.settings.run_id)  # fmt: skip
             records.append(((target.suite.path, gate.name, target.spec), GateRecord.from_json(row)))
-    cleaned = redact_gate_records([g for _, g in records], pii=run.settings.redact_pii, secrets=run.secrets())
+    cleaned = redact_gate_records(run.redactor, [g for _, g in records])
     result.gates.update({key: g for (key, _), g in zip(records, cleaned, strict=True)})
     if result.baseline_diff is not None:
         from llmeval.gate.baseline import gate_changes
 
         result.baseline_diff["gates"] = gate_changes([g.to_json() for g in cleaned], run.baseline.gates)
+        result.baseline_diff = redact_json(run.redactor, result.baseline_diff)
 
 
 def _baseline_diff(run: Any, target: Any, result: Any) -> dict[str, Any] | None:

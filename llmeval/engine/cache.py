@@ -50,14 +50,8 @@ class Cache:
     def _db(self) -> sqlite3.Connection | None:
         """Opened on first use: a pytest run without suites never creates the cache folder."""
         if self._conn is None and self.mode != "off":
-            import sqlite3
-
             self.directory.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(SCHEMA)
-            self._conn = conn
+            self._conn = _open(self.path)
         return self._conn
 
     def get_many(self, keys: list[str]) -> dict[str, Generation]:
@@ -125,3 +119,23 @@ def key_extra(files: Sequence[str], version: str | None) -> str:
         path = Path(name)
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"<missing>") + b"\0")
     return digest.hexdigest()
+
+
+def _open(path: Path, attempts: int = 12) -> sqlite3.Connection:
+    """Connect, switch to WAL and create the table. Several processes opening a new file at once can get
+    SQLITE_BUSY without sqlite's busy wait (the journal-mode switch), so that step is retried with backoff."""
+    import sqlite3
+
+    for attempt in range(attempts):
+        conn = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(SCHEMA)
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * 2**attempt)
+    raise AssertionError("unreachable")

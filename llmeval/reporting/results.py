@@ -21,7 +21,7 @@ _CASE_COLUMNS = (
 
 
 class ResultsWriter:
-    """Writes (mode "w") or appends (mode "a") one JSON line per row, flushed and fsync'd at each write, so a crash loses nothing."""
+    """Writes (mode "w") or appends (mode "a") one JSON line per row, flushed and fsync'd at each write."""
 
     def __init__(self, path: str | Path, *, mode: str = "w") -> None:
         self.path = Path(path)
