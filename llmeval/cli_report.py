@@ -34,14 +34,14 @@ def add_subcommands(subparsers: Any) -> None:
 
 def labelled_runs(paths: Sequence[Path], labels: Sequence[str]) -> dict[str, list[Mapping[str, Any]]]:
     """Label -> case rows: one run per model per file, named by --label, model label, or file."""
+    from llmeval.records import read_results
     from llmeval.reporting.compare import split_by_model
-    from llmeval.reporting.results import read_rows
 
     if labels and len(labels) != len(paths):
         raise LlmevalError(f"got {len(labels)} --label for {len(paths)} results files; give one per file or none")
     runs: dict[str, list[Mapping[str, Any]]] = {}
     for i, path in enumerate(paths):
-        per_model = split_by_model(read_rows(path))
+        per_model = split_by_model(read_results(path).rows())
         if not per_model:
             raise LlmevalError(f"{path} holds no case results")
         for model, rows in per_model.items():
@@ -73,23 +73,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Export a results file (CSV/Parquet), render its HTML report and print its verdict."""
-    from llmeval.gate.rows import gate_rows
     from llmeval.gate.verdict import build_verdict, format_verdict
+    from llmeval.records import read_results
     from llmeval.reporting.html import render_html
-    from llmeval.reporting.results import export, read_rows
+    from llmeval.reporting.results import export
 
     try:
-        rows = read_rows(args.results)
+        results = read_results(args.results)
     except LlmevalError as exc:
         print(f"llmeval report: error: {exc}", file=sys.stderr)
         return 2
+    rows = results.rows()
+    verdict = results.verdict or build_verdict([g.to_json() for g in results.gates])
     for path in export(rows, csv=args.csv, parquet=args.parquet):
         print(f"exported {path}")
     if args.html:
-        print(f"report written to {render_html(rows, args.html, title=args.title)}")
-    gates = gate_rows(rows)
-    if gates:
-        print(format_verdict(build_verdict(gates)))
+        print(f"report written to {render_html(rows, args.html, title=args.title, verdict=verdict.to_json())}")
+    if verdict.total:
+        print(format_verdict(verdict))
     return 0
 
 

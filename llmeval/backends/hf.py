@@ -95,8 +95,9 @@ class HFBackend:
         device = self.device_name or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         try:
-            tokenizer = AutoTokenizer.from_pretrained(self.path)
-            model = AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype)
+            quiet_loading()
+            tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype, local_files_only=True)
         except (OSError, ValueError) as exc:
             raise BackendError(f"cannot load model '{self.spec}' from {self.path}: {exc}") from None
         tokenizer.padding_side = "left"
@@ -261,3 +262,10 @@ def _file_digest(file: Path) -> bytes:
                 fh.seek(size * k // 16)
                 digest.update(fh.read(1 << 20))
     return digest.digest()
+
+
+def quiet_loading() -> None:
+    """Where a model loads (never at import): no hub traffic, no per-file progress bars on the user's terminal."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()

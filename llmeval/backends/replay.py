@@ -9,11 +9,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmeval.backends.base import Generation, OnResult, Request
 from llmeval.backends.limits import Limits
-from llmeval.errors import BackendError
+from llmeval.errors import BackendError, LlmevalError
+
+if TYPE_CHECKING:
+    from llmeval.records import CaseRecord
 
 
 class ReplayBackend:
@@ -27,24 +30,27 @@ class ReplayBackend:
         if not self.path.is_file():
             raise BackendError(f"model spec '{self.spec}': no results file at {self.path} (write one with --llmeval-results)")
         self._outputs = self._read(model or None)
-        recorded = {str(r.get("model_label")) for r in self._outputs.values()}
+        recorded = {r.model_label for r in self._outputs.values()}
         self.label = model or (recorded.pop() if len(recorded) == 1 else f"replay-{self.path.stem}")
 
-    def _read(self, model: str | None) -> dict[tuple[str, int], dict[str, Any]]:
-        from llmeval.reporting.results import read_rows
+    def _read(self, model: str | None) -> dict[tuple[str, int], CaseRecord]:
+        from llmeval.records import read_results
 
-        rows = [r for r in read_rows(self.path) if r.get("kind") == "case" and not r.get("error")]
-        labels = sorted({str(r.get("model_label")) for r in rows})
+        try:
+            records = [r for r in read_results(self.path).cases if r.status != "error"]
+        except LlmevalError as exc:
+            raise BackendError(f"model spec '{self.spec}': {exc}") from None
+        labels = sorted({r.model_label for r in records})
         if model is None and len(labels) > 1:
             raise BackendError(f"model spec '{self.spec}': {self.path} holds several models ({', '.join(labels)}); "
                                f"pick one with replay:{self.path}#<model label>")  # fmt: skip
         if model is not None:
-            rows = [r for r in rows if r.get("model_label") == model or r.get("model") == model]
-            if not rows:
+            records = [r for r in records if model in (r.model_label, r.model)]
+            if not records:
                 raise BackendError(
                     f"model spec '{self.spec}': no outputs of model '{model}' in {self.path}; it has {', '.join(labels)}"
                 )
-        return {(str(r["prompt"]), int(r.get("sample", 0))): r for r in rows}
+        return {(r.prompt, r.sample): r for r in records}
 
     def identity(self) -> str:
         digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
@@ -56,15 +62,15 @@ class ReplayBackend:
     def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
         """Answer from the recorded outputs: instant, so only the plan's deadline check applies."""
         for index, request in enumerate(requests):
-            row = self._outputs.get((request.text(), request.sample))
-            if row is None:
+            record = self._outputs.get((request.text(), request.sample))
+            if record is None:
                 on_result(
                     index, Generation("", error=f"no recorded output for this prompt (sample {request.sample}) in {self.path}")
                 )
                 continue
-            tokens = row.get("tokens") or {}
-            on_result(index, Generation(str(row["output"]), int(tokens.get("prompt", 0)), int(tokens.get("completion", 0)),
-                                        float(row.get("latency_s", 0.0))))  # fmt: skip
+            tokens = record.tokens
+            on_result(index, Generation(record.output, int(tokens.get("prompt", 0)), int(tokens.get("completion", 0)),
+                                        float(record.latency_s)))  # fmt: skip
 
     def close(self) -> None:
         return None

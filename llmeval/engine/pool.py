@@ -145,8 +145,11 @@ class ModelPool:
         auto = {"embed": transformers.AutoModel, "classify": transformers.AutoModelForSequenceClassification,
                 "causal": transformers.AutoModelForCausalLM}[kind]  # fmt: skip
         try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(path)
-            net = auto.from_pretrained(path, dtype=dtype).to(device).eval()
+            from llmeval.backends.hf import quiet_loading
+
+            quiet_loading()
+            tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+            net = auto.from_pretrained(path, dtype=dtype, local_files_only=True).to(device).eval()
         except (OSError, ValueError) as exc:
             raise PoolError(f"cannot load {kind} model '{path}': {exc}") from None
         if tokenizer.pad_token_id is None:

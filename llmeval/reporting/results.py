@@ -89,7 +89,9 @@ def rows_frame(rows: Iterable[Mapping[str, Any]]) -> pandas.DataFrame:
 
 def load_results(path: str | Path) -> pandas.DataFrame:
     """Read a results file into pandas: ``score.<metric>`` and ``passed.<metric>`` columns per scorer."""
-    return rows_frame(read_rows(path))
+    from llmeval.records import read_results
+
+    return rows_frame(read_results(path).rows())
 
 
 def export(rows: Iterable[Mapping[str, Any]], csv: str | Path | None = None, parquet: str | Path | None = None) -> list[Path]:
