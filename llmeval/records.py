@@ -115,7 +115,7 @@ class GateRecord:
         if values.get("interval") is not None:
             values["interval"] = tuple(values["interval"])
         values["worst"] = tuple(values.get("worst") or ())
-        for name in ("metric", "stat"):
+        for name in ("suite", "gate", "model", "metric", "stat"):
             values.setdefault(name, "")
         return cls(**values)
 
