@@ -127,12 +127,14 @@ def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace)
     from llmeval.reporting.terminal import summary_lines
 
     cases, gates = result.case_records(), list(result.gates.values())
-    verdict = build_verdict([g.to_json() for g in gates], result.baseline_diff, run_id=run.settings.run_id)
+    verdict = build_verdict([g.row() for g in gates], result.baseline_diff, run_id=run.settings.run_id)
     manifest = build_manifest(run, {r.suite: r.suite_path for r in cases})
     path = run.settings.results_path(run.root)
     with ResultsWriter(path, mode="a" if run.settings.append else "w") as writer:
-        for record in (*cases, *gates, verdict, manifest):
-            writer.write(record.to_json())
+        for record in (*cases, *gates):
+            writer.write(record.row())
+        writer.write(verdict.to_json())
+        writer.write(manifest.to_json())
     written = [("results", path)]
     if args.junit:
         from llmeval.reporting.junit import write_junit
@@ -140,7 +142,7 @@ def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace)
         written.append(("junit", write_junit(args.junit, _junit_tests(run, targets, result))))
     compared = comparison(cases)
     written += write_outputs(run.settings, run.root, cases, gates, verdict, result.baseline_diff, compared)
-    for line, _ in summary_lines([r.to_json() for r in cases], verdict, result.baseline_diff):
+    for line, _ in summary_lines([r.row() for r in cases], verdict, result.baseline_diff):
         print(line)
     if compared is not None:
         from llmeval.reporting.compare import format_comparison

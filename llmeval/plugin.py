@@ -133,17 +133,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "setup" and report.failed and call.excinfo is not None:
         report.longrepr = item.repr_failure(call.excinfo)  # pytest shows tracebacks for setup errors otherwise
     if (report.when == "setup" and report.failed) or report.when == "call":
-        report.llmeval_records = _records_json(item)
+        records = _records(item)
+        # in one process the reporter takes the frozen records as they are; xdist ships their JSON form
+        report.llmeval_records = [r.to_json() for r in records] if cfg.is_xdist_worker(item.config) else records
     return report
 
 
-def _records_json(item: Any) -> list[dict[str, Any]]:
+def _records(item: Any) -> list[Any]:
     from llmeval.items import CaseItem
 
     try:
         if isinstance(item, CaseItem):
-            return [r.to_json() for r in item.outcome().records]
-        return [item.record().to_json()]
+            return list(item.outcome().records)
+        return [item.record()]
     except LlmevalError:  # the suite file could not be evaluated: the item reports why, no records
         return []
 

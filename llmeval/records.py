@@ -57,6 +57,10 @@ class CaseRecord:
         data = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
         return {"kind": "case", **data, "passed": self.passed}
 
+    def row(self) -> dict[str, Any]:
+        """The JSON form without copying nested values (tuples stay tuples): for reading and writing, not mutating."""
+        return {"kind": "case", **{f.name: getattr(self, f.name) for f in fields(self)}, "passed": self.passed}
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CaseRecord:
         values = _known(cls, data)
@@ -106,6 +110,10 @@ class GateRecord:
     def to_json(self) -> dict[str, Any]:
         data = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
         return {"kind": "gate", **data, "passed": self.passed}
+
+    def row(self) -> dict[str, Any]:
+        """The JSON form without copying nested values: for reading and writing, not mutating."""
+        return {"kind": "gate", **{f.name: getattr(self, f.name) for f in fields(self)}, "passed": self.passed}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> GateRecord:
@@ -226,8 +234,9 @@ def read_results(path: str | Path) -> Results:
     return Results(tuple(cases), tuple(gates), verdict, manifest)
 
 
-def json_rows(records: Iterable[CaseRecord | GateRecord]) -> list[dict[str, Any]]:
-    return [r.to_json() for r in records]
+def rows_of(records: Iterable[CaseRecord | GateRecord]) -> list[dict[str, Any]]:
+    """Shallow JSON forms (see ``CaseRecord.row``) of records, for the row-based reports and gates."""
+    return [r.row() for r in records]
 
 
 def _known(cls: Any, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ ends that only read what this produces.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,7 @@ class Evaluation:
         self.baseline = _load_baseline(settings, root)
         self._scoring: ScoringContext | None = None
         self._redactor: Redactor | None = None
+        self._rel: dict[str, str] = {}
 
     @property
     def scoring(self) -> ScoringContext:
@@ -165,6 +167,7 @@ class Evaluation:
         keys = {id(t): self._plan(t) for t in targets}
         self.plan.run(list(dict.fromkeys(k for per_case in keys.values() for ks in per_case for k in ks)))
         records = self._score(targets, keys)
+        self.plan.forget([k for per_case in keys.values() for ks in per_case for k in ks])  # the records hold them now
         records = self._redact(records)
         result = RunResult()
         for target in targets:
@@ -211,10 +214,13 @@ class Evaluation:
         evaluate_gates(self, targets, result)
 
     def rel(self, path: str) -> str:
-        try:
-            return str(Path(path).resolve().relative_to(self.root.resolve()))
-        except ValueError:
-            return path
+        """A path relative to the run's root (where possible), computed once per path and shared."""
+        if path not in self._rel:
+            try:
+                self._rel[path] = sys.intern(str(Path(path).resolve().relative_to(self.root.resolve())))
+            except ValueError:
+                self._rel[path] = sys.intern(path)
+        return self._rel[path]
 
     def close(self) -> None:
         for backend in self.backends.values():

@@ -17,7 +17,7 @@ def evaluate_gates(run: Any, targets: Sequence[Any], result: Any) -> None:
     result.baseline_diff = merge_diffs([d for d in diffs if d is not None]) if run.baseline is not None else None
     records: list[tuple[tuple[str, str, str], GateRecord]] = []
     for target, diff in zip(targets, diffs, strict=True):
-        rows = [r.to_json() for case in target.cases for r in result.cases[(target.suite.path, case.id, target.spec)].records]
+        rows = [r.row() for case in target.cases for r in result.cases[(target.suite.path, case.id, target.spec)].records]
         for gate in target.suite.gates:
             row = evaluate_gate(
                 gate.spec, rows, suite=target.suite.name, model=target.spec, diff=diff,
@@ -42,7 +42,7 @@ def _baseline_diff(run: Any, target: Any, result: Any) -> dict[str, Any] | None:
         return None
     from llmeval.gate.baseline import compare_with_baseline
 
-    rows = [r.to_json() for case in target.cases for r in result.cases[(target.suite.path, case.id, target.spec)].records]
+    rows = [r.row() for case in target.cases for r in result.cases[(target.suite.path, case.id, target.spec)].records]
     inline = [rule for gate in target.suite.gates for rule in _inline_rules(gate.spec)]
     versions = {target.suite.name: target.suite.version} if target.suite.version else {}
     return compare_with_baseline(rows, run.baseline, [*target.suite.regression, *inline], suite_versions=versions)

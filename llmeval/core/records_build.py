@@ -31,7 +31,7 @@ def build_case_records(
         references=tuple(case.references),
         context=tuple(case.context),
         model_label=run.label(spec),
-        suite_path=run.rel(suite.path),
+        suite_path=run.rel(suite.path),  # rel() interns: one string per path, not one per record
         suite_version=suite.version,
         path=run.rel(case.path),
         line=case.line,
@@ -39,7 +39,7 @@ def build_case_records(
         tokens={"prompt": gen.prompt_tokens, "completion": gen.completion_tokens},
         token_source=str(gen.meta.get("token_source", "backend")),
         tags=tuple(case.tags),
-        vars=dict(case.vars),
+        vars=case.vars,  # shared with the case (frozen): a 100,000-case run holds one copy
         cached=gen.cached,
         run_id=run.settings.run_id,
     )

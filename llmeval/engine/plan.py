@@ -50,6 +50,12 @@ class GenerationPlan:
             self.run([key])
         return self.results[key]
 
+    def forget(self, keys: list[str]) -> None:
+        """Drop finished generations the caller has taken (a 100,000-case run need not hold them twice)."""
+        for key in keys:
+            self.results.pop(key, None)
+            self.jobs.pop(key, None)
+
     def run(self, keys: list[str] | None = None) -> None:
         """Resolve the given keys (default: every pending one)."""
         wanted = [k for k in (keys if keys is not None else list(self.jobs)) if k not in self.results]

@@ -20,7 +20,7 @@ def comparison(cases: Sequence[CaseRecord]) -> dict[str, Any] | None:
     models: dict[str, set[str]] = defaultdict(set)
     for record in cases:
         models[record.suite].add(record.model)
-    runs = split_by_model([r.to_json() for r in cases if len(models[r.suite]) > 1])
+    runs = split_by_model([r.row() for r in cases if len(models[r.suite]) > 1])
     return compare_runs(runs) if len(runs) > 1 else None
 
 
@@ -35,8 +35,8 @@ def write_outputs(
 ) -> list[tuple[str, Path]]:
     """Write --llmeval-save-baseline and --llmeval-html (plus the comparison page); returns (kind, path)."""
     written: list[tuple[str, Path]] = []
-    case_rows = [r.to_json() for r in cases]
-    gate_rows = [g.to_json() for g in gates]
+    case_rows = [r.row() for r in cases]
+    gate_rows = [g.row() for g in gates]
     if settings.save_baseline:
         from llmeval.gate.baseline import save_baseline
 

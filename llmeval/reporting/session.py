@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from llmeval.records import CaseRecord, GateRecord, Verdict, from_json
+from llmeval.records import CaseRecord, GateRecord, Record, Verdict, from_json
 
 
 class Reporter:
@@ -33,8 +33,9 @@ class Reporter:
     # -- streaming ----------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        records = [from_json(r) for r in getattr(report, "llmeval_records", None) or ()]
+        records = [r if isinstance(r, Record) else from_json(r) for r in getattr(report, "llmeval_records", None) or ()]
         if records:
+            del report.llmeval_records  # pytest keeps every report until the end: keep one copy of the records
             self._write(records)
             self._record_properties(report.nodeid, records)
         if report.when == "teardown" and report.nodeid in self._properties:
@@ -48,7 +49,7 @@ class Reporter:
             self._writer = ResultsWriter(self.results_path, mode="a" if self.settings.append else "w")
             self.written.append(("results", self.results_path))
         for record in records:
-            self._writer.write(record.to_json())
+            self._writer.write(record.row())
             (self.cases if isinstance(record, CaseRecord) else self.gates).append(record)
 
     def _record_properties(self, nodeid: str, records: list[Any]) -> None:
@@ -87,11 +88,11 @@ class Reporter:
 
     @property
     def case_rows(self) -> list[dict[str, Any]]:
-        return [r.to_json() for r in self.cases]
+        return [r.row() for r in self.cases]
 
     @property
     def gate_rows(self) -> list[dict[str, Any]]:
-        return [r.to_json() for r in self.gates]
+        return [r.row() for r in self.gates]
 
     def comparison(self) -> dict[str, Any] | None:
         """Side-by-side comparison when the run had several models (computed once)."""
