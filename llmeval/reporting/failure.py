@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmeval.reporting.redact import redact_text
+from llmeval.reporting.safe import display_line
 
 WIDTH = 300
 
@@ -12,7 +13,7 @@ WIDTH = 300
 def _trim(text: str | None, width: int = WIDTH) -> str:
     if text is None:
         return "-"
-    flat = text.replace("\n", "\\n")
+    flat = display_line(text)
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -36,7 +37,12 @@ def describe_case_failure(item: Any, result: Any, runner: Any) -> str:
         want = _describe(score["threshold"])
         explanation = redact_text(score["explanation"]) if redact else score["explanation"]
         lines.append(f"  {mark} {name:<10} {score['value']:>8.4g}  want {want:<12} {_trim(explanation, 160)}")
-    return "\n".join(lines)
+    return _lines(lines)
+
+
+def _lines(lines: list[str]) -> str:
+    """The message with every line display-safe: ids, labels and gate messages can carry model or case text."""
+    return "\n".join(display_line(line) for line in lines)
 
 
 def _describe(threshold: dict[str, float]) -> str:
@@ -57,4 +63,4 @@ def describe_gate_failure(item: Any, row: dict[str, Any], runner: Any) -> str:
     worst = row.get("worst") or []
     if worst:
         lines.append("  worst cases: " + ", ".join(f"{w['case']} ({w['value']:.3g})" for w in worst[:5]))
-    return "\n".join(lines)
+    return _lines(lines)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmeval.reporting.safe import display_line
+
 
 def summary_lines(
     case_rows: list[dict[str, Any]], verdict: dict[str, Any] | None, diff: dict[str, Any] | None = None
@@ -36,4 +38,4 @@ def summary_lines(
                 {"yellow": True},
             )
         )
-    return out
+    return [(display_line(line), markup) for line, markup in out]
