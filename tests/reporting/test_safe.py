@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from llmeval.reporting import case_table
 from llmeval.reporting.compare import compare_runs, format_comparison
 from llmeval.reporting.html import render_html
 from llmeval.reporting.safe import display, display_line
@@ -85,5 +87,8 @@ def test_html_shows_hostile_text_escaped(tmp_path: Path, make_case: Any) -> None
     rows = [make_case("evil\u202e", output=HOSTILE, error=None), make_case("broken", error=f"boom {HOSTILE}")]
     html = render_html(rows, tmp_path / "r.html", title="t\x1b[2J").read_text(encoding="utf-8")
     assert RAW.search(html) is None, repr(RAW.search(html))
-    assert "ok\\\\x1b]0;pwned" in html or "ok\\x1b]0;pwned" in html
-    assert "t\\x1b[2J" in html
+    assert "<title>t\\x1b[2J</title>" in html
+    data = case_table.decode(re.search(r'id="llmeval-cases">([A-Za-z0-9+/=]+)</script>', html)[1])
+    texts = json.dumps(data, ensure_ascii=False)
+    assert RAW.search(texts) is None and "evil\\u202e" in [c[2] for c in data["cases"]]
+    assert data["cases"][0][7].startswith("ok\\x1b]0;pwned\\x07") and "boom ok\\x1b]0" in data["cases"][1][9]
