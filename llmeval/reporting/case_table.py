@@ -53,17 +53,27 @@ class _Strings:
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
 
+        self.memo: dict[tuple[Any, ...], int] = {}
+
     def __call__(self, text: Any) -> int:
         return self.index.setdefault(display(text), len(self.index))
+
+    def of(self, value: Mapping[str, Any], describe: Callable[[Any], str]) -> int:
+        """The index of `describe(value)` for a small mapping (a threshold), described once per distinct value."""
+        key = tuple(sorted(value.items()))
+        if key not in self.memo:
+            self.memo[key] = self(describe(value))
+        return self.memo[key]
 
 
 def _scores(row: Mapping[str, Any], strings: _Strings, threshold: Callable[[Any], str]) -> list[list[Any]]:
     out = []
     for name, score in (row.get("scores") or {}).items():
         if isinstance(score, Mapping):
-            out.append([strings(name), _number(score.get("value")), bool(score.get("passed")),
-                        strings(threshold(score.get("threshold"))), strings(score.get("explanation") or ""),
-                        strings(score.get("signature") or "")])  # fmt: skip
+            bound = score.get("threshold")
+            bound_text = strings.of(bound, threshold) if isinstance(bound, Mapping) else strings(threshold(bound))
+            out.append([strings(name), _number(score.get("value")), bool(score.get("passed")), bound_text,
+                        strings(score.get("explanation") or ""), strings(score.get("signature") or "")])  # fmt: skip
     return out
 
 
@@ -75,7 +85,7 @@ def _case(row: Mapping[str, Any], strings: _Strings, limit: int, threshold: Call
         strings(label_of(row)), row.get("sample", 0), _number(row.get("latency_s"), 3),
         cut(row.get("prompt"), limit), cut(row.get("output"), limit), [cut(r, limit) for r in references],
         cut(row["error"], limit) if row.get("error") else None, _scores(row, strings, threshold),
-        cut(json.dumps(variables, ensure_ascii=False, indent=1, default=str), limit) if variables else "",
+        cut(json.dumps(variables, ensure_ascii=False, default=str), limit) if variables else "",
         [strings(t) for t in row.get("tags") or []],
     ]  # fmt: skip
 
