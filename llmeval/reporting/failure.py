@@ -45,6 +45,11 @@ def _lines(lines: list[str]) -> str:
     return "\n".join(display_line(line) for line in lines)
 
 
+def describe_case_error(where: str, case_id: str, spec: str, error: object) -> str:
+    """The message of a case that could not be evaluated (an error, not a failure), display-safe."""
+    return display_line(f"{where}: case '{case_id}' could not be evaluated on {spec} (an error, not a failure): {error}")
+
+
 def _describe(threshold: dict[str, float]) -> str:
     lo, hi = threshold.get("min"), threshold.get("max")
     if lo is not None and hi is not None:

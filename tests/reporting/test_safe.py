@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from llmeval.reporting import case_table
-from llmeval.reporting.compare import compare_runs, format_comparison
+from llmeval.reporting.compare import compare_runs, format_comparison, render_compare_html
+from llmeval.reporting.failure import describe_case_error
 from llmeval.reporting.html import render_html
 from llmeval.reporting.safe import display, display_line
 from llmeval.reporting.terminal import summary_lines
@@ -81,6 +82,15 @@ def test_summary_and_comparison_lines_are_display_safe(make_case: Any) -> None:
     assert any("s\\x1b[2J on" in line for line in lines)
     text = format_comparison(compare_runs({"a\x07": rows[::2], "b\u202e": rows[1::2]}), markdown=False)
     assert RAW.search(text.replace("\n", "")) is None and "a\\x07" in text and "b\\u202e" in text
+
+
+def test_error_message_and_compare_html_are_display_safe(tmp_path: Path, make_case: Any) -> None:
+    message = describe_case_error("s.yaml:3", "evil", "python:app:answer", f"RuntimeError: {HOSTILE}\nline two")
+    assert RAW.search(message) is None and "\n" not in message and "RuntimeError: ok\\x1b]0;pwned" in message
+    rows = [make_case(f"c{i}", model=m, output=HOSTILE, rouge=0.1 * i + (m == "b")) for i in range(4) for m in "ab"]
+    comparison = compare_runs({"a\x1b[2J": rows[::2], "b\u202e": rows[1::2]})
+    html = render_compare_html(comparison, tmp_path / "c.html").read_text(encoding="utf-8")
+    assert RAW.search(html) is None and "a\\x1b[2J" in html and "ok\\x1b]0;pwned" in html
 
 
 def test_html_shows_hostile_text_escaped(tmp_path: Path, make_case: Any) -> None:
