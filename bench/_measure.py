@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
 SUMMARY = re.compile(r"llmeval: (\d+) outputs \((\d+) from cache, (\d+) generated[^)]*\) in ([\d.]+) s")
 LOAD = re.compile(r"\(model load ([\d.]+) s\)")  # printed by the plugin's summary line
 COLLECTED = re.compile(r"(\d+) tests? collected in ([\d.]+)s")
@@ -25,6 +26,8 @@ def env(bytecode: bool = True) -> dict[str, str]:
     ordinary install would keep it; `bytecode=False` keeps PYTHONDONTWRITEBYTECODE as the caller had it.
     """
     out = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    # measure this checkout's llmeval, not whichever one the environment installed
+    out["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     prefix = os.environ.get("LLMEVAL_BENCH_PYCACHE")
     if bytecode and prefix:
         out.pop("PYTHONDONTWRITEBYTECODE", None)

@@ -1,7 +1,9 @@
-"""llmeval's engine benchmark (issue 3, item 8): naive per-case loop vs. the generation plan, warm cache,
-plugin start-up and collection, on the demo model. Writes bench/RESULTS.md (engine section), then runs the PII bench.
+"""llmeval's benchmark: the engine (issue 3, item 8: naive per-case loop vs. the generation plan, warm cache,
+plugin start-up and collection, on the demo model), then scale (issue 8, item 10: a 100,000-case run, scoring
+vs. generation time). Writes bench/RESULTS.md (engine and scale sections), then runs the PII bench.
 
-Run: make bench   (= .venv/bin/python bench/run.py [--cases N] [--quick] [--skip-pii] [--gpu])
+Run: make bench   (= .venv/bin/python bench/run.py [--cases N] [--quick] [--skip-pii] [--gpu]
+                   [--only-scale | --skip-scale] [--scale-cases N])
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import _gpu  # noqa: E402
 import _markdown  # noqa: E402
 import _measure  # noqa: E402
 import _report  # noqa: E402
+import _scale  # noqa: E402
 import _suites  # noqa: E402
 
 DEMO_MODEL = ROOT / "fixtures" / "models" / "support-tiny"
@@ -182,7 +185,36 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--gpu", action="store_true", help="also run (a) and (b) on a random Qwen2-0.5B-shaped model on CUDA")
     parser.add_argument("--model", type=Path, help="model folder instead of the demo model (for development)")
     parser.add_argument("--no-write", action="store_true", help="print the results without writing bench/RESULTS.md")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--only-scale", action="store_true", help="run only the scale sections (f) and (g)")
+    which.add_argument("--skip-scale", action="store_true", help="do not run the scale sections (f) and (g)")
+    parser.add_argument("--scale-cases", type=int, help="cases for the scale run (f) (default 100,000; --quick: 2,000)")
     return parser.parse_args(argv)
+
+
+def run_scale(args: argparse.Namespace, command: str, load_at_start: str) -> list[tuple[str, str, str, str]]:
+    """(f) the large echo-app run and (g) scoring vs. generation; writes the scale section; returns its targets."""
+    cases = args.scale_cases or (2000 if args.quick else 100_000)
+    with tempfile.TemporaryDirectory(prefix="llmeval-bench-scale-") as tmp:
+        log(f"(f) pytest on a {cases:,}-case suite (`python:` echo app) with --llmeval-results and --llmeval-html")
+        scale = _scale.scale_run(Path(tmp) / "scale", cases)
+        log(f"(f) {scale['wall_s']:.1f} s, peak RSS {scale['rss_mb']} MB, HTML {scale['html_mb']} MB, {scale['browser']}")
+        log("(g) demo suites on the demo model, cache off: generation vs. scoring")
+        share = _scale.scoring_share(Path(tmp))
+        log(f"(g) generation {share['gen_s']} s, case items {share['case_items_s']:.2f} s")
+    info = {"cpu": _report.machine()["cpu"], "cores": str(os.cpu_count()), "load": load_at_start}
+    text = _scale.section(scale, share, command, info)
+    print("\n" + text, flush=True)
+    if not args.no_write:
+        _report.write_section(RESULTS, text, name="scale")
+        log(f"wrote the scale section of {RESULTS.relative_to(ROOT)}")
+    return _scale.targets(scale, share)
+
+
+def side_by_side(rows: list[tuple[str, str, str, str]]) -> None:
+    """Every target of this run in one table, measured next to its goal."""
+    print("\n## All targets of this run\n\n" + "\n".join(_report.table(("target", "measured", "goal", "verdict"), rows)),
+          flush=True)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -190,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = QUICK if args.quick else Sizes(cases=args.cases)
     command = " ".join([".venv/bin/python bench/run.py", *(argv if argv is not None else sys.argv[1:])])
     load_at_start = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "-"
+    if args.only_scale:
+        demo_model()
+        side_by_side(run_scale(args, command, load_at_start))
+        return 0
     model = args.model.resolve() if args.model else demo_model()
     with tempfile.TemporaryDirectory(prefix="llmeval-bench-") as tmp:
         work = Path(tmp)
@@ -206,6 +242,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_write:
         _report.write_section(RESULTS, text)
         log(f"wrote the engine section of {RESULTS.relative_to(ROOT)}")
+    rows = _report.targets(f)
+    if not args.skip_scale:
+        rows += run_scale(args, command, load_at_start)
+    side_by_side(rows)
     if not args.skip_pii:
         log("running bench/pii_bench.py")
         subprocess.run([sys.executable, str(HERE / "pii_bench.py")], cwd=ROOT, env=_measure.env(), check=True)

@@ -130,7 +130,7 @@ def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace)
     verdict = build_verdict([g.row() for g in gates], result.baseline_diff, run_id=run.settings.run_id)
     manifest = build_manifest(run, {r.suite: r.suite_path for r in cases})
     path = run.settings.results_path(run.root)
-    with ResultsWriter(path, mode="a" if run.settings.append else "w") as writer:
+    with ResultsWriter(path, mode="append" if run.settings.append else "overwrite") as writer:
         for record in (*cases, *gates):
             writer.write(record.row())
         writer.write(verdict.to_json())

@@ -138,9 +138,10 @@ class CaseItem(pytest.Item):
         if isinstance(excinfo.value, CaseFailed):
             return describe_case_failure(self, excinfo.value.args[0], evaluation_of(self))
         if isinstance(excinfo.value, (CaseErrored, LlmevalError)):
+            from llmeval.reporting.failure import describe_case_error
+
             where = f"{evaluation_of(self).rel(self.case.path)}:{self.case.line}"
-            problem = f"case '{self.case.id}' could not be evaluated on {self.spec} (an error, not a failure)"
-            return f"{where}: {problem}: {_safe(str(excinfo.value))}"
+            return describe_case_error(where, self.case.id, self.spec, excinfo.value)
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -187,9 +188,9 @@ def _lookup(table: dict[Any, Any], key: tuple[str, str, str], result: RunResult)
 
 
 def _safe(text: str) -> str:
-    from llmeval.reporting.safe import display
+    from llmeval.reporting.safe import display_line
 
-    return display(text)
+    return display_line(text)
 
 
 selection_key = pytest.StashKey[dict]()

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from html import escape
+from html import escape as _escape
+
+from llmeval.reporting.safe import display_line
 
 WIDTH = 360
 BAR_HEIGHT = 18
+
+
+def escape(text: str) -> str:
+    """SVG text: control and bidi characters shown escaped, then markup-escaped."""
+    return _escape(display_line(text))
 
 
 def _fmt(value: float) -> str:

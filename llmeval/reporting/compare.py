@@ -9,6 +9,7 @@ from typing import Any
 
 from llmeval.gate import rows as R
 from llmeval.gate import stats
+from llmeval.reporting.safe import display_line
 
 TOP = 10
 TIE = 1e-9
@@ -121,6 +122,7 @@ def format_comparison(comparison: Mapping[str, Any], *, markdown: bool = True) -
 
 
 def _table(rows: list[list[str]], markdown: bool) -> list[str]:
+    rows = [[display_line(c) for c in r] for r in rows]  # labels and case ids may carry control characters
     if markdown:
         cells = [[c.replace("|", "\\|") for c in r] for r in rows]
         return ["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(cells[0])] + [

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmeval.reporting.safe import display
+from llmeval.reporting.safe import display_line
 
 WIDTH = 300
 
@@ -15,7 +15,7 @@ WIDTH = 300
 def _trim(text: str | None, width: int = WIDTH) -> str:
     if text is None:
         return "-"
-    flat = display(text).replace("\n", "\\n")
+    flat = display_line(text)
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -36,7 +36,17 @@ def describe_case_failure(item: Any, result: Any, runner: Any) -> str:
         mark = "PASS" if score["passed"] else "FAIL"
         want = _describe(score["threshold"])
         lines.append(f"  {mark} {name:<10} {score['value']:>8.4g}  want {want:<12} {_trim(score['explanation'], 160)}")
-    return "\n".join(lines)
+    return _lines(lines)
+
+
+def _lines(lines: list[str]) -> str:
+    """The message with every line display-safe: ids, labels and gate messages can carry model or case text."""
+    return "\n".join(display_line(line) for line in lines)
+
+
+def describe_case_error(where: str, case_id: str, spec: str, error: object) -> str:
+    """The message of a case that could not be evaluated (an error, not a failure), display-safe."""
+    return display_line(f"{where}: case '{case_id}' could not be evaluated on {spec} (an error, not a failure): {error}")
 
 
 def _describe(threshold: dict[str, float]) -> str:
@@ -51,10 +61,10 @@ def _describe(threshold: dict[str, float]) -> str:
 
 
 def describe_gate_failure(item: Any, row: dict[str, Any], runner: Any) -> str:
-    message = display(row["message"])
+    message = row["message"]
     label = row.get("model_label", item.spec)
     lines = [f"{runner.rel(item.suite.path)}:{item.gate.line}: gate '{item.gate.name}' failed on {label}", f"  {message}"]
     worst = row.get("worst") or []
     if worst:
         lines.append("  worst cases: " + ", ".join(f"{w['case']} ({w['value']:.3g})" for w in worst[:5]))
-    return "\n".join(lines)
+    return _lines(lines)

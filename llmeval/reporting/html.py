@@ -1,8 +1,9 @@
 """The offline HTML report: one self-contained file, every piece of model or user text escaped.
 
-Defence in depth: Jinja2 autoescaping in a sandbox; data for the script sits in a JSON block with
-``<``, ``>`` and ``&`` escaped; the script only sets ``textContent``/``hidden``; and a
-Content-Security-Policy allows no network and runs only the report's own script (by its hash).
+Defence in depth: Jinja2 autoescaping in a sandbox, after control and bidi characters are escaped for
+display; the case table's data sits in a base64 block (see `case_table`); the script only sets
+``textContent``/``hidden``; and a Content-Security-Policy allows no network and runs only the report's own
+script (by its hash).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 from llmeval.gate import rows as R
 from llmeval.gate.verdict import build_verdict
-from llmeval.reporting import charts
+from llmeval.reporting import case_table, charts
+from llmeval.reporting.safe import display
 from llmeval.reporting.summary import label_of, metric_summary, status_of, suite_summary
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,11 +39,18 @@ def environment() -> Any:
     from jinja2 import FileSystemLoader
     from jinja2.sandbox import SandboxedEnvironment
 
-    env = SandboxedEnvironment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    env = SandboxedEnvironment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, finalize=_display)
     env.filters["num"] = _num
     env.filters["threshold"] = _threshold
     env.filters["interval"] = _interval
     return env
+
+
+def _display(value: Any) -> Any:
+    """Every string a template prints is display-safe (control and bidi characters escaped); markup as is."""
+    from markupsafe import Markup
+
+    return display(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def render_page(template: str, path: str | Path, **context: Any) -> Path:
@@ -90,33 +99,6 @@ def _threshold(value: Any) -> str:
     return " and ".join(p for p in parts if p)
 
 
-def _case_view(index: int, row: Mapping[str, Any]) -> dict[str, Any]:
-    scores = [{"name": name, **score} for name, score in (row.get("scores") or {}).items() if isinstance(score, Mapping)]
-    references = list(row.get("references") or ([row["reference"]] if row.get("reference") else []))
-    return {
-        "index": index,
-        "status": status_of(row),
-        "suite": str(row.get("suite", "")),
-        "case": str(row.get("case", "")),
-        "model": label_of(row),
-        "sample": row.get("sample", 0),
-        "prompt": str(row.get("prompt") or ""),
-        "output": str(row.get("output") or ""),
-        "references": [str(r) for r in references],
-        "error": row.get("error"),
-        "latency": row.get("latency_s"),
-        "scores": scores,
-        "vars": json.dumps(row.get("vars") or {}, ensure_ascii=False, indent=1, default=str),
-        "tags": [str(t) for t in row.get("tags") or []],
-    }
-
-
-def _search_text(view: Mapping[str, Any]) -> str:
-    fields = [view["suite"], view["case"], view["model"], view["prompt"], view["output"], *view["references"]]
-    fields += [str(view["error"] or ""), *view["tags"]]
-    return "\n".join(fields).lower()
-
-
 def _charts(metrics: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One histogram per (metric, model) and, with several models, a bar chart per metric."""
     from markupsafe import Markup
@@ -145,8 +127,10 @@ def _baseline_view(diff: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "regressed": [c for c in cases if c["change"] == "regressed"][:CASE_DIFFS_SHOWN],
         "improved_total": sum(1 for c in cases if c["change"] == "improved"),
         "regressed_total": sum(1 for c in cases if c["change"] == "regressed"),
-        "new_cases": diff.get("new_cases", []),
-        "missing_cases": diff.get("missing_cases", []),
+        "new_cases": diff.get("new_cases", [])[:CASE_DIFFS_SHOWN],
+        "missing_cases": diff.get("missing_cases", [])[:CASE_DIFFS_SHOWN],
+        "new_total": len(diff.get("new_cases", [])),
+        "missing_total": len(diff.get("missing_cases", [])),
         "gates": diff.get("gates", []),
     }
 
@@ -163,7 +147,8 @@ def render_html(
 
     ``verdict`` is a ``build_verdict`` result; anything else is rebuilt from the gate rows.
     """
-    cases = [_case_view(i, r) for i, r in enumerate(R.case_rows(rows))]
+    case_rows = R.case_rows(rows)
+    statuses = [status_of(r) for r in case_rows]
     gates = R.gate_rows(rows)
     metrics = metric_summary(rows)
     return render_page(
@@ -174,18 +159,13 @@ def render_html(
         suites=suite_summary(rows),
         metrics=metrics,
         charts=_charts(metrics),
-        cases=cases,
-        counts={s: sum(1 for c in cases if c["status"] == s) for s in ("passed", "failed", "error")},
-        suite_names=sorted({c["suite"] for c in cases}),
-        model_names=sorted({c["model"] for c in cases}),
+        case_count=len(case_rows),
+        counts={s: statuses.count(s) for s in case_table.STATUSES},
+        suite_names=sorted({str(r.get("suite", "")) for r in case_rows}),
+        model_names=sorted({label_of(r) for r in case_rows}),
         gates=gates,
         group_gates=[g for g in gates if g.get("groups")],
         baseline=_baseline_view(baseline_diff),
-        data_json=_markup(safe_json({"search": [_search_text(c) for c in cases]})),
+        case_limit=case_table.text_limit(len(case_rows)),
+        case_data=case_table.encode(case_table.payload(case_rows, _threshold)),
     )
-
-
-def _markup(text: str) -> Any:
-    from markupsafe import Markup
-
-    return Markup(text)

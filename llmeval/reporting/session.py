@@ -46,7 +46,7 @@ class Reporter:
         if self._writer is None:
             from llmeval.reporting.results import ResultsWriter
 
-            self._writer = ResultsWriter(self.results_path, mode="a" if self.settings.append else "w")
+            self._writer = ResultsWriter(self.results_path, mode="append" if self.settings.append else "overwrite")
             self.written.append(("results", self.results_path))
         for record in records:
             self._writer.write(record.row())

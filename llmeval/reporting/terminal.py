@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmeval.records import Verdict
+from llmeval.reporting.safe import display_line
 
 
 def summary_lines(
@@ -38,4 +39,4 @@ def summary_lines(
                 {"yellow": True},
             )
         )
-    return out
+    return [(display_line(line), markup) for line, markup in out]

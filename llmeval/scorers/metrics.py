@@ -8,6 +8,23 @@ from typing import Any
 
 from llmeval.scorers.base import Sample, Score, Threshold, register
 
+MAX_SCORED_CHARS = 20_000  # reference metrics score this many characters of the output and of each reference
+
+
+def _capped(sample: Sample) -> tuple[str, list[str], dict[str, Any]]:
+    """Output and references cut to MAX_SCORED_CHARS (BLEU, ROUGE and TER grow with length, TER worse than
+    linearly); the metadata says what was cut, and is empty when nothing was."""
+    texts = [sample.output, *sample.references]
+    if max(map(len, texts)) <= MAX_SCORED_CHARS:
+        return sample.output, list(sample.references), {}
+    cut = {"scored_chars": MAX_SCORED_CHARS, "output_chars": len(sample.output),
+           "reference_chars": [len(r) for r in sample.references]}  # fmt: skip
+    return sample.output[:MAX_SCORED_CHARS], [r[:MAX_SCORED_CHARS] for r in sample.references], cut
+
+
+def _cut_note(cut: dict[str, Any]) -> str:
+    return f" [scored the first {MAX_SCORED_CHARS:,} characters of each text]" if cut else ""
+
 
 def _no_reference(name: str, threshold: Threshold) -> Score:
     return Score(name, float("nan"), threshold, False, "no reference to compare with: set 'reference' on the case")
@@ -31,10 +48,12 @@ class SacrebleuScorer:
         if not sample.references:
             return _no_reference(self.name, self.threshold)
         metric = _sacrebleu_metric(self.name)
-        result = metric.sentence_score(sample.output.strip(), list(sample.references))
+        output, references, cut = _capped(sample)
+        result = metric.sentence_score(output.strip(), references)
         value = float(result.score)
-        why = f"{self.name} {value:.1f} (want {self.threshold.describe()}) over {len(sample.references)} reference(s)"
-        return Score(self.name, value, self.threshold, self.threshold.check(value), why, str(metric.get_signature()))
+        why = f"{self.name} {value:.1f} (want {self.threshold.describe()}) over {len(references)} reference(s)"
+        signature = str(metric.get_signature())
+        return Score(self.name, value, self.threshold, self.threshold.check(value), why + _cut_note(cut), signature, cut)
 
 
 @register("bleu")
@@ -73,13 +92,13 @@ class RougeScorer:
         if not sample.references:
             return _no_reference(self.name, self.threshold)
         scorer = _rouge(self.name, self.stemmer)
-        target = sample.output
+        target, references, cut = _capped(sample)
         if self.name == "rougeLsum":
             target = target.replace(". ", ".\n")
-        best = scorer.score_multi(list(sample.references), target)[self.name]
+        best = scorer.score_multi(references, target)[self.name]
         value = float(best.fmeasure)
         why = f"{self.name} F1 {value:.3f} (P {best.precision:.2f}, R {best.recall:.2f}; want {self.threshold.describe()})"
-        return Score(self.name, value, self.threshold, self.threshold.check(value), why, self.signature)
+        return Score(self.name, value, self.threshold, self.threshold.check(value), why + _cut_note(cut), self.signature, cut)
 
 
 def _rouge_factory(kind: str) -> Any:

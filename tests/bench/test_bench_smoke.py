@@ -140,3 +140,39 @@ def test_options() -> None:
     args = bench.parse(["--quick", "--skip-pii", "--gpu", "--cases", "10"])
     assert (args.quick, args.skip_pii, args.gpu, args.cases) == (True, True, True, 10)
     assert bench.parse([]).cases == 200
+
+
+scale = bench._scale
+
+
+@pytest.mark.slow
+def test_scale_run_measures_a_small_echo_run(tmp_path: Path) -> None:
+    figures = scale.scale_run(tmp_path, 30)
+    assert figures["cases"] == 30 and figures["rc"] == 0 and figures["wall_s"] > 0
+    assert figures["results_mb"] > 0 and 0 < figures["html_mb"] < 1
+    assert figures["rss_mb"] is None or figures["rss_mb"] > 10
+    browser = figures["browser"]
+    assert "skipped" in browser or (browser["rows_rendered"] == 30 and browser["ready_s"] >= browser["load_s"] > 0)
+
+
+@pytest.mark.parametrize(
+    ("scale_figures", "share", "verdicts"),
+    [
+        ({"cases": 100_000, "rss_mb": 900.0, "html_mb": 4.2, "browser": {"load_s": 0.5, "ready_s": 1.5}},
+         {"gen_s": 10.0, "case_items_s": 0.5}, ["PASS", "PASS", "PASS", "PASS"]),
+        ({"cases": 100_000, "rss_mb": 6850.0, "html_mb": 171.0, "browser": {"skipped": "no chromium"}},
+         {"gen_s": 1.0, "case_items_s": 3.0}, ["MISS", "MISS", "-", "MISS"]),
+    ],
+    ids=["all-met", "before"],
+)  # fmt: skip
+def test_scale_targets(scale_figures: dict[str, Any], share: dict[str, Any], verdicts: list[str]) -> None:
+    rows = scale.targets(scale_figures, share)
+    assert [r[3] for r in rows] == verdicts
+    assert rows[0][1] in ("900.0 MB", "6,850.0 MB") and rows[1][2] == "<= 20 MB"
+
+
+def test_scale_options() -> None:
+    args = bench.parse(["--only-scale", "--scale-cases", "500"])
+    assert (args.only_scale, args.skip_scale, args.scale_cases) == (True, False, 500)
+    with pytest.raises(SystemExit):
+        bench.parse(["--only-scale", "--skip-scale"])

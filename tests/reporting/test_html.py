@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from llmeval.reporting import charts
+from llmeval.reporting import case_table, charts
 from llmeval.reporting.html import render_html, safe_json
 
 
@@ -23,9 +23,10 @@ def test_safe_json_cannot_close_the_script_block(text: str) -> None:
 def test_report_escapes_every_probe(tmp_path: Path, rows_with_probes: list[dict]) -> None:
     html = render_html(rows_with_probes, tmp_path / "r.html").read_text()
     scripts = re.findall(r"<script[^>]*>", html)
-    assert scripts == ['<script type="application/json" id="llmeval-data">', "<script>"]
+    assert scripts == ['<script type="application/gzip+base64" id="llmeval-cases">', "<script>"]
     assert "<img" not in html and 'onerror="' not in html and 'href="javascript' not in html
-    assert "&lt;b&gt;timeout&lt;/b&gt;" in html
+    data = case_table.decode(re.search(r'id="llmeval-cases">([A-Za-z0-9+/=]+)</script>', html)[1])
+    assert "BackendError: <b>timeout</b>" in [c[9] for c in data["cases"]]  # the script sets it as text
     assert "Content-Security-Policy" in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
 

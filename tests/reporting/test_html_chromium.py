@@ -55,6 +55,7 @@ def page(browser: Any, report: Path) -> Any:
     page.requests = []
     page.on("request", lambda r: page.requests.append(r.url))
     page.goto(report.as_uri())
+    page.wait_for_selector("#cases[data-ready]", state="attached", timeout=10_000)
     yield page
     context.close()
 
@@ -106,3 +107,47 @@ def test_drill_down_shows_the_escaped_text(page: Any) -> None:
 def test_baseline_and_groups_sections(page: Any) -> None:
     assert "case-11" in page.locator("#diff-regressed").inner_text()
     assert page.locator("table.groups tbody tr").count() == 2
+
+
+@pytest.fixture
+def big_page(browser: Any, tmp_path: Path, make_case: Any) -> Any:
+    """250 cases (three pages): one hostile output, one 50,000-character output, one needle on the last page."""
+    rows = [make_case(f"c{i:03d}", rouge=0.3 + (i % 5) * 0.1) for i in range(250)]
+    rows[7] = make_case("c007", output="ok\x1b[2J\rbell\x07 \u202eexe.txt")
+    rows[8] = make_case("c008", output="x" * 50_000)
+    rows[242] = make_case("c242", output="the needle is here")
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    page.goto(render_html(rows, tmp_path / "big.html").as_uri())
+    page.wait_for_selector("#cases[data-ready]", state="attached", timeout=10_000)
+    yield page
+    context.close()
+
+
+def test_case_table_is_paginated_and_search_covers_every_page(big_page: Any) -> None:
+    page = big_page
+    assert _visible_cases(page) == 100 and page.locator("#page-info").inner_text() == "page 1 of 3"
+    assert page.locator("#cases tr.case").first.locator("td.case-id").inner_text() == "c000"
+    page.click("#page-next")
+    page.click("#page-next")
+    assert _visible_cases(page) == 50 and page.locator("#page-info").inner_text() == "page 3 of 3"
+    assert page.locator("#page-next").is_disabled()
+    page.click("#page-prev")
+    page.click("#page-prev")
+    page.fill("#search", "needle")
+    assert _visible_cases(page) == 1 and page.locator("#shown").inner_text() == "1"
+    assert page.locator("#page-info").inner_text() == "page 1 of 1"
+    page.locator("#cases tr.case button.toggle").click()
+    assert page.locator("#detail-242 pre.output").inner_text() == "the needle is here"
+    page.fill("#search", "")
+    page.select_option("#f-status", "failed")
+    assert page.locator("#shown").inner_text() == "100"  # rougeL 0.3 and 0.4 fail: 2 in 5, over all pages
+
+
+def test_hostile_and_long_texts_show_escaped_and_cut(big_page: Any) -> None:
+    page = big_page
+    page.locator("#cases tr.case", has_text="c007").locator("button.toggle").click()
+    assert page.locator("#detail-7 pre.output").inner_text() == "ok\\x1b[2J\\rbell\\x07 \\u202eexe.txt"
+    page.locator("#cases tr.case", has_text="c008").locator("button.toggle").click()
+    shown = page.locator("#detail-8 pre.output").inner_text()
+    assert shown.startswith("x" * 2000) and shown.endswith("[cut here: 48,000 more characters in the results file]")

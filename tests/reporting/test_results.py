@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,8 @@ from llmeval.errors import LlmevalError
 from llmeval.reporting.results import ResultsWriter, export, load_results, read_rows
 
 
-def _write(path: Path, rows: list[dict], mode: str = "a") -> Path:
-    with ResultsWriter(path, mode=mode) as writer:
+def _write(path: Path, rows: list[dict], **options: Any) -> Path:
+    with ResultsWriter(path, **options) as writer:
         for row in rows:
             writer.write(row)
     return path
@@ -24,15 +26,44 @@ def _write(path: Path, rows: list[dict], mode: str = "a") -> Path:
 def test_writer_creates_dirs_appends_and_round_trips(tmp_path: Path, rows_with_probes: list[dict]) -> None:
     path = tmp_path / "deep" / "er" / "results.jsonl"
     _write(path, rows_with_probes[:3])
-    _write(path, rows_with_probes[3:])
+    _write(path, rows_with_probes[3:], mode="append")
     assert read_rows(path) == rows_with_probes
 
 
-def test_writer_overwrites_by_default(tmp_path: Path, rows_with_probes: list[dict]) -> None:
-    path = _write(tmp_path / "results.jsonl", rows_with_probes, mode="w")
-    with ResultsWriter(path) as writer:
-        writer.write(rows_with_probes[0])
-    assert read_rows(path) == rows_with_probes[:1]
+def test_writer_overwrites_by_default(tmp_path: Path, make_case: Any) -> None:
+    path = _write(tmp_path / "r.jsonl", [make_case("old-1"), make_case("old-2")])
+    _write(path, [make_case("new")])
+    assert [r["case"] for r in read_rows(path)] == ["new"]
+
+
+def test_refuse_mode_keeps_an_existing_file(tmp_path: Path, make_case: Any) -> None:
+    path = _write(tmp_path / "r.jsonl", [make_case("old")], mode="refuse")
+    with pytest.raises(LlmevalError, match=r"r.jsonl already exists; .*--llmeval-append"):
+        ResultsWriter(path, mode="refuse")
+    assert [r["case"] for r in read_rows(path)] == ["old"]
+    with pytest.raises(ValueError, match="overwrite, append, refuse"):
+        ResultsWriter(path, mode="add")  # type: ignore[arg-type]
+
+
+def test_fsync_per_batch_not_per_row(tmp_path: Path, make_case: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    path = _write(tmp_path / "r.jsonl", [make_case(f"c{i}") for i in range(2500)], sync_rows=1000, sync_seconds=3600)
+    assert len(synced) == 3  # after rows 1000 and 2000, and at close
+    assert len(read_rows(path)) == 2500
+
+
+def test_fsync_after_a_quiet_interval(tmp_path: Path, make_case: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    writer = ResultsWriter(tmp_path / "r.jsonl", sync_rows=10**6, sync_seconds=0.05)
+    writer.write(make_case("a"))
+    time.sleep(0.06)
+    writer.write(make_case("b"))  # more than sync_seconds since the last fsync: this batch goes to disk now
+    assert len(synced) == 1
+    writer.close()
 
 
 def test_each_write_is_on_disk_before_close(tmp_path: Path, make_case: Any) -> None:

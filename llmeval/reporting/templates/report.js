@@ -1,46 +1,151 @@
 (function () {
   "use strict";
+  // The case table: decode the embedded rows once, filter over all of them, render one page at a time.
+  // Only textContent and hidden are ever set: no markup is built from data.
+  var PAGE = 100;
+  var STATUSES = ["passed", "failed", "error"];
   function byId(id) { return document.getElementById(id); }
   var table = byId("cases");
-  if (!table) { return; }
-  var dataNode = byId("llmeval-data");
-  var data = dataNode ? JSON.parse(dataNode.textContent) : { search: [] };
-  var rows = Array.prototype.slice.call(table.querySelectorAll("tbody tr.case"));
+  var block = byId("llmeval-cases");
+  if (!table || !block) { return; }
+  var body = table.tBodies[0];
   var controls = { status: byId("f-status"), suite: byId("f-suite"), model: byId("f-model"), search: byId("search") };
-  var shown = byId("shown");
+  var shown = byId("shown"), info = byId("page-info"), prev = byId("page-prev"), next = byId("page-next");
+  var data = null, haystack = null, matching = [], page = 0, open = {};
 
-  function matches(tr, query) {
-    var text = data.search[Number(tr.dataset.index)] || "";
-    return (!controls.status.value || tr.dataset.status === controls.status.value) &&
-      (!controls.suite.value || tr.dataset.suite === controls.suite.value) &&
-      (!controls.model.value || tr.dataset.model === controls.model.value) &&
-      (!query || text.indexOf(query) !== -1);
+  function decode(text) {
+    var bin = atob(text.trim()), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i += 1) { bytes[i] = bin.charCodeAt(i); }
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text().then(JSON.parse);
   }
 
-  function apply() {
+  function str(i) { return data.strings[i]; }
+  function num(v, digits) { return v === null || v === undefined ? "–" : String(Number(v.toPrecision(digits))); }
+
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    if (cls) { node.className = cls; }
+    return node;
+  }
+
+  function searchText(c) {
+    return [str(c[1]), c[2], str(c[3]), c[6], c[7]].concat(c[8], [c[9] || ""], c[12].map(str)).join("\n").toLowerCase();
+  }
+
+  function matches(c, i, query) {
+    if (controls.status.value && STATUSES[c[0]] !== controls.status.value) { return false; }
+    if (controls.suite.value && str(c[1]) !== controls.suite.value) { return false; }
+    if (controls.model.value && str(c[3]) !== controls.model.value) { return false; }
+    if (!query) { return true; }
+    if (!haystack) { haystack = data.cases.map(searchText); }
+    return haystack[i].indexOf(query) !== -1;
+  }
+
+  function filter() {
     var query = controls.search.value.trim().toLowerCase();
-    var count = 0;
-    rows.forEach(function (tr) {
-      var ok = matches(tr, query);
-      tr.hidden = !ok;
-      if (!ok) {
-        var detail = byId("detail-" + tr.dataset.index);
-        if (detail) { detail.hidden = true; }
-      }
-      if (ok) { count += 1; }
-    });
-    shown.textContent = String(count);
+    matching = [];
+    data.cases.forEach(function (c, i) { if (matches(c, i, query)) { matching.push(i); } });
+    shown.textContent = String(matching.length);
+    page = 0;
+    render();
   }
 
-  ["status", "suite", "model"].forEach(function (key) { controls[key].addEventListener("change", apply); });
-  controls.search.addEventListener("input", apply);
-  table.addEventListener("click", function (event) {
+  function caseRow(i) {
+    var c = data.cases[i], tr = el("tr", null, "case");
+    tr.dataset.index = String(i);
+    tr.dataset.status = STATUSES[c[0]];
+    var badge = el("td");
+    badge.appendChild(el("span", STATUSES[c[0]], "badge " + STATUSES[c[0]]));
+    tr.appendChild(badge);
+    tr.appendChild(el("td", str(c[1])));
+    tr.appendChild(el("td", c[2], "case-id"));
+    tr.appendChild(el("td", str(c[3])));
+    tr.appendChild(el("td", c[4], "num"));
+    var chips = el("td");
+    c[10].forEach(function (s) { chips.appendChild(el("span", str(s[0]) + "=" + num(s[1], 3), "score-chip " + (s[2] ? "s-ok" : "s-bad"))); });
+    tr.appendChild(chips);
+    tr.appendChild(el("td", num(c[5], 3), "num"));
+    var cell = el("td"), button = el("button", open[i] ? "hide" : "details", "toggle");
+    button.type = "button";
+    button.setAttribute("aria-controls", "detail-" + i);
+    button.setAttribute("aria-expanded", String(Boolean(open[i])));
+    cell.appendChild(button);
+    tr.appendChild(cell);
+    return tr;
+  }
+
+  function section(td, title, text, cls) {
+    td.appendChild(el("h3", title));
+    td.appendChild(el("pre", text, cls));
+  }
+
+  function scoreTable(scores) {
+    var t = el("table", null, "scores"), head = el("tr"), rows = el("tbody");
+    ["Scorer", "Value", "Threshold", "Result", "Explanation"].forEach(function (h) { head.appendChild(el("th", h)); });
+    t.appendChild(el("thead")).appendChild(head);
+    scores.forEach(function (s) {
+      var tr = el("tr"), result = el("td"), why = el("td", str(s[4]), "explanation");
+      tr.appendChild(el("td", str(s[0])));
+      tr.appendChild(el("td", num(s[1], 4), "num"));
+      tr.appendChild(el("td", str(s[3])));
+      result.appendChild(el("span", s[2] ? "pass" : "fail", "badge " + (s[2] ? "passed" : "failed")));
+      tr.appendChild(result);
+      if (str(s[5])) { why.appendChild(el("div", str(s[5]), "muted small")); }
+      tr.appendChild(why);
+      rows.appendChild(tr);
+    });
+    t.appendChild(rows);
+    return t;
+  }
+
+  function detailRow(i) {
+    var c = data.cases[i], tr = el("tr", null, "detail"), td = el("td");
+    tr.id = "detail-" + i;
+    td.colSpan = 8;
+    section(td, "Prompt", c[6], "prompt");
+    section(td, "Output", c[7], "output");
+    c[8].forEach(function (r, k) { section(td, c[8].length > 1 ? "Reference " + (k + 1) : "Reference", r, "reference"); });
+    if (c[9]) { section(td, "Error", c[9], "error-text"); }
+    if (c[10].length) { td.appendChild(scoreTable(c[10])); }
+    if (c[11]) { section(td, "Vars", c[11], "vars"); }
+    tr.appendChild(td);
+    return tr;
+  }
+
+  function render() {
+    var pages = Math.max(1, Math.ceil(matching.length / PAGE));
+    page = Math.min(Math.max(page, 0), pages - 1);
+    var rows = document.createDocumentFragment();
+    matching.slice(page * PAGE, (page + 1) * PAGE).forEach(function (i) {
+      rows.appendChild(caseRow(i));
+      if (open[i]) { rows.appendChild(detailRow(i)); }
+    });
+    body.replaceChildren(rows);
+    info.textContent = "page " + (page + 1) + " of " + pages;
+    prev.disabled = page === 0;
+    next.disabled = page >= pages - 1;
+  }
+
+  function toggle(event) {
     var button = event.target.closest("button.toggle");
     if (!button) { return; }
-    var detail = byId(button.getAttribute("aria-controls"));
-    detail.hidden = !detail.hidden;
-    button.setAttribute("aria-expanded", String(!detail.hidden));
-    button.textContent = detail.hidden ? "details" : "hide";
+    var tr = button.closest("tr"), i = Number(tr.dataset.index);
+    open[i] = !open[i];
+    if (open[i]) { tr.after(detailRow(i)); } else { byId("detail-" + i).remove(); }
+    button.textContent = open[i] ? "hide" : "details";
+    button.setAttribute("aria-expanded", String(open[i]));
+  }
+
+  decode(block.textContent).then(function (decoded) {
+    data = decoded;
+    ["status", "suite", "model"].forEach(function (key) { controls[key].addEventListener("change", filter); });
+    controls.search.addEventListener("input", filter);
+    prev.addEventListener("click", function () { page -= 1; render(); });
+    next.addEventListener("click", function () { page += 1; render(); });
+    table.addEventListener("click", toggle);
+    filter();
+    table.dataset.ready = "true";
   });
-  apply();
 })();
