@@ -15,6 +15,7 @@ from typing import Any
 STATS = ("mean", "median", "min", "max", "quantile", "pass_rate", "leak_rate")
 RATE_STATS = ("pass_rate", "leak_rate")
 DEFAULT_RESAMPLES = 2000
+_CHUNK_CELLS = 4_000_000  # values per resampling chunk (~32 MB of float64)
 
 
 @dataclass(frozen=True)
@@ -105,11 +106,20 @@ def bootstrap_interval(
     for i, values in enumerate(clusters):
         padded[i, : len(values)] = values
     rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(clusters), size=(resamples, len(clusters)))
-    stats = _reduce(padded[picks].reshape(resamples, -1), stat, q)
+    parts = []
+    for k in _chunks(resamples, len(clusters) * width):
+        picks = rng.integers(0, len(clusters), size=(k, len(clusters)))
+        parts.append(_reduce(padded[picks].reshape(k, -1), stat, q))
+    stats = np.concatenate(parts)
     alpha = (1 - confidence) / 2
     lo, hi = np.quantile(stats, [alpha, 1 - alpha])
     return (float(lo), float(hi))
+
+
+def _chunks(resamples: int, cells_per_resample: int) -> list[int]:
+    """Resample counts per chunk so one chunk holds about _CHUNK_CELLS values (2,000 x 100,000 would be gigabytes)."""
+    step = max(1, _CHUNK_CELLS // max(1, cells_per_resample))
+    return [min(step, resamples - start) for start in range(0, resamples, step)]
 
 
 def rate_interval(successes: float, n: int, *, confidence: float = 0.95, method: str = "exact") -> tuple[float, float]:
@@ -152,11 +162,11 @@ def paired_test(
         return PairedTest(0, math.nan, (math.nan, math.nan), 1.0, 1.0)
     observed = float(diff.mean())
     rng = np.random.default_rng(seed)
-    boot = diff[rng.integers(0, n, size=(resamples, n))].mean(axis=1)
+    sizes = _chunks(resamples, n)
+    boot = np.concatenate([diff[rng.integers(0, n, size=(k, n))].mean(axis=1) for k in sizes])
     alpha = (1 - confidence) / 2
     lo, hi = np.quantile(boot, [alpha, 1 - alpha])
-    signs = rng.choice(np.array([-1.0, 1.0]), size=(resamples, n))
-    flipped = (signs * diff).mean(axis=1)
+    flipped = np.concatenate([(rng.choice(np.array([-1.0, 1.0]), size=(k, n)) * diff).mean(axis=1) for k in sizes])
     tol = 1e-12
     p_less = (1 + int(np.sum(flipped <= observed + tol))) / (resamples + 1)
     p_greater = (1 + int(np.sum(flipped >= observed - tol))) / (resamples + 1)
