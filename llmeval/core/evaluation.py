@@ -189,7 +189,12 @@ class Evaluation:
         for target in targets:
             for case, case_keys in zip(target.cases, keys[id(target)], strict=True):
                 jobs.extend((target, case, k, self.plan.get(key)) for k, key in enumerate(case_keys))
-        scored = score_jobs([(case, case.request(t.suite.generation, k).text(), gen) for t, case, k, gen in jobs], self.scoring)
+        timings: dict[str, float] = {}
+        scored = score_jobs([(case, case.request(t.suite.generation, k).text(), gen) for t, case, k, gen in jobs],
+                            self.scoring, timings)  # fmt: skip
+        if jobs:
+            self.write_line(f"llmeval: scored {len(jobs)} outputs in {timings.get('score_s', 0.0):.2f} s "
+                            f"(scorer models load {timings.get('load_s', 0.0):.2f} s apart)")  # fmt: skip
         out: dict[tuple[str, str, str], list[CaseRecord]] = {}
         for (target, case, sample, gen), (scores, error) in zip(jobs, scored, strict=True):
             record = build_case_records(self, target.suite, case, target.spec, sample, gen, scores, error)

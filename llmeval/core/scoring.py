@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,16 +14,29 @@ from llmeval.suite import Case
 Scored = tuple[dict[str, dict[str, Any]], str | None]  # scores by name (JSON form), error
 
 
-def score_jobs(jobs: Sequence[tuple[Case, str, Generation]], ctx: ScoringContext | None = None) -> list[Scored]:
-    """Scores per (case, prompt text, generation); a generation error or a scorer error is the job's error."""
+def score_jobs(
+    jobs: Sequence[tuple[Case, str, Generation]], ctx: ScoringContext | None = None, timings: dict[str, float] | None = None
+) -> list[Scored]:
+    """Scores per (case, prompt text, generation); a generation error or a scorer error is the job's error.
+
+    ``timings`` gets ``load_s`` (scorers' engines and models, loaded first) and ``score_s``.
+    """
+    from llmeval.scorers.batch import prepare_all
     from llmeval.scorers.context import shared_context
 
+    ctx = ctx or shared_context()
     work: list[tuple[int, Scorer, Sample]] = []
     for index, (case, prompt, gen) in enumerate(jobs):
         if gen.error is None:
             sample = case.sample_for(gen.text, prompt)
             work.extend((index, scorer, sample) for scorer in case.scorers)
-    results = score_all([(scorer, sample) for _, scorer, sample in work], ctx or shared_context())
+    started = time.perf_counter()
+    prepare_all([scorer for _, scorer, _ in work], ctx)
+    loaded = time.perf_counter()
+    results = score_all([(scorer, sample) for _, scorer, sample in work], ctx)
+    if timings is not None:
+        timings["load_s"] = timings.get("load_s", 0.0) + loaded - started
+        timings["score_s"] = timings.get("score_s", 0.0) + time.perf_counter() - loaded
     out: list[Scored] = [({}, gen.error) for _, _, gen in jobs]
     for (index, scorer, _), result in zip(work, results, strict=True):
         scores, error = out[index]

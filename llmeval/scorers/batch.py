@@ -8,7 +8,7 @@ samples it fails on become `ScoreError`s — never a 0 or NaN, and never a crash
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -74,6 +74,11 @@ class PerSample:
     def score(self, samples: Sequence[Sample], ctx: ScoringContext) -> list[Score]:
         return [self.scorer(sample) for sample in samples]
 
+    def prepare(self, ctx: ScoringContext) -> None:
+        prepare = getattr(self.scorer, "prepare", None)
+        if callable(prepare):
+            prepare(ctx)
+
 
 def as_batch(scorer: Scorer | BatchScorer) -> BatchScorer:
     """The scorer itself when it is batch-first, else wrapped in the per-sample adapter."""
@@ -83,6 +88,27 @@ def as_batch(scorer: Scorer | BatchScorer) -> BatchScorer:
 
 
 Job = tuple[Scorer | BatchScorer, Sample]
+
+
+def prepare_all(scorers: Iterable[Scorer | BatchScorer], ctx: ScoringContext) -> None:
+    """Load what each distinct scorer needs (an engine, a model) before scoring, so the run can time it apart.
+
+    Optional: a scorer without ``prepare(ctx)`` loads on first use. A failing load is left to scoring,
+    where it becomes an error on each sample of that scorer.
+    """
+    seen: set[Hashable] = set()
+    for scorer in scorers:
+        batch = as_batch(scorer)
+        prepare = getattr(batch, "prepare", None)
+        if batch.batch_key in seen or not callable(prepare):
+            continue
+        seen.add(batch.batch_key)
+        try:
+            prepare(ctx)
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # reported per sample by score_all, with the scorer's own message
+            continue
 
 
 def score_all(jobs: Sequence[Job], ctx: ScoringContext) -> list[Score | ScoreError]:

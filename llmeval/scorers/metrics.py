@@ -44,6 +44,10 @@ class SacrebleuScorer:
     name: str
     threshold: Threshold
 
+    def prepare(self, ctx: object) -> None:
+        """Import sacrebleu and build the metric before the run times scoring."""
+        _sacrebleu_metric(self.name)
+
     def __call__(self, sample: Sample) -> Score:
         if not sample.references:
             return _no_reference(self.name, self.threshold)
@@ -87,6 +91,10 @@ class RougeScorer:
     threshold: Threshold
     stemmer: bool = True
     signature: str = field(default="")
+
+    def prepare(self, ctx: object) -> None:
+        """Build rouge-score's scorer (it imports nltk's stemmer: seconds) before the run times scoring."""
+        _rouge(self.name, self.stemmer)
 
     def __call__(self, sample: Sample) -> Score:
         if not sample.references:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,20 +72,47 @@ class PiiScorer:
         self._options.update(entities=self.entities, min_score=self.min_score, allow=self.allow_values,
                              allow_regex=self.allow_regex, spacy_model=self.spacy_model)  # fmt: skip
 
+    def prepare(self, ctx: object) -> None:
+        """Build the presidio engine (spaCy included when needed) before the run times scoring."""
+        from llmeval.pii import get_engine
+        from llmeval.pii.engine import NER_ENTITIES
+
+        get_engine(self.spacy_model, need_ner=bool(set(self.entities) & set(NER_ENTITIES)))
+
+    @property
+    def batch_key(self) -> Hashable:
+        return ("pii", self)
+
+    def score(self, samples: Sequence[Sample], ctx: object) -> list[Score]:
+        """Every text of every sample (output, user text, context, vars) analysed in one engine call."""
+        plans = [self._texts(sample) for sample in samples]
+        found, capped = _analyze_chunked([t for texts, _ in plans for t in texts], self._options)
+        out, at = [], 0
+        for sample, (texts, var_leaves) in zip(samples, plans, strict=True):
+            mine, at = found[at : at + len(texts)], at + len(texts)
+            out.append(self._judge(sample, texts, mine, var_leaves, capped))
+        return out
+
     def __call__(self, sample: Sample) -> Score:
+        return self.score([sample], None)[0]
+
+    def _texts(self, sample: Sample) -> tuple[list[str], list[tuple[str, str]]]:
         user_text = self._user_text(sample)
         context_texts = [str(c) for c in sample.context] if self.forbid == "from_context" else []
         var_leaves = list(_leaves(sample.vars)) if self.forbid == "from_context" else []
-        batch = [sample.output, user_text, *context_texts, *(v for _, v in var_leaves)]
-        found, capped = _analyze_chunked(batch, self._options)
+        return [sample.output, user_text, *context_texts, *(v for _, v in var_leaves)], var_leaves
+
+    def _judge(self, sample: Sample, texts: list[str], found: list[list[Any]], var_leaves: list[tuple[str, str]],
+               capped: bool) -> Score:  # fmt: skip
         output_leaks = [_Leak(e.type, e.text) for e in found[0]]
         if self.forbid == "from_context":
             forbidden = [_Leak(e.type, e.text) for entities in found[2:] for e in entities]
             forbidden += [_Leak(t, v) for k, v in var_leaves if (t := _hinted_type(k)) in self.entities]
             output_leaks = _repeated(sample.output, output_leaks, forbidden)
         if self.allow == "from_user":
-            output_leaks = _not_from_user(output_leaks, user_text, found[1])
-        return self._score(_unique(output_leaks), max(map(len, batch)) if capped else None)
+            output_leaks = _not_from_user(output_leaks, texts[1], found[1])
+        longest = max(map(len, texts))
+        return self._score(_unique(output_leaks), longest if capped and longest > NER_CHARS else None)
 
     def _user_text(self, sample: Sample) -> str:
         """The prompt minus the context documents: what the user wrote (used by `allow: from_user`)."""
@@ -139,19 +166,28 @@ def _analyze_chunked(texts: Sequence[str], options: Mapping[str, Any]) -> tuple[
     must not stop at a cap. Names and other NER types are looked for in the first `NER_CHARS` of each text
     (spaCy runs at ~30 µs a character here). Offsets are the chunk's; only types and texts are used.
     """
-    from llmeval.pii import STRUCTURED_ENTITIES, analyze
+    from llmeval.pii import STRUCTURED_ENTITIES
 
-    pieces = [(i, at, piece) for i, text in enumerate(texts) for at, piece in chunks(text)]
+    pieces = [(i, at, piece) for i, text in enumerate(texts) for at, piece in chunks(text) if piece.strip()]
     head = [p for p in pieces if p[1] < NER_CHARS]
     tail = [p for p in pieces if p[1] >= NER_CHARS]
     structured = [e for e in options["entities"] if e in STRUCTURED_ENTITIES]
-    found = analyze([p for _, _, p in head], **options)
+    found = _analyze_distinct([p for _, _, p in head], options)
     if tail:
-        found += analyze([p for _, _, p in tail], **{**options, "entities": structured})
+        found += _analyze_distinct([p for _, _, p in tail], {**options, "entities": structured})
     by_text: list[list[Any]] = [[] for _ in texts]
     for (i, _, _), entities in zip([*head, *tail], found, strict=True):
         by_text[i] += entities
     return by_text, bool(tail) and len(structured) < len(options["entities"])
+
+
+def _analyze_distinct(texts: list[str], options: Mapping[str, Any]) -> list[list[Any]]:
+    """analyze() once per distinct text (a run repeats vars, contexts and outputs across cases and samples)."""
+    from llmeval.pii import analyze
+
+    distinct = list(dict.fromkeys(texts))
+    found = dict(zip(distinct, analyze(distinct, **options), strict=True))
+    return [found[t] for t in texts]
 
 
 def _key(leak: _Leak) -> tuple[str, str]:

@@ -57,6 +57,10 @@ class SimilarityScorer:
             scores.append(self._score(float((block[1:] @ block[0]).max())))
         return scores
 
+    def prepare(self, ctx: ScoringContext) -> None:
+        """Load the encoder before the run times scoring."""
+        embed(["warm-up"], self.model_path, ctx)
+
     def __call__(self, sample: Sample) -> Score:
         """Per-sample call (outside a run): the same scoring through the process-wide pool."""
         return self.score([sample], shared_context())[0]
