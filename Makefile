@@ -34,7 +34,7 @@ demo: setup
 	@mkdir -p reports/demo
 	@set +e; $(PY) -m pytest suites/ -p no:cacheprovider -o console_output_style=classic \
 	  --junitxml reports/demo/junit.xml --llmeval-results reports/demo/results.jsonl \
-	  --llmeval-html reports/demo/report.html; status=$$?; \
+	  --llmeval-html reports/demo/report.html --llmeval-baseline fixtures/baselines/demo.json; status=$$?; \
 	if [ $$status -le 1 ]; then echo "== demo finished (pytest exit $$status): reports/demo/{results.jsonl,junit.xml,report.html}"; exit 0; \
 	else echo "== demo broke: pytest exit $$status"; exit $$status; fi
 

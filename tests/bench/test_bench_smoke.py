@@ -159,9 +159,9 @@ def test_scale_run_measures_a_small_echo_run(tmp_path: Path) -> None:
     ("scale_figures", "share", "verdicts"),
     [
         ({"cases": 100_000, "rss_mb": 900.0, "html_mb": 4.2, "browser": {"load_s": 0.5, "ready_s": 1.5}},
-         {"gen_s": 10.0, "case_items_s": 0.5}, ["PASS", "PASS", "PASS", "PASS"]),
+         {"gen_s": 10.0, "score_s": 0.5}, ["PASS", "PASS", "PASS", "PASS"]),
         ({"cases": 100_000, "rss_mb": 6850.0, "html_mb": 171.0, "browser": {"skipped": "no chromium"}},
-         {"gen_s": 1.0, "case_items_s": 3.0}, ["MISS", "MISS", "-", "MISS"]),
+         {"gen_s": 1.0, "score_s": 3.0}, ["MISS", "MISS", "-", "MISS"]),
     ],
     ids=["all-met", "before"],
 )  # fmt: skip
