@@ -58,12 +58,17 @@ def _bool(value: Any) -> bool:
     raise ValueError("must be true or false (or yes/no, on/off, 1/0)")
 
 
-def _count(value: Any) -> int:
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
-        raise ValueError("must be a whole number of at least 1")
-    if int(value) < 1:
-        raise ValueError("must be a whole number of at least 1")
-    return int(value)
+def _whole(minimum: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        digits = isinstance(value, str) and value.strip().isdigit()
+        if isinstance(value, bool) or not (isinstance(value, int) or digits) or int(value) < minimum:
+            raise ValueError(f"must be a whole number of at least {minimum}")
+        return int(value)
+
+    return convert
+
+
+_count, _retries = _whole(1), _whole(0)
 
 
 def _batch(value: Any) -> int | str:
@@ -96,14 +101,6 @@ def _seconds(value: Any) -> float:
     if isinstance(value, bool) or not seconds > 0:
         raise ValueError("must be a positive number of seconds")
     return seconds
-
-
-def _retries(value: Any) -> int:
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
-        raise ValueError("must be a whole number of at least 0")
-    if int(value) < 0:
-        raise ValueError("must be a whole number of at least 0")
-    return int(value)
 
 
 def _specs(value: Any) -> list[str]:

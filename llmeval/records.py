@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from llmeval.errors import LlmevalError
 
@@ -20,8 +20,27 @@ GateStatus = Literal["passed", "failed", "error", "skipped"]
 FORMAT = "llmeval-results/2"
 
 
+class _Row:
+    """The JSON forms shared by case and gate records: ``to_json`` (a deep, plain copy) and ``row`` (shallow)."""
+
+    KIND: ClassVar[str]
+    status: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {"kind": self.KIND, **data, "passed": self.passed}
+
+    def row(self) -> dict[str, Any]:
+        """The JSON form without copying nested values (tuples stay tuples): for reading and writing, not mutating."""
+        return {"kind": self.KIND, **{f.name: getattr(self, f.name) for f in fields(self)}, "passed": self.passed}  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
-class CaseRecord:
+class CaseRecord(_Row):
     """One sample of one case on one model: what was asked, what came back, how it scored."""
 
     suite: str
@@ -48,18 +67,7 @@ class CaseRecord:
     vars: Mapping[str, Any] = field(default_factory=dict)
     cached: bool = False
     run_id: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "passed"
-
-    def to_json(self) -> dict[str, Any]:
-        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
-        return {"kind": "case", **data, "passed": self.passed}
-
-    def row(self) -> dict[str, Any]:
-        """The JSON form without copying nested values (tuples stay tuples): for reading and writing, not mutating."""
-        return {"kind": "case", **{f.name: getattr(self, f.name) for f in fields(self)}, "passed": self.passed}
+    KIND: ClassVar[str] = "case"
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CaseRecord:
@@ -75,7 +83,7 @@ class CaseRecord:
 
 
 @dataclass(frozen=True)
-class GateRecord:
+class GateRecord(_Row):
     """One gate of one suite on one model: the statistic, its interval and bound, and the outcome."""
 
     suite: str
@@ -102,18 +110,7 @@ class GateRecord:
     suite_path: str = ""
     line: int = 0
     run_id: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "passed"
-
-    def to_json(self) -> dict[str, Any]:
-        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
-        return {"kind": "gate", **data, "passed": self.passed}
-
-    def row(self) -> dict[str, Any]:
-        """The JSON form without copying nested values: for reading and writing, not mutating."""
-        return {"kind": "gate", **{f.name: getattr(self, f.name) for f in fields(self)}, "passed": self.passed}
+    KIND: ClassVar[str] = "gate"
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> GateRecord:
