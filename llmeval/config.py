@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmeval.errors import LlmevalError
-from llmeval.scorers.base import unknown_name_hint
+from llmeval.errors import LlmevalError, unknown_name_hint
 
 JUNIT_MODES = ("testcase", "testsuite", "off")
 CACHE_MODES = ("on", "off", "refresh")

@@ -56,3 +56,12 @@ class MissingDependency(LlmevalError, ImportError):
     def __init__(self, package: str, purpose: str, extra: str | None = None) -> None:
         line = f"pip install 'llmeval[{extra}]'" if extra else f"pip install {package}"
         super().__init__(f"{purpose} needs the package '{package}', which is not installed: {line}")
+
+
+def unknown_name_hint(name: str, names: list[str]) -> str:
+    """'did you mean X? available: ...' for an unknown name (a scorer, a setting, a key)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    suggestion = f"did you mean '{close[0]}'? " if close else ""
+    return f"{suggestion}available: {', '.join(names)}"

@@ -13,14 +13,10 @@ import pytest
 
 from llmeval.core import CaseOutcome, Evaluation, RunResult
 from llmeval.errors import BackendError, LlmevalError, SuiteError
+from llmeval.plugin import broken_key, names_key
 from llmeval.records import GateRecord
 from llmeval.suite import Case, Gate, Suite, load_suite
 
-evaluation_key = pytest.StashKey[Evaluation]()
-result_key = pytest.StashKey[RunResult]()
-broken_key = pytest.StashKey[list]()
-names_key = pytest.StashKey[dict]()
-records_key = pytest.StashKey[list]()
 _markers_key = pytest.StashKey[set]()
 
 
@@ -37,7 +33,10 @@ class CaseErrored(Exception):
 
 
 def evaluation_of(node: pytest.Item | pytest.Collector) -> Evaluation:
-    return node.config.stash[evaluation_key]
+    from llmeval.plugin import evaluation_of as build
+
+    evaluation: Evaluation = build(node.config)
+    return evaluation
 
 
 def result_for(item: CaseItem | GateItem) -> RunResult:
@@ -192,5 +191,3 @@ def _safe(text: str) -> str:
 
     return display_line(text)
 
-
-selection_key = pytest.StashKey[dict]()

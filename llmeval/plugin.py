@@ -20,26 +20,49 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     cfg.add_options(parser)
 
 
+settings_key = pytest.StashKey[Any]()  # (Settings, loaded baseline or None)
+evaluation_key = pytest.StashKey[Any]()  # the run's core.Evaluation, built on first use
+result_key = pytest.StashKey[Any]()  # core.RunResult: the records items read
+selection_key = pytest.StashKey[dict]()  # suite path -> its core.Targets
+broken_key = pytest.StashKey[list]()  # suite files that could not be collected
+names_key = pytest.StashKey[dict]()  # suite name -> the file that has it
+_done_key = pytest.StashKey[set]()  # suite files an xdist worker has evaluated
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    from llmeval.core import Evaluation
-    from llmeval.items import evaluation_key
+    """Settings and the baseline are checked now (a bad one is a usage error); the core loads on first use."""
     from llmeval.reporting.session import Reporter
 
     try:
         settings = cfg.from_pytest(config)
-        evaluation = Evaluation(
-            settings, Path(config.rootpath), write_line=_line_writer(config), live_progress=lambda: _live(config)
-        )
+        baseline = _baseline(settings, Path(config.rootpath))
     except LlmevalError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[evaluation_key] = evaluation
+    config.stash[settings_key] = (settings, baseline)
     if not cfg.is_xdist_worker(config):
-        config.pluginmanager.register(Reporter(config, evaluation), "llmeval-reporter")
+        config.pluginmanager.register(Reporter(config, settings), "llmeval-reporter")
+
+
+def _baseline(settings: Any, root: Path) -> Any:
+    if not settings.baseline:
+        return None
+    from llmeval.gate.baseline import load_baseline
+
+    return load_baseline(root / settings.baseline)
+
+
+def evaluation_of(config: pytest.Config) -> Any:
+    """The run's evaluation core, built when a suite is first collected (a run without suites never imports it)."""
+    if evaluation_key not in config.stash:
+        from llmeval.core import Evaluation
+
+        settings, baseline = config.stash[settings_key]
+        config.stash[evaluation_key] = Evaluation(settings, Path(config.rootpath), write_line=_line_writer(config),
+                                                  live_progress=lambda: _live(config), baseline=baseline)  # fmt: skip
+    return config.stash[evaluation_key]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from llmeval.items import evaluation_key
-
     evaluation = config.stash.get(evaluation_key, None)
     if evaluation is not None:
         evaluation.close()
@@ -58,28 +81,26 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 @pytest.hookimpl(wrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
     """Before any item runs: hand the selection to the core; outside xdist workers, evaluate it all now."""
-    from llmeval.core.selection import select
-    from llmeval.items import evaluation_key, result_key, selection_key
-
     config = session.config
-    if not config.option.collectonly and session.items:
+    if not config.option.collectonly and session.items and evaluation_key in config.stash:
+        from llmeval.core.selection import select
+
         config.stash[selection_key] = select(session.items)
         if not cfg.is_xdist_worker(config):
             with _uncaptured(config):
-                config.stash[result_key] = _evaluate(config.stash[evaluation_key], config.stash[selection_key])
+                config.stash[result_key] = _evaluate(evaluation_of(config), config.stash[selection_key])
     return (yield)
 
 
 def evaluate_file(config: pytest.Config, path: str) -> Any:
     """The run's records; on an xdist worker a suite file is evaluated when its first item runs."""
     from llmeval.core import RunResult
-    from llmeval.items import evaluation_key, result_key, selection_key
 
     result = config.stash.setdefault(result_key, RunResult())
     done = config.stash.setdefault(_done_key, set())
     if path not in done and cfg.is_xdist_worker(config):
         done.add(path)
-        result.merge(_evaluate(config.stash[evaluation_key], {path: config.stash[selection_key].get(path, [])}))
+        result.merge(_evaluate(evaluation_of(config), {path: config.stash[selection_key].get(path, [])}))
     return result
 
 
@@ -92,9 +113,6 @@ def _evaluate(evaluation: Any, selection: dict[str, list[Any]]) -> Any:
     except Exception as exc:  # finished generations are already in the cache: a re-run resumes
         message = f"llmeval could not evaluate this suite: {type(exc).__name__}: {exc}"
         return RunResult(failures=dict.fromkeys(selection, message))
-
-
-_done_key = pytest.StashKey[set]()
 
 
 class _uncaptured:
@@ -116,8 +134,6 @@ class _uncaptured:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """A suite file that could not be collected makes the run exit 2 (usage error), after the others ran."""
-    from llmeval.items import broken_key
-
     if session.config.stash.get(broken_key, None) and session.exitstatus in (0, 1):
         session.exitstatus = pytest.ExitCode.INTERRUPTED
 
@@ -125,7 +141,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     """Attach the item's records (JSON form) to its report, so they reach the controller under xdist too."""
-    from llmeval.items import CaseItem, GateItem, result_key
+    from llmeval.items import CaseItem, GateItem
 
     report = yield
     if not isinstance(item, (CaseItem, GateItem)) or result_key not in item.config.stash:
@@ -172,9 +188,7 @@ def llm(request: pytest.FixtureRequest) -> Any:
     """
     from llmeval.backends import GenerationConfig, Request
     from llmeval.errors import BackendError
-    from llmeval.items import evaluation_key
-
-    run = request.config.stash[evaluation_key]
+    run = evaluation_of(request.config)
     if not run.settings.models:
         pytest.fail("the llm fixture needs a model: pass --llmeval-model SPEC or set model in [tool.llmeval]", pytrace=False)
     backend = run.backend(run.settings.models[0])

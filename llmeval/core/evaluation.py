@@ -80,6 +80,7 @@ class Evaluation:
         *,
         write_line: Callable[[str], None] = lambda line: None,
         live_progress: Callable[[], bool] = lambda: False,
+        baseline: Any = None,
     ) -> None:
         self.settings = settings
         self.root = root
@@ -90,7 +91,7 @@ class Evaluation:
         cache_dir = Path(settings.cache_dir)
         self.cache = Cache(cache_dir if cache_dir.is_absolute() else root / cache_dir, settings.cache)
         self.plan = GenerationPlan(self.cache, self._progress, Deadline.start(settings.deadline))
-        self.baseline = _load_baseline(settings, root)
+        self.baseline = baseline if baseline is not None else _load_baseline(settings, root)
         self._scoring: ScoringContext | None = None
         self._redactor: Redactor | None = None
         self._rel: dict[str, str] = {}

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from llmeval.records import CaseRecord, GateRecord, Record, Verdict, from_json
+if TYPE_CHECKING:
+    from llmeval.records import CaseRecord, GateRecord, Verdict
 
 
 class Reporter:
-    def __init__(self, config: pytest.Config, evaluation: Any) -> None:
+    def __init__(self, config: pytest.Config, settings: Any) -> None:
         self.config = config
-        self.evaluation = evaluation
-        self.settings = evaluation.settings
+        self.settings = settings
         self.root = Path(config.rootpath)
         self.cases: list[CaseRecord] = []
         self.gates: list[GateRecord] = []
@@ -33,8 +33,11 @@ class Reporter:
     # -- streaming ----------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        records = [r if isinstance(r, Record) else from_json(r) for r in getattr(report, "llmeval_records", None) or ()]
-        if records:
+        found = getattr(report, "llmeval_records", None)
+        if found:
+            from llmeval.records import Record, from_json
+
+            records = [r if isinstance(r, Record) else from_json(r) for r in found]
             del report.llmeval_records  # pytest keeps every report until the end: keep one copy of the records
             self._write(records)
             self._record_properties(report.nodeid, records)
@@ -50,7 +53,7 @@ class Reporter:
             self.written.append(("results", self.results_path))
         for record in records:
             self._writer.write(record.row())
-            (self.cases if isinstance(record, CaseRecord) else self.gates).append(record)
+            (self.cases if record.KIND == "case" else self.gates).append(record)
 
     def _record_properties(self, nodeid: str, records: list[Any]) -> None:
         from llmeval.reporting.junit import properties_of
@@ -108,14 +111,15 @@ class Reporter:
     def baseline_diff(self) -> dict[str, Any] | None:
         """The run's baseline comparison, as the core computed it (recomputed without rules under xdist)."""
         if not hasattr(self, "_diff"):
-            from llmeval.items import result_key
+            from llmeval.plugin import result_key, settings_key
 
             result = self.config.stash.get(result_key, None)
             self._diff = result.baseline_diff if result is not None else None
-            if self._diff is None and self.evaluation.baseline is not None and self.cases:
+            baseline = self.config.stash[settings_key][1]
+            if self._diff is None and baseline is not None and self.cases:
                 from llmeval.gate.baseline import compare_with_baseline
 
-                self._diff = compare_with_baseline(self.case_rows, self.evaluation.baseline, suite_versions=self.suite_versions())
+                self._diff = compare_with_baseline(self.case_rows, baseline, suite_versions=self.suite_versions())
         return self._diff
 
     def verdict(self) -> Verdict:
@@ -127,8 +131,9 @@ class Reporter:
 
     def manifest(self) -> Any:
         from llmeval.core.manifest import build_manifest
+        from llmeval.plugin import evaluation_of
 
-        return build_manifest(self.evaluation, {r.suite: r.suite_path for r in self.cases})
+        return build_manifest(evaluation_of(self.config), {r.suite: r.suite_path for r in self.cases})
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.cases and not self.gates:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from llmeval.errors import ScorerError
+from llmeval.errors import ScorerError, unknown_name_hint
 
 
 @dataclass(frozen=True)
@@ -121,12 +120,6 @@ def available() -> dict[str, ScorerInfo]:
     """Every registered scorer, built-in and from the `llmeval.scorers` entry point group."""
     _load_builtins()
     return dict(sorted(_REGISTRY.items()))
-
-
-def unknown_name_hint(name: str, names: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
-    suggestion = f"did you mean '{close[0]}'? " if close else ""
-    return f"{suggestion}available: {', '.join(names)}"
 
 
 def lookup(name: str) -> ScorerInfo:

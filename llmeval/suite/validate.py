@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmeval.errors import SuiteError
-from llmeval.scorers.base import unknown_name_hint
+from llmeval.errors import SuiteError, unknown_name_hint
 from llmeval.suite import schema
 from llmeval.suite.yamlfile import LineMap
 
