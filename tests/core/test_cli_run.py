@@ -9,8 +9,11 @@ import pytest
 from llmeval.cli import main
 
 APP = "def good(prompt, vars):\n    return 'ok'\n"
-SUITE = "suite: {name}\nmodel: python:app:good\nprompt: 'q {{{{ n }}}}'\ndefaults:\n  scorers:\n    - contains: ok\n" \
-        "cases:\n  - {{id: a, vars: {{n: 1}}}}\n  - {{id: b, vars: {{n: 2}}}}\ngates:\n  - {{metric: contains, mean: '>= 0.5'}}\n"  # fmt: skip
+SUITE = (
+    "suite: {name}\nmodel: python:app:good\nprompt: 'q {{{{ n }}}}'\ndefaults:\n  scorers:\n    - contains: ok\n"
+    "cases:\n  - {{id: a, vars: {{n: 1}}}}\n  - {{id: b, vars: {{n: 2}}}}\n"
+    "gates:\n  - {{metric: contains, mean: '>= 0.5'}}\n"
+)
 
 
 @pytest.fixture
