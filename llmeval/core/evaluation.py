@@ -8,6 +8,7 @@ ends that only read what this produces.
 
 from __future__ import annotations
 
+import datetime as _dt
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ class Evaluation:
         self._scoring: ScoringContext | None = None
         self._redactor: Redactor | None = None
         self._rel: dict[str, str] = {}
+        self.started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
     @property
     def scoring(self) -> ScoringContext:

@@ -18,13 +18,14 @@ PACKAGES = ("llmeval", "pytest", "torch", "transformers", "presidio-analyzer", "
 def build_manifest(run: Any, suite_paths: Mapping[str, str]) -> Manifest:
     """What this run was; suite paths are relative to the run's root."""
     suites = {name: {"path": path, "sha256": _sha256(run.root / path)} for name, path in sorted(suite_paths.items())}
-    settings = {k: v for k, v in dataclasses.asdict(run.settings).items() if k != "run_id"}
+    settings = {k: sorted(v) if isinstance(v, set) else v for k, v in dataclasses.asdict(run.settings).items() if k != "run_id"}
     return Manifest(
         run_id=run.settings.run_id,
         suites=suites,
         models=run.identities(),
         settings=settings,
         packages=_versions(),
+        started=run.started,
         finished=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     )
 
