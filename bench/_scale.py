@@ -118,7 +118,10 @@ def section(scale: dict[str, Any] | None, share: dict[str, Any] | None, command:
                   f"(model load {share['load_s']} s apart), scoring phase {share['score_s']} s (scorer engines and "
                   f"models load {share['scorer_load_s']} s apart), whole run {share['wall_s']:.1f} s. Both phases "
                   "are timed by the core; most of the scoring time is presidio + spaCy NER on the PII suite.", ""]  # fmt: skip
-    lines += ["For comparison, issue 8's figures before the paginated report and the batched fsync: 100,000 cases, "
-              "whole run 11 min 50 s, peak RSS 6.85 GB, HTML report 171 MB, 2 minutes to open in Chromium.", ""]
+    lines += [
+        "For comparison, issue 8's figures before the paginated report and the batched fsync: 100,000 cases, "
+        "whole run 11 min 50 s, peak RSS 6.85 GB, HTML report 171 MB, 2 minutes to open in Chromium.",
+        "",
+    ]
     lines += ["### Targets", "", *_report.table(("target", "measured", "goal", "verdict"), targets(scale, share))]
     return "\n".join(lines) + "\n"

@@ -190,4 +190,3 @@ def _safe(text: str) -> str:
     from llmeval.reporting.safe import display_line
 
     return display_line(text)
-

@@ -188,6 +188,7 @@ def llm(request: pytest.FixtureRequest) -> Any:
     """
     from llmeval.backends import GenerationConfig, Request
     from llmeval.errors import BackendError
+
     run = evaluation_of(request.config)
     if not run.settings.models:
         pytest.fail("the llm fixture needs a model: pass --llmeval-model SPEC or set model in [tool.llmeval]", pytrace=False)

@@ -7,8 +7,7 @@ changes them. The JSON form is the results-file contract of DESIGN.md section 4.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -202,11 +201,6 @@ def from_json(data: Mapping[str, Any]) -> Record:
     return record
 
 
-def to_line(record: Record) -> str:
-    """One JSON line of a results file."""
-    return json.dumps(record.to_json(), ensure_ascii=False, default=str)
-
-
 def read_results(path: str | Path) -> Results:
     """Read a results file into records; a bad line raises an error naming file:line."""
     from llmeval.reporting.results import read_rows
@@ -231,11 +225,6 @@ def read_results(path: str | Path) -> Results:
     return Results(tuple(cases), tuple(gates), verdict, manifest)
 
 
-def rows_of(records: Iterable[CaseRecord | GateRecord]) -> list[dict[str, Any]]:
-    """Shallow JSON forms (see ``CaseRecord.row``) of records, for the row-based reports and gates."""
-    return [r.row() for r in records]
-
-
 def _known(cls: Any, data: Mapping[str, Any]) -> dict[str, Any]:
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in data.items() if k in names}
@@ -248,11 +237,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
-
-
-def case_key(record: CaseRecord) -> tuple[str, str, str]:
-    return (record.suite_path, record.case, record.model)
-
-
-def sorted_cases(records: Sequence[CaseRecord]) -> list[CaseRecord]:
-    return sorted(records, key=lambda r: (r.suite, r.model, r.case, r.sample))
