@@ -88,7 +88,7 @@ def evaluate_consistency(g: GateSpec, rows: Sequence[R.Row], row: dict[str, Any]
     judged = row["bound"] if row.get("bound") is not None else row["value"]
     row["passed"] = g.condition.check(judged)
     row["worst"] = [{"case": k, "value": 0.0} for k in list(flipped)[:5]]
-    row["message"] = _message(g, row, consistent, len(readable), flipped) + unparsed_note(g, row, len(sets) - len(readable), len(sets))
+    row["message"] = _message(g, row, consistent, len(readable), flipped) + unparsed_note(g, row, len(sets) - len(readable), len(sets), "sets")
     return row
 
 

@@ -178,12 +178,12 @@ def _group_text(name: str, entry: dict[str, Any]) -> str:
     return f"{name}={entry['value']:.3f} (n={entry['n']}{extra})"
 
 
-def unparsed_note(g: GateSpec, row: dict[str, Any], unparsed: int, total: int) -> str:
+def unparsed_note(g: GateSpec, row: dict[str, Any], unparsed: int, total: int, what: str = "outputs") -> str:
     """Unreadable outcomes are missing evidence: beyond ``max_unparsed_rate`` the gate fails."""
     if not unparsed:
         return ""
     rate = unparsed / total if total else 0.0
-    note = f"; {unparsed} of {total} outputs had no readable outcome"
+    note = f"; {unparsed} of {total} {what} had no readable outcome"
     if rate > g.max_unparsed_rate:
         row["passed"] = False
         note += f" (rate {rate:.3g} > max_unparsed_rate {g.max_unparsed_rate:g}: the gate cannot pass on them)"
