@@ -78,7 +78,9 @@ def evaluate_consistency(g: GateSpec, rows: Sequence[R.Row], row: dict[str, Any]
     row.update(n=len(readable), groups=_group_means(sets) or None)
     row["flips"] = [{"set": k, "members": v} for k, v in list(flipped.items())[:MAX_FLIPS]]
     if not readable:
-        row.update(passed=False, message=f"consistency of {g.metric}: no counterfactual set with readable outcomes ({len(sets)} sets)")
+        row.update(
+            passed=False, message=f"consistency of {g.metric}: no counterfactual set with readable outcomes ({len(sets)} sets)"
+        )
         return row
     consistent = len(readable) - len(flipped)
     row["value"] = consistent / len(readable)
@@ -88,7 +90,9 @@ def evaluate_consistency(g: GateSpec, rows: Sequence[R.Row], row: dict[str, Any]
     judged = row["bound"] if row.get("bound") is not None else row["value"]
     row["passed"] = g.condition.check(judged)
     row["worst"] = [{"case": k, "value": 0.0} for k in list(flipped)[:5]]
-    row["message"] = _message(g, row, consistent, len(readable), flipped) + unparsed_note(g, row, len(sets) - len(readable), len(sets), "sets")
+    row["message"] = _message(g, row, consistent, len(readable), flipped) + unparsed_note(
+        g, row, len(sets) - len(readable), len(sets), "sets"
+    )
     return row
 
 

@@ -45,7 +45,9 @@ def raw_score(row: R.Row, metric: str) -> dict[str, Any] | None:
 
 def is_unparsed(score: dict[str, Any]) -> bool:
     value = score.get("value")
-    return bool((score.get("metadata") or {}).get("unparsed")) or value is None or (isinstance(value, float) and math.isnan(value))
+    return (
+        bool((score.get("metadata") or {}).get("unparsed")) or value is None or (isinstance(value, float) and math.isnan(value))
+    )
 
 
 def observations(g: GateSpec, rows: Sequence[R.Row]) -> tuple[list[Observation], int]:
@@ -76,7 +78,9 @@ def _features(g: GateSpec, groups: Sequence[tuple[str, ...]]) -> Any:
     return pd.DataFrame([list(k) for k in groups], columns=list(g.by_keys))
 
 
-def fairness_value(g: GateSpec, groups: Sequence[tuple[str, ...]], y_pred: list[float], y_true: list[float]) -> tuple[float, dict]:
+def fairness_value(
+    g: GateSpec, groups: Sequence[tuple[str, ...]], y_pred: list[float], y_true: list[float]
+) -> tuple[float, dict]:
     """The fairlearn disparity and a per-group table ({group: {value, n, interval, [tpr, fpr]}})."""
     import numpy as np
     from fairlearn import metrics as fm
@@ -97,7 +101,9 @@ def fairness_value(g: GateSpec, groups: Sequence[tuple[str, ...]], y_pred: list[
     if g.y_true:
         metrics |= {"tpr": fm.true_positive_rate, "fpr": fm.false_positive_rate}
         pred = pred.astype(int)
-    table = fm.MetricFrame(metrics=metrics, y_true=true.astype(int) if g.y_true else true, y_pred=pred, sensitive_features=features)
+    table = fm.MetricFrame(
+        metrics=metrics, y_true=true.astype(int) if g.y_true else true, y_pred=pred, sensitive_features=features
+    )
     per_group = {}
     for key, entry in table.by_group.iterrows():
         name = group_name(key if isinstance(key, tuple) else (key,))
@@ -145,7 +151,9 @@ def evaluate_fairness(g: GateSpec, rows: Sequence[R.Row], row: dict[str, Any]) -
             f"({len(obs)} outputs with the group var(s), {len(obs) - len(parsed)} unreadable, {skipped} rows without)"
         )
         return row
-    value, per_group = fairness_value(g, [o.group for o in parsed], [o.pred or 0.0 for o in parsed], [o.true or 0.0 for o in parsed])
+    value, per_group = fairness_value(
+        g, [o.group for o in parsed], [o.pred or 0.0 for o in parsed], [o.true or 0.0 for o in parsed]
+    )
     assert g.condition is not None
     if g.ci is not None:
         interval = fair_boot.bootstrap_disparity(g.stat, _tables(g, parsed), confidence=g.ci, resamples=g.resamples, seed=g.seed)

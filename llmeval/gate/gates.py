@@ -18,8 +18,8 @@ from typing import Any
 
 from llmeval.gate import rows as R
 from llmeval.gate import stats
-from llmeval.gate.diff import match_rule
 from llmeval.gate.consistency import evaluate_consistency
+from llmeval.gate.diff import match_rule
 from llmeval.gate.fairness import evaluate_fairness
 from llmeval.gate.spec import GateSpec, gate_name, parse_gate
 

@@ -126,7 +126,11 @@ def _by(value: object) -> str | None:
         return value
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         return "+".join(value)
-    raise _fail(f"'by' must be a case var or a list of them (their intersections), got {value!r}", "by", "e.g. by: [group.gender, group.race]")
+    raise _fail(
+        f"'by' must be a case var or a list of them (their intersections), got {value!r}",
+        "by",
+        "e.g. by: [group.gender, group.race]",
+    )
 
 
 def _number(spec: Mapping[str, Any], key: str, default: float) -> float:

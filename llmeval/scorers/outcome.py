@@ -125,7 +125,9 @@ class RefusalScorer:
     def __call__(self, sample: Sample) -> Score:
         hit = next((p for p in self.patterns if re.search(p, sample.output, re.IGNORECASE)), None)
         why = f"refusal: matches {hit!r}" if hit else "no refusal pattern matched"
-        return Score(self.name, float(hit is not None), self.threshold, True, why, metadata={"label": "refused" if hit else "answered"})
+        return Score(
+            self.name, float(hit is not None), self.threshold, True, why, metadata={"label": "refused" if hit else "answered"}
+        )
 
 
 @register("refusal")

@@ -41,7 +41,12 @@ def parse(block: Mapping[str, Any] | None, linemap: LineMap) -> tuple[Attribute,
         return ()
     attrs = block.get("attributes")
     if not isinstance(attrs, Mapping) or not attrs:
-        raise linemap.error(("counterfactual",), "counterfactual needs 'attributes': a mapping of attribute -> groups", key="counterfactual", hint=_HINT)
+        raise linemap.error(
+            ("counterfactual",),
+            "counterfactual needs 'attributes': a mapping of attribute -> groups",
+            key="counterfactual",
+            hint=_HINT,
+        )
     return tuple(_attribute(str(name), spec, linemap) for name, spec in attrs.items())
 
 
@@ -51,13 +56,21 @@ def _attribute(name: str, spec: Any, linemap: LineMap) -> Attribute:
     if isinstance(spec, Mapping) and "values" in spec and set(spec) <= {"var", "values"}:
         var, spec = str(spec.get("var") or name), spec["values"]
     if not isinstance(spec, Mapping) or len(spec) < 2:
-        raise linemap.error(loc, f"attribute '{name}' needs at least two groups, each with a value or a list of values", key="counterfactual", hint=_HINT)
+        raise linemap.error(
+            loc,
+            f"attribute '{name}' needs at least two groups, each with a value or a list of values",
+            key="counterfactual",
+            hint=_HINT,
+        )
     groups = []
     for group, values in spec.items():
         items = tuple(values) if isinstance(values, list) else (values,)
         if not items or not re.fullmatch(r"[A-Za-z0-9_.-]+", str(group)):
             raise linemap.error(
-                loc + (group,), f"group '{group}' of attribute '{name}' needs a plain name (letters, digits, _ . -) and at least one value", key="counterfactual", hint=_HINT
+                loc + (group,),
+                f"group '{group}' of attribute '{name}' needs a plain name (letters, digits, _ . -) and at least one value",
+                key="counterfactual",
+                hint=_HINT,
             )
         groups.append((str(group), items))
     return Attribute(name, var, tuple(groups))
@@ -87,4 +100,8 @@ def variants(attrs: tuple[Attribute, ...], case_id: str, variables: Mapping[str,
 
 def check_id(case_id: str, linemap: LineMap) -> None:
     if not re.fullmatch(schema.CASE_ID_PATTERN, case_id):
-        raise linemap.error(("counterfactual",), f"counterfactual case id {case_id!r} is not a valid case id: use {schema.CASE_ID_RULE}", key="counterfactual")
+        raise linemap.error(
+            ("counterfactual",),
+            f"counterfactual case id {case_id!r} is not a valid case id: use {schema.CASE_ID_RULE}",
+            key="counterfactual",
+        )
