@@ -21,9 +21,11 @@ from llmeval.gate import stats
 from llmeval.gate.consistency import evaluate_consistency
 from llmeval.gate.diff import match_rule
 from llmeval.gate.fairness import evaluate_fairness
+from llmeval.gate.preference import evaluate_preference
 from llmeval.gate.spec import GateSpec, gate_name, parse_gate
 
 WORST = 5
+_GROUP_GATES = {"consistency": evaluate_consistency, "preference": evaluate_preference}
 
 
 def _unit(g: GateSpec, row: R.Row) -> float | None:
@@ -204,8 +206,8 @@ def evaluate_gate(
         "status": "failed", "n": 0, "cases": len({r.get("case") for r in selected}), "message": "", "worst": [],
         "baseline": None, "groups": None,
     }  # fmt: skip
-    if g.is_fairness or g.stat == "consistency":
-        (evaluate_fairness if g.is_fairness else evaluate_consistency)(g, selected, row)
+    if g.is_fairness or g.stat in _GROUP_GATES:
+        (evaluate_fairness if g.is_fairness else _GROUP_GATES[g.stat])(g, selected, row)
         row["status"] = "passed" if row.pop("passed") else "failed"
     elif g.stat != "regression":
         _evaluate_stat(g, selected, row)

@@ -20,7 +20,7 @@ FAIRLEARN = (
     "ratio",
 )
 GATE_KEYS = {"name", "metric", "ci", "q", "by", "fairlearn", "of", "y_true", "regression", "resamples", "seed", "method"}
-GATE_KEYS |= set(STATS) | {"consistency", "tolerance", "sets", "max_unparsed_rate"}
+GATE_KEYS |= set(STATS) | {"consistency", "preference", "tolerance", "sets", "max_unparsed_rate"}
 _HINT = 'e.g. {metric: rougeL, mean: ">= 0.6", ci: 0.95} or {metric: pii, pass_rate: "== 1.0"}'
 
 
@@ -78,8 +78,9 @@ def _ci(value: object) -> float | None:
 
 
 def _stat_and_condition(spec: Mapping[str, Any]) -> tuple[str, Condition | None]:
-    if "consistency" in spec:
-        return "consistency", parse_condition(spec["consistency"], key="gates.consistency")
+    for stat in ("consistency", "preference"):
+        if stat in spec:
+            return stat, parse_condition(spec[stat], key=f"gates.{stat}")
     if "fairlearn" in spec:
         kind = spec["fairlearn"]
         if kind not in FAIRLEARN:
@@ -188,8 +189,8 @@ def gate_name(spec: Mapping[str, Any]) -> str:
     g = parse_gate(spec)
     if g.is_fairness:
         return f"{g.metric}-{g.stat}-by-{g.by}"
-    if g.stat == "consistency":
-        return f"{g.metric}-consistency"
+    if g.stat in ("consistency", "preference"):
+        return f"{g.metric}-{g.stat}"
     if g.stat == "quantile":
         return f"{g.metric}-q{g.q:g}"
     if g.stat == "regression":

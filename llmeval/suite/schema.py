@@ -117,6 +117,7 @@ class GateSpec(_Strict):
         None, description="the case var naming each case's group, or a list of vars (their intersections) (fairness gates)"
     )
     consistency: Condition | None = Field(None, description="share of counterfactual sets with the same outcome for every group")
+    preference: Condition | None = Field(None, description="share of cases whose 0/1 outcome is 1 (stereotype pairs)")
     tolerance: float | None = Field(None, ge=0.0, description="consistency: numeric outcomes this close count as the same")
     sets: str | None = Field(None, description="consistency: the var naming each case's set (default counterfactual.set)")
     max_unparsed_rate: float | None = Field(None, ge=0.0, le=1.0, description="fairness: share of unreadable outcomes tolerated")

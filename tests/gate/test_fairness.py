@@ -140,3 +140,13 @@ def test_numeric_consistency_uses_the_tolerance(make_case: Any) -> None:
     spec = {"metric": "len", "consistency": ">= 1.0"}
     assert evaluate_gate(spec, rows, suite="s", model="hf:m")["value"] == 0.0
     assert evaluate_gate({**spec, "tolerance": 0.5}, rows, suite="s", model="hf:m")["value"] == 1.0
+
+
+def test_preference_gate_exact_interval_and_bias_type_breakdown(make_case: Any) -> None:
+    rows = [
+        make_case(f"p{i}", {"stereotype": float(i < 6)}, variables={"bias_type": "gender" if i % 2 else "age"}) for i in range(10)
+    ]
+    row = evaluate_gate({"metric": "stereotype", "preference": "<= 0.65", "ci": 0.95}, rows, suite="s", model="hf:m")
+    assert row["value"] == 0.6 and row["interval"] == pytest.approx([0.262378, 0.878448], abs=1e-5)
+    assert row["bound"] == row["interval"][1] and not row["passed"]
+    assert {k: (v["value"], v["n"]) for k, v in row["groups"].items()} == {"age": (0.6, 5), "gender": (0.6, 5)}
