@@ -150,3 +150,18 @@ def test_preference_gate_exact_interval_and_bias_type_breakdown(make_case: Any) 
     assert row["value"] == 0.6 and row["interval"] == pytest.approx([0.262378, 0.878448], abs=1e-5)
     assert row["bound"] == row["interval"][1] and not row["passed"]
     assert {k: (v["value"], v["n"]) for k, v in row["groups"].items()} == {"age": (0.6, 5), "gender": (0.6, 5)}
+
+
+def test_group_tables_and_flips_reach_junit_properties_and_failure_text(make_case: Any) -> None:
+    from llmeval.gate.gates import gate_properties
+    from llmeval.reporting.failure import flip_lines
+
+    rows = [_decision(make_case, f"s{i}:{g}", g, 1.0 if g == "a" or i else 0.0, f"s{i}") for i in range(3) for g in "ab"]
+    rows[1]["output"] = "no\x1b[31m \u202egroup b"  # model text: control and bidi characters are neutralised
+    row = evaluate_gate({"metric": "decision", "consistency": ">= 1.0"}, rows, suite="s", model="hf:m")
+    props = dict(gate_properties(row))
+    assert props["llmeval.group.b"].startswith("value=0.666") and "n=3" in props["llmeval.group.b"]
+    assert props["llmeval.flip.s0"] == "s0:a=yes; s0:b=no"
+    lines = flip_lines(row["flips"])
+    assert lines[0] == "  flipped set s0:" and lines[2].split()[:2] == ["b", "no"]
+    assert "\x1b" not in "".join(lines) and "\u202e" not in "".join(lines)
