@@ -105,6 +105,7 @@ class GateRecord(_Row):
     worst: tuple[Mapping[str, Any], ...] = ()
     baseline: Mapping[str, Any] | None = None
     groups: Any = None
+    flips: tuple[Mapping[str, Any], ...] = ()  # counterfactual sets whose outcome differs across groups
     model_label: str = ""
     suite_path: str = ""
     line: int = 0
@@ -119,6 +120,7 @@ class GateRecord(_Row):
         if values.get("interval") is not None:
             values["interval"] = tuple(values["interval"])
         values["worst"] = tuple(values.get("worst") or ())
+        values["flips"] = tuple(values.get("flips") or ())
         for name in ("suite", "gate", "model", "metric", "stat"):
             values.setdefault(name, "")
         return cls(**values)

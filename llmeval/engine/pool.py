@@ -235,8 +235,9 @@ def _continuation_ids(tokenizer: Any, pair: tuple[str, str]) -> dict[str, list[i
     """Context then continuation ids (encoded apart, so the split is exact); `start` marks the continuation."""
     context, continuation = pair
     ctx = list(tokenizer(context, add_special_tokens=False)["input_ids"]) if context else []
-    if not ctx and tokenizer.bos_token_id is not None:
-        ctx = [tokenizer.bos_token_id]
+    if not ctx:  # a whole sentence's likelihood: condition on BOS, else on EOS (lm-eval's CrowS-Pairs recipe)
+        start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        ctx = [start] if start is not None else []
     cont = list(tokenizer(continuation, add_special_tokens=False)["input_ids"])
     if not ctx or not cont:
         raise PoolError("loglikelihood needs a non-empty context (or a BOS token) and a non-empty continuation")

@@ -18,11 +18,14 @@ from typing import Any
 
 from llmeval.gate import rows as R
 from llmeval.gate import stats
+from llmeval.gate.consistency import evaluate_consistency
 from llmeval.gate.diff import match_rule
 from llmeval.gate.fairness import evaluate_fairness
+from llmeval.gate.preference import evaluate_preference
 from llmeval.gate.spec import GateSpec, gate_name, parse_gate
 
 WORST = 5
+_GROUP_GATES = {"consistency": evaluate_consistency, "preference": evaluate_preference}
 
 
 def _unit(g: GateSpec, row: R.Row) -> float | None:
@@ -203,8 +206,8 @@ def evaluate_gate(
         "status": "failed", "n": 0, "cases": len({r.get("case") for r in selected}), "message": "", "worst": [],
         "baseline": None, "groups": None,
     }  # fmt: skip
-    if g.is_fairness:
-        evaluate_fairness(g, selected, row)
+    if g.is_fairness or g.stat in _GROUP_GATES:
+        (evaluate_fairness if g.is_fairness else _GROUP_GATES[g.stat])(g, selected, row)
         row["status"] = "passed" if row.pop("passed") else "failed"
     elif g.stat != "regression":
         _evaluate_stat(g, selected, row)
@@ -222,4 +225,19 @@ def gate_properties(row: Mapping[str, Any]) -> list[tuple[str, str]]:
             props.append((f"llmeval.{key}", str(row[key])))
     if row.get("interval"):
         props.append(("llmeval.interval", f"{row['interval'][0]:.6g}..{row['interval'][1]:.6g}"))
+    return props + group_properties(row)
+
+
+def group_properties(row: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Per-group values of a fairness gate (``llmeval.group.<name>``) and its flipped counterfactual sets."""
+    props = []
+    for name, entry in (row.get("groups") or {}).items():
+        parts = [f"value={entry.get('value')}", f"n={entry.get('n')}"]
+        parts += [f"{k}={entry[k]}" for k in ("unparsed", "tpr", "fpr") if entry.get(k) is not None]
+        if entry.get("interval"):
+            parts.append(f"interval={entry['interval'][0]:.4g}..{entry['interval'][1]:.4g}")
+        props.append((f"llmeval.group.{name}", " ".join(parts)))
+    for flip in row.get("flips") or ():
+        outcomes = "; ".join(f"{m['case']}={m['outcome']}" for m in flip["members"])
+        props.append((f"llmeval.flip.{flip['set']}", outcomes))
     return props

@@ -20,7 +20,7 @@ FAIRLEARN = (
     "ratio",
 )
 GATE_KEYS = {"name", "metric", "ci", "q", "by", "fairlearn", "of", "y_true", "regression", "resamples", "seed", "method"}
-GATE_KEYS |= set(STATS)
+GATE_KEYS |= set(STATS) | {"consistency", "preference", "tolerance", "sets", "max_unparsed_rate"}
 _HINT = 'e.g. {metric: rougeL, mean: ">= 0.6", ci: 0.95} or {metric: pii, pass_rate: "== 1.0"}'
 
 
@@ -41,10 +41,22 @@ class GateSpec:
     resamples: int = DEFAULT_RESAMPLES
     seed: int = 0
     rules: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    by_list: tuple[str, ...] = ()  # several vars: groups are their intersections
+    tolerance: float = 0.0  # consistency: numeric outcomes this close count as the same
+    sets: str | None = None  # consistency: the var naming each case's counterfactual set
+    max_unparsed_rate: float = 0.0  # fairness: share of outputs without a readable outcome the gate tolerates
 
     @property
     def is_fairness(self) -> bool:
         return self.stat in FAIRLEARN
+
+    @property
+    def by_keys(self) -> tuple[str, ...]:
+        return self.by_list or ((self.by,) if self.by else ())
+
+    @property
+    def by_label(self) -> str:
+        return "+".join(self.by_keys)
 
     @property
     def is_rate(self) -> bool:
@@ -66,6 +78,9 @@ def _ci(value: object) -> float | None:
 
 
 def _stat_and_condition(spec: Mapping[str, Any]) -> tuple[str, Condition | None]:
+    for stat in ("consistency", "preference"):
+        if stat in spec:
+            return stat, parse_condition(spec[stat], key=f"gates.{stat}")
     if "fairlearn" in spec:
         kind = spec["fairlearn"]
         if kind not in FAIRLEARN:
@@ -107,6 +122,25 @@ def _rules(spec: Mapping[str, Any], metric: str) -> tuple[dict[str, Any], ...]:
     return (validate_rule({"metric": metric, **dict(rule)}),)
 
 
+def _by(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return "+".join(value)
+    raise _fail(
+        f"'by' must be a case var or a list of them (their intersections), got {value!r}",
+        "by",
+        "e.g. by: [group.gender, group.race]",
+    )
+
+
+def _number(spec: Mapping[str, Any], key: str, default: float) -> float:
+    value = spec.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise _fail(f"'{key}' must be a number >= 0, got {value!r}", key)
+    return float(value)
+
+
 def parse_gate(spec: Mapping[str, Any]) -> GateSpec:
     """Validate a gate entry of a suite and return its GateSpec; SuiteError names what to fix."""
     if not isinstance(spec, Mapping):
@@ -121,8 +155,6 @@ def parse_gate(spec: Mapping[str, Any]) -> GateSpec:
         raise _fail(f"a gate needs 'metric' (a scorer name), got {metric!r}", "metric")
     stat, condition = _stat_and_condition(spec)
     ci = _ci(spec.get("ci"))
-    if ci is not None and stat in FAIRLEARN:
-        raise _fail("'ci' is not available for fairlearn gates", "ci", "drop 'ci' from this gate")
     method = spec.get("method", "exact")
     if method not in ("exact", "wilson"):
         raise _fail(f"'method' must be exact or wilson, got {method!r}", "method")
@@ -136,7 +168,11 @@ def parse_gate(spec: Mapping[str, Any]) -> GateSpec:
         condition=condition,
         ci=ci,
         q=_q(spec, stat),
-        by=spec.get("by"),
+        by=_by(spec.get("by")),
+        by_list=tuple(spec["by"]) if isinstance(spec.get("by"), list) else (),
+        tolerance=_number(spec, "tolerance", 0.0),
+        sets=spec.get("sets"),
+        max_unparsed_rate=_number(spec, "max_unparsed_rate", 0.0),
         of=of,
         y_true=spec.get("y_true"),
         method=method,
@@ -153,6 +189,8 @@ def gate_name(spec: Mapping[str, Any]) -> str:
     g = parse_gate(spec)
     if g.is_fairness:
         return f"{g.metric}-{g.stat}-by-{g.by}"
+    if g.stat in ("consistency", "preference"):
+        return f"{g.metric}-{g.stat}"
     if g.stat == "quantile":
         return f"{g.metric}-q{g.q:g}"
     if g.stat == "regression":

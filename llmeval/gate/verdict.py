@@ -36,6 +36,7 @@ def build_verdict(
             "threshold": g.get("threshold"),
             "errors": int(g.get("errors") or 0),
             "message": g.get("message", ""),
+            **{k: g[k] for k in ("groups", "flips") if g.get(k)},
         }
         for g in gate_rows
     )

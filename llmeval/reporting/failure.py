@@ -67,4 +67,17 @@ def describe_gate_failure(item: Any, row: dict[str, Any], runner: Any) -> str:
     worst = row.get("worst") or []
     if worst:
         lines.append("  worst cases: " + ", ".join(f"{w['case']} ({w['value']:.3g})" for w in worst[:5]))
-    return _lines(lines)
+    return _lines(lines + flip_lines(row.get("flips") or ()))
+
+
+def flip_lines(flips: Any, limit: int = 5) -> list[str]:
+    """Flipped counterfactual sets, each member's groups, outcome and output one under another (aligned)."""
+    lines = []
+    for flip in list(flips)[:limit]:
+        lines.append(f"  flipped set {flip['set']}:")
+        for m in flip["members"]:
+            groups = "+".join(m["groups"].values()) or m["case"]
+            lines.append(f"    {groups:<20} {str(m['outcome']):<10} {_trim(m['output'], 140)}")
+    if len(flips) > limit:
+        lines.append(f"  … {len(flips) - limit} more flipped sets in the results file and HTML report")
+    return lines

@@ -99,6 +99,18 @@ def _threshold(value: Any) -> str:
     return " and ".join(p for p in parts if p)
 
 
+def _group_chart(gate: Mapping[str, Any]) -> Any:
+    """A bar per group (its outcome) with the group's exact interval as a whisker."""
+    from markupsafe import Markup
+
+    items = [
+        (str(name), float(e["value"]), tuple(e["interval"]) if e.get("interval") else None)
+        for name, e in gate["groups"].items()
+        if e.get("value") is not None
+    ]
+    return Markup(charts.model_bars(items, title=f"{gate.get('metric')} by group"))
+
+
 def _charts(metrics: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One histogram per (metric, model) and, with several models, a bar chart per metric."""
     from markupsafe import Markup
@@ -164,7 +176,7 @@ def render_html(
         suite_names=sorted({str(r.get("suite", "")) for r in case_rows}),
         model_names=sorted({label_of(r) for r in case_rows}),
         gates=gates,
-        group_gates=[g for g in gates if g.get("groups")],
+        group_gates=[{**g, "chart": _group_chart(g)} for g in gates if g.get("groups")],
         baseline=_baseline_view(baseline_diff),
         case_limit=case_table.text_limit(len(case_rows)),
         case_data=case_table.encode(case_table.payload(case_rows, _threshold)),

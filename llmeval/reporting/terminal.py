@@ -28,6 +28,7 @@ def summary_lines(
             failed_line = line.lstrip().startswith(("FAIL", "significant")) or (i == 0 and not verdict.passed)
             passed_line = line.lstrip().startswith("PASS") or (i == 0 and verdict.passed)
             out.append((line, {"bold": i == 0, "red": failed_line, "green": passed_line and not failed_line}))
+    out.extend(group_lines(verdict))
     if diff and (diff.get("new_cases") or diff.get("missing_cases")):
         new = [c["case"] for c in diff.get("new_cases", [])]
         missing = [c["case"] for c in diff.get("missing_cases", [])]
@@ -40,3 +41,21 @@ def summary_lines(
             )
         )
     return [(display_line(line), markup) for line, markup in out]
+
+
+def group_lines(verdict: Verdict | None) -> list[tuple[str, dict[str, bool]]]:
+    """Per-group tables of the fairness gates: value, exact interval, n and unreadable outcomes per group."""
+    out: list[tuple[str, dict[str, bool]]] = []
+    for gate in verdict.gates if verdict else ():
+        if not gate.get("groups"):
+            continue
+        out.append((f"groups of {gate.get('suite')}::{gate.get('gate')}:", {}))
+        for name, entry in gate["groups"].items():
+            value = "-" if entry.get("value") is None else f"{entry['value']:.3f}"
+            interval = f" [{entry['interval'][0]:.3f}..{entry['interval'][1]:.3f}]" if entry.get("interval") else ""
+            unparsed = f"  unparsed {entry['unparsed']}" if entry.get("unparsed") else ""
+            out.append((f"  {name:<24} {value}{interval}  n={entry.get('n')}{unparsed}", {}))
+        flips = gate.get("flips") or ()
+        if flips:
+            out.append((f"  flipped sets: {len(flips)} (" + ", ".join(f["set"] for f in flips[:8]) + ")", {"red": True}))
+    return out

@@ -11,7 +11,7 @@ from typing import Any
 from llmeval.backends.base import GenerationConfig
 from llmeval.errors import SuiteError
 from llmeval.scorers import base as scorers
-from llmeval.suite import schema
+from llmeval.suite import counterfactual, schema
 from llmeval.suite.model import Case, Gate, Suite
 from llmeval.suite.tables import Row, read_table
 from llmeval.suite.templates import render
@@ -23,14 +23,16 @@ def expand(spec: schema.SuiteSpec, linemap: LineMap) -> Suite:
     gen = spec.generation
     config = GenerationConfig(gen.max_new_tokens, gen.temperature, gen.top_p, gen.seed, tuple(gen.stop))
     cases: list[Case] = []
+    attrs = counterfactual.parse(spec.counterfactual.model_dump() if spec.counterfactual else None, linemap)
     for index, entry in enumerate(spec.cases):
         loc = ("cases", index)
         if isinstance(entry, schema.TableSpec):
-            cases.extend(_table_cases(spec, entry, loc, linemap))
+            built = _table_cases(spec, entry, loc, linemap, attrs)
         elif isinstance(entry, schema.GenerateSpec):
-            cases.extend(_generated_cases(spec, entry, loc, linemap))
+            built = _generated_cases(spec, entry, loc, linemap, attrs)
         else:
-            cases.append(_build_case(spec, entry, entry.id, dict(entry.vars), path, linemap.line(loc), linemap, loc))
+            built = _variant_cases(spec, entry, entry.id, dict(entry.vars), path, linemap.line(loc), linemap, loc, attrs)
+        cases.extend(built)
     _check_unique(cases)
     gates = _plan_gates(spec, linemap)
     _check_gate_metrics(gates, cases, path)
@@ -128,6 +130,24 @@ def _merged_scorers(
     return merged + [(n, p, loc + ("scorers", j)) for j, e in enumerate(own) for n, p in e.items()]
 
 
+def _variant_cases(
+    spec: schema.SuiteSpec,
+    entry: Any,
+    case_id: str,
+    own_vars: dict[str, Any],
+    path: str,
+    line: int,
+    linemap: LineMap,
+    loc: tuple[Any, ...],
+    attrs: tuple[counterfactual.Attribute, ...],
+) -> Iterator[Case]:
+    """The case itself, or its counterfactual variants when the suite has a ``counterfactual:`` block."""
+    for variant_id, variables in counterfactual.variants(attrs, case_id, own_vars):
+        if attrs:
+            counterfactual.check_id(variant_id, linemap)
+        yield _build_case(spec, entry, variant_id, variables, path, line, linemap, loc)
+
+
 def _build_case(
     spec: schema.SuiteSpec,
     entry: Any,
@@ -219,7 +239,13 @@ def _render_params(params: Any, variables: dict[str, Any], path: str, line: int,
     return params
 
 
-def _table_cases(spec: schema.SuiteSpec, entry: schema.TableSpec, loc: tuple[Any, ...], linemap: LineMap) -> Iterator[Case]:
+def _table_cases(
+    spec: schema.SuiteSpec,
+    entry: schema.TableSpec,
+    loc: tuple[Any, ...],
+    linemap: LineMap,
+    attrs: tuple[counterfactual.Attribute, ...] = (),
+) -> Iterator[Case]:
     table_path = Path(os.path.normpath(Path(linemap.path).parent / entry.cases_from))
     rows = read_table(table_path, suite_path=linemap.path, line=linemap.line(loc + ("cases_from",)))
     if entry.limit is not None:
@@ -227,7 +253,7 @@ def _table_cases(spec: schema.SuiteSpec, entry: schema.TableSpec, loc: tuple[Any
     for row in rows:
         variables = {**entry.vars, **row.values}
         case_id = _row_case_id(entry, row, variables, table_path)
-        yield _build_case(spec, entry, case_id, variables, row.path, row.line, linemap, loc)
+        yield from _variant_cases(spec, entry, case_id, variables, row.path, row.line, linemap, loc, attrs)
 
 
 def _row_case_id(entry: schema.TableSpec, row: Row, variables: dict[str, Any], table_path: Path) -> str:
@@ -251,7 +277,11 @@ def _row_case_id(entry: schema.TableSpec, row: Row, variables: dict[str, Any], t
 
 
 def _generated_cases(
-    spec: schema.SuiteSpec, entry: schema.GenerateSpec, loc: tuple[Any, ...], linemap: LineMap
+    spec: schema.SuiteSpec,
+    entry: schema.GenerateSpec,
+    loc: tuple[Any, ...],
+    linemap: LineMap,
+    attrs: tuple[counterfactual.Attribute, ...] = (),
 ) -> Iterator[Case]:
     """Seeded synthetic probes (llmeval.strategies): case i depends only on (seed, i)."""
     from llmeval.strategies import generate_cases
@@ -262,4 +292,5 @@ def _generated_cases(
     except SuiteError as exc:
         raise linemap.error(loc + ("generate",), exc.message, key=exc.key, hint=exc.hint) from None
     for number, values in enumerate(generated, start=1):
-        yield _build_case(spec, entry, f"{entry.id}-{number}", {**entry.vars, **values}, linemap.path, line, linemap, loc)
+        variables = {**entry.vars, **values}
+        yield from _variant_cases(spec, entry, f"{entry.id}-{number}", variables, linemap.path, line, linemap, loc, attrs)

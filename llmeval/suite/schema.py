@@ -113,7 +113,14 @@ class GateSpec(_Strict):
     pass_rate: Condition | None = None
     leak_rate: Condition | None = None
     ci: float | None = Field(None, gt=0.5, lt=1.0, description="gate on this confidence interval's bound")
-    by: str | None = Field(None, description="a case var naming the demographic group (fairness gates)")
+    by: str | list[str] | None = Field(
+        None, description="the case var naming each case's group, or a list of vars (their intersections) (fairness gates)"
+    )
+    consistency: Condition | None = Field(None, description="share of counterfactual sets with the same outcome for every group")
+    preference: Condition | None = Field(None, description="share of cases whose 0/1 outcome is 1 (stereotype pairs)")
+    tolerance: float | None = Field(None, ge=0.0, description="consistency: numeric outcomes this close count as the same")
+    sets: str | None = Field(None, description="consistency: the var naming each case's set (default counterfactual.set)")
+    max_unparsed_rate: float | None = Field(None, ge=0.0, le=1.0, description="fairness: share of unreadable outcomes tolerated")
     fairlearn: str | None = Field(None, description="fairlearn metric over the groups, e.g. demographic_parity_difference")
     of: str | None = Field(None, description="fairness gates: what is compared across groups: passed (default) or value")
     y_true: str | None = Field(None, description="fairness gates: the case var holding the true label (equalized odds)")
@@ -138,6 +145,14 @@ class BackendSpec(_Strict):
     retries: int | None = Field(None, ge=0, le=20, description="retries after a timeout or transient error")
 
 
+class CounterfactualSpec(_Strict):
+    """Sensitive attributes substituted into every case: each base case becomes one set of variants."""
+
+    attributes: dict[str, dict[str, Any]] = Field(
+        description="attribute -> {group: value or list of values}, or {var: template var, values: {group: values}}"
+    )
+
+
 class SuiteSpec(_Strict):
     """A suite file: prompts, cases, expectations and gates. Data only, never code."""
 
@@ -150,6 +165,7 @@ class SuiteSpec(_Strict):
     messages: list[MessageSpec] | None = Field(None, description="chat messages; contents are templates")
     defaults: DefaultsSpec = Field(default_factory=lambda: DefaultsSpec())
     cases: list[CaseEntry] = Field(min_length=1)
+    counterfactual: CounterfactualSpec | None = Field(None, description="sensitive attributes to vary (bias suites)")
     gates: list[GateSpec] = Field(default_factory=list)
     regression: list[RegressionSpec] = Field(default_factory=list)
     repeat: int = Field(1, ge=1, le=1000, description="samples per case (use temperature > 0)")

@@ -141,7 +141,11 @@ def test_demographic_parity_gate_reports_groups(make_case: Any) -> None:
     spec = {"metric": "contains", "by": "group", "fairlearn": "demographic_parity_difference", "max": 0.1}
     row = evaluate_gate(spec, rows, suite="s", model="hf:m")
     assert row["value"] == pytest.approx(0.3) and not row["passed"]
-    assert row["groups"] == {"de": {"value": pytest.approx(0.6), "n": 40}, "en": {"value": pytest.approx(0.9), "n": 40}}
+    assert {k: (v["value"], v["n"], v["unparsed"]) for k, v in row["groups"].items()} == {
+        "de": (pytest.approx(0.6), 40, 0),
+        "en": (pytest.approx(0.9), 40, 0),
+    }
+    assert row["groups"]["de"]["interval"] == pytest.approx([0.43327, 0.75135], abs=1e-5)  # exact (Clopper-Pearson), 24/40
     ratio = {"metric": "contains", "by": "group", "fairlearn": "ratio", "min": 0.6}
     assert evaluate_gate(ratio, rows, suite="s", model="hf:m")["value"] == pytest.approx(0.6 / 0.9)
 
