@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import hypothesis  # noqa: F401,E402  (its pytest plugin imports it at the end of every inner run)
+import jinja2.sandbox  # noqa: F401,E402  (templates cache a sandbox: one jinja2 for the whole process)
 
 # pytester runs pytest in-process and drops modules first imported by that run; C extensions such as
 # numpy cannot be imported twice in one process, so load them once here, before any inner run.
