@@ -33,7 +33,8 @@ def expand(spec: schema.SuiteSpec, linemap: LineMap) -> Suite:
             cases.append(_build_case(spec, entry, entry.id, dict(entry.vars), path, linemap.line(loc), linemap, loc))
     _check_unique(cases)
     gates = _plan_gates(spec, linemap)
-    _check_gate_metrics(gates, cases, path)
+    robustness = _robustness(spec, linemap)
+    _check_gate_metrics(gates, cases, path, extra=("robustness",) if robustness else ())
     return Suite(
         name=spec.suite,
         description=spec.description,
@@ -50,7 +51,21 @@ def expand(spec: schema.SuiteSpec, linemap: LineMap) -> Suite:
         backend=spec.backend.model_dump(exclude_none=True),
         cache_key_files=_cache_key_files(spec.cache_key_files, linemap),
         cache_version=spec.cache_version,
+        robustness=robustness,
     )
+
+
+def _robustness(spec: schema.SuiteSpec, linemap: LineMap) -> dict[str, Any] | None:
+    """The `robustness:` block as plain data, its kinds checked against the known ones."""
+    if spec.robustness is None:
+        return None
+    from llmeval.robustness import KINDS
+
+    for index, kind in enumerate(spec.robustness.kinds):
+        if kind not in KINDS:
+            raise linemap.error(("robustness", "kinds", index), f"unknown perturbation kind {kind!r}",
+                                key="robustness.kinds", hint=f"kinds: {', '.join(KINDS)}")  # fmt: skip
+    return spec.robustness.model_dump()
 
 
 def _cache_key_files(globs: Sequence[str], linemap: LineMap) -> tuple[str, ...]:
@@ -100,8 +115,8 @@ def _check_unique(cases: Sequence[Case]) -> None:
         seen[case.id] = case
 
 
-def _check_gate_metrics(gates: Sequence[Gate], cases: Sequence[Case], path: str) -> None:
-    names = sorted({s.name for c in cases for s in c.scorers})
+def _check_gate_metrics(gates: Sequence[Gate], cases: Sequence[Case], path: str, extra: Sequence[str] = ()) -> None:
+    names = sorted({s.name for c in cases for s in c.scorers} | set(extra))
     for gate in gates:
         metric = str(gate.spec["metric"])
         if metric not in names:
