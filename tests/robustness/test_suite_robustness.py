@@ -75,3 +75,13 @@ def test_a_robust_app_passes_and_the_cache_serves_a_second_run(project):
     status, scores = run(project, fn="steady", cache="on")
     assert status == 0 and scores["a"]["value"] == 1.0 and "minimal" not in scores["a"]["metadata"]
     assert run(project, fn="steady", cache="on")[1] == scores
+
+
+def test_pytest_shows_the_minimal_break_side_by_side(project):
+    project.makefile(".yaml", rob=SUITE.format(fn="answer", seed=0))
+    result = project.runpytest("rob.yaml", "-p", "no:cacheprovider", "--llmeval-cache", "off")
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(["*FAIL robustness*minimal break:*'return' ->*", "*minimal break:*",
+                                 "*original prompt:*Q: Can I return this?*", "*perturbed prompt:*",
+                                 "*original output:*You have 30 days.*", "*perturbed output: Sorry, I do not know.*",
+                                 "*shrunk 4 -> 1 edits in * plan passes*"])  # fmt: skip
