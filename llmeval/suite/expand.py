@@ -235,7 +235,9 @@ def _render_params(params: Any, variables: dict[str, Any], path: str, line: int,
 
 
 def _table_cases(spec: schema.SuiteSpec, entry: schema.TableSpec, loc: tuple[Any, ...], linemap: LineMap) -> Iterator[Case]:
-    table_path = Path(os.path.normpath(Path(linemap.path).parent / entry.cases_from))
+    from llmeval.robustness.probes import resolve
+
+    table_path = resolve(entry.cases_from) or Path(os.path.normpath(Path(linemap.path).parent / entry.cases_from))
     rows = read_table(table_path, suite_path=linemap.path, line=linemap.line(loc + ("cases_from",)))
     if entry.limit is not None:
         rows = rows[: entry.limit]
