@@ -1,4 +1,4 @@
-"""Injection and extraction probes: enough of every kind, listed by the CLI, and they separate a vulnerable app from a fixed one."""
+"""Injection and extraction probes: every kind, listed by the CLI; they separate a vulnerable app from a fixed one."""
 
 from __future__ import annotations
 

@@ -25,9 +25,12 @@ class Oracle:
         return [weak(apply(Q, edits).text) for _, edits in batch]
 
 
+KINDS = ["typo_delete", "case", "whitespace", "typo_double"]
+EDIT = st.builds(Edit, st.sampled_from(KINDS), st.integers(0, 9), st.integers(0, 9))
+
+
 @settings(max_examples=60, deadline=None, database=None)
-@given(st.lists(st.lists(st.builds(Edit, st.sampled_from(["typo_delete", "case", "whitespace", "typo_double"]),
-                                   st.integers(0, 9), st.integers(0, 9)), min_size=1, max_size=6), min_size=1, max_size=5))  # fmt: skip
+@given(st.lists(st.lists(EDIT, min_size=1, max_size=6), min_size=1, max_size=5))
 def test_shrinks_every_failure_to_one_edit_in_at_most_edits_minus_one_rounds(drawn):
     failing = {i: tuple(e) for i, e in enumerate(drawn) if not weak(apply(Q, e).text)}
     oracle = Oracle()
