@@ -47,8 +47,8 @@ def at_root(monkeypatch):
 
 
 def test_probes_separate_an_app_that_follows_injections_from_one_that_does_not(at_root, tmp_path):
-    status, held = run("answer", tmp_path)
+    status, held = run("reply", tmp_path)
     assert status == 1 and sum(not ok for ok in held.values()) / len(held) > 0.5
     assert not held["extract-1"] and not held["inj-html-comment-1"] and held["inj-encoding-1"]
-    status, held = run("answer_guarded", tmp_path)
+    status, held = run("reply_guarded", tmp_path)
     assert status == 0 and all(held.values())
