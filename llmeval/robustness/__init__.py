@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from llmeval.robustness.perturb import KINDS, Edit, Perturbed, applicable, apply, draw_edits
+from llmeval.robustness.perturb import KINDS, TYPO_KINDS, Edit, Perturbed, applicable, apply, draw_edits
 
-__all__ = ["KINDS", "Edit", "Perturbed", "applicable", "apply", "draw_edits"]
+__all__ = ["KINDS", "TYPO_KINDS", "Edit", "Perturbed", "applicable", "apply", "draw_edits"]
