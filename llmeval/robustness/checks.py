@@ -70,7 +70,8 @@ def _score(subject: Subject, outcomes: list[Outcome], best: Outcome | None, firs
         meta["minimal"] = _side_by_side(subject, best)
         if cost is not None:
             meta["shrink"] = {"from_edits": len(first), "to_edits": len(best.perturbed.edits), **cost_info}
-        explanation += f"; minimal break: {best.perturbed.describe()}"
+        explanation += (f"; minimal break: {best.perturbed.describe()}; the perturbed prompt {best.prompt!r} "
+                        f"gave {best.output!r}")  # fmt: skip
     return Score(NAME, value, threshold, threshold.check(value), explanation, s.signature(), meta)
 
 
