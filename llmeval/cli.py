@@ -56,6 +56,16 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_probes(args: argparse.Namespace) -> int:
+    from llmeval.robustness import probes
+
+    paths = [probes.BUILTIN / f"{n}.jsonl" for n in probes.builtin_names()]
+    paths += sorted(p for d in args.dir for p in Path(d).glob("*.jsonl"))
+    for line in probes.describe(paths):
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmeval", description="LLM evaluation suites for pytest (run suites with `pytest`).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["info", "clear"])
     p.add_argument("--dir", default=".llmeval")
     p.set_defaults(func=_cmd_cache)
+    p = sub.add_parser("probes", help="list the prompt-injection and extraction probe files")
+    p.add_argument("action", choices=["list"])
+    p.add_argument("--dir", action="append", default=[], help="also list the probe files (*.jsonl) in this folder")
+    p.set_defaults(func=_cmd_probes)
     from llmeval.cli_report import add_subcommands
     from llmeval.cli_run import add_subcommand
 

@@ -246,3 +246,16 @@ def generate_cases(spec: Mapping[str, Any], *, n: int | None = None, seed: int |
         rng = random.Random(f"llmeval:{seed}:{i}")
         cases.append({var: GENERATORS[kind](rng) for var, kind in kinds.items()})
     return cases
+
+
+# Prompt perturbations (robustness): hypothesis strategies over llmeval.robustness.perturb.
+from llmeval.robustness.strategies import (  # noqa: E402, F401  (re-exported)
+    casing,
+    distractors,
+    lookalikes,
+    noise,
+    perturbations,
+    reordered_options,
+    synonyms,
+    typos,
+)

@@ -195,6 +195,10 @@ class Evaluation:
         timings: dict[str, float] = {}
         scored = score_jobs([(case, case.request(t.suite.generation, k).text(), gen) for t, case, k, gen in jobs],
                             self.scoring, timings)  # fmt: skip
+        if any(getattr(t.suite, "robustness", None) for t in targets):
+            from llmeval.robustness.phase import add_robustness
+
+            add_robustness(self, jobs, scored)
         if jobs:
             self.write_line(f"llmeval: scored {len(jobs)} outputs in {timings.get('score_s', 0.0):.2f} s "
                             f"(scorer models load {timings.get('load_s', 0.0):.2f} s apart)")  # fmt: skip

@@ -36,7 +36,24 @@ def describe_case_failure(item: Any, result: Any, runner: Any) -> str:
         mark = "PASS" if score["passed"] else "FAIL"
         want = _describe(score["threshold"])
         lines.append(f"  {mark} {name:<10} {score['value']:>8.4g}  want {want:<12} {_trim(score['explanation'], 160)}")
+        lines.extend(_minimal_break(score.get("metadata") or {}))
     return _lines(lines)
+
+
+def _minimal_break(meta: dict[str, Any]) -> list[str]:
+    """A robustness failure: the minimal perturbation, original and perturbed prompt and output side by side."""
+    minimal = meta.get("minimal")
+    if not isinstance(minimal, dict):
+        return []
+    lines = [f"    minimal break: {_trim(minimal.get('change'), 200)}"]
+    for what in ("prompt", "output"):
+        lines.append(f"      original {what + ':':<8} {_trim(minimal.get('original_' + what), 160)}")
+        lines.append(f"      perturbed {what + ':':<7} {_trim(minimal.get('perturbed_' + what), 160)}")
+    shrink = meta.get("shrink")
+    if isinstance(shrink, dict):
+        lines.append(f"      shrunk {shrink.get('from_edits')} -> {shrink.get('to_edits')} edits in "
+                     f"{shrink.get('plan_passes')} plan passes ({shrink.get('requests')} requests)")  # fmt: skip
+    return lines
 
 
 def _lines(lines: list[str]) -> str:

@@ -35,7 +35,8 @@ def expand(spec: schema.SuiteSpec, linemap: LineMap) -> Suite:
         cases.extend(built)
     _check_unique(cases)
     gates = _plan_gates(spec, linemap)
-    _check_gate_metrics(gates, cases, path)
+    robustness = _robustness(spec, linemap)
+    _check_gate_metrics(gates, cases, path, extra=("robustness",) if robustness else ())
     return Suite(
         name=spec.suite,
         description=spec.description,
@@ -52,7 +53,21 @@ def expand(spec: schema.SuiteSpec, linemap: LineMap) -> Suite:
         backend=spec.backend.model_dump(exclude_none=True),
         cache_key_files=_cache_key_files(spec.cache_key_files, linemap),
         cache_version=spec.cache_version,
+        robustness=robustness,
     )
+
+
+def _robustness(spec: schema.SuiteSpec, linemap: LineMap) -> dict[str, Any] | None:
+    """The `robustness:` block as plain data, its kinds checked against the known ones."""
+    if spec.robustness is None:
+        return None
+    from llmeval.robustness import KINDS
+
+    for index, kind in enumerate(spec.robustness.kinds):
+        if kind not in KINDS:
+            raise linemap.error(("robustness", "kinds", index), f"unknown perturbation kind {kind!r}",
+                                key="robustness.kinds", hint=f"kinds: {', '.join(KINDS)}")  # fmt: skip
+    return spec.robustness.model_dump()
 
 
 def _cache_key_files(globs: Sequence[str], linemap: LineMap) -> tuple[str, ...]:
@@ -102,8 +117,8 @@ def _check_unique(cases: Sequence[Case]) -> None:
         seen[case.id] = case
 
 
-def _check_gate_metrics(gates: Sequence[Gate], cases: Sequence[Case], path: str) -> None:
-    names = sorted({s.name for c in cases for s in c.scorers})
+def _check_gate_metrics(gates: Sequence[Gate], cases: Sequence[Case], path: str, extra: Sequence[str] = ()) -> None:
+    names = sorted({s.name for c in cases for s in c.scorers} | set(extra))
     for gate in gates:
         metric = str(gate.spec["metric"])
         if metric not in names:
@@ -246,7 +261,9 @@ def _table_cases(
     linemap: LineMap,
     attrs: tuple[counterfactual.Attribute, ...] = (),
 ) -> Iterator[Case]:
-    table_path = Path(os.path.normpath(Path(linemap.path).parent / entry.cases_from))
+    from llmeval.robustness.probes import resolve
+
+    table_path = resolve(entry.cases_from) or Path(os.path.normpath(Path(linemap.path).parent / entry.cases_from))
     rows = read_table(table_path, suite_path=linemap.path, line=linemap.line(loc + ("cases_from",)))
     if entry.limit is not None:
         rows = rows[: entry.limit]

@@ -58,3 +58,4 @@ class Suite:
     backend: Mapping[str, Any] = field(default_factory=dict)  # the suite's own timeout/retries (only those it sets)
     cache_key_files: tuple[str, ...] = ()  # absolute paths matched by the suite's cache_key_files globs, sorted
     cache_version: str | None = None
+    robustness: Mapping[str, Any] | None = None  # the suite's `robustness:` block (llmeval.robustness)

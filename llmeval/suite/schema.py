@@ -153,6 +153,27 @@ class CounterfactualSpec(_Strict):
     )
 
 
+class RobustnessSpec(_Strict):
+    """Metamorphic robustness: K seeded perturbations of each case's prompt; failures shrunk to a minimal one."""
+
+    k: int = Field(8, ge=1, le=1000, description="perturbed prompts per case")
+    seed: int = Field(0, ge=0)
+    var: str | None = Field(None, description="perturb this var's value (default: the whole prompt)")
+    kinds: list[str] = Field(default_factory=list, description="perturbation kinds (default: all); see llmeval.robustness.KINDS")
+    min_edits: int = Field(1, ge=1, le=20, description="edits per perturbation, at least")
+    max_edits: int = Field(3, ge=1, le=20, description="edits per perturbation, at most")
+    relation: Literal["scorers", "similarity", "same_label"] = Field(
+        "scorers", description="what must survive: the case's scorers pass, similarity to the original output, same label"
+    )
+    scorers: list[str] = Field(default_factory=list, description="relation scorers: only these scorers (default: all)")
+    min_similarity: float = Field(0.8, ge=0.0, le=1.0)
+    labels: list[str] = Field(default_factory=list, description="relation same_label: the labels to extract")
+    min_pass_rate: float = Field(1.0, ge=0.0, le=1.0, description="share of perturbations that must keep the relation")
+    shrink: bool = True
+    max_rounds: int = Field(10, ge=0, le=100, description="shrink rounds (plan passes) at most")
+    tags: list[str] = Field(default_factory=list, description="only cases with one of these tags (default: all)")
+
+
 class SuiteSpec(_Strict):
     """A suite file: prompts, cases, expectations and gates. Data only, never code."""
 
@@ -178,6 +199,7 @@ class SuiteSpec(_Strict):
         default_factory=list, description="globs (relative to the suite) of files whose contents join the cache key"
     )
     cache_version: str | None = Field(None, description="joins the cache key: bump it to regenerate every output")
+    robustness: RobustnessSpec | None = Field(None, description="perturb each case's prompt; the relation must hold")
 
 
 def json_schema() -> dict[str, Any]:
