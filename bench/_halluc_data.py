@@ -43,8 +43,8 @@ def faithbench(path: Path = FAITHBENCH) -> tuple[list[Item], list[Item]] | None:
 
 def _faithbench_item(row: dict) -> Item:
     annotations = _literal(row.get("annotations"), [])
-    spans = tuple((int(a["start"]), int(a["end"])) for a in annotations
-                  if any(str(label).startswith(BAD_LABELS) for label in a.get("label", [])) and a.get("start") is not None)  # fmt: skip
+    bad = [a for a in annotations if any(str(label).startswith(BAD_LABELS) for label in a.get("label", []))]
+    spans = tuple((int(a["start"]), int(a["end"])) for a in bad if a.get("start") is not None)
     detectors = _literal(row.get("detectors"), {})
     published = tuple((k, float(v)) for k, v in detectors.items() if v is not None)
     return Item(row["id"], row["source"], row["summary"], int(row["hallucinated"]), spans, "faithbench", published)

@@ -98,8 +98,11 @@ def evaluate(name: str, tune: list[D.Item], report: list[D.Item], pool: ModelPoo
     y_tune, y_report = np.array([i.label for i in tune]), np.array([i.label for i in report])
     cut = threshold_on(item_scores(tune_found), y_tune)
     s_report = item_scores(report_found)
-    return {"data": name, "tune": len(tune), "report": len(report), "cut": cut, "ba": balanced_accuracy(y_report, s_report >= cut),
-            "auroc": auroc(y_report, s_report), "items_s": len(report) / seconds, "per_kind": per_kind(report, s_report >= cut)}  # fmt: skip
+    y_score = s_report >= cut
+    return {
+        "data": name, "tune": len(tune), "report": len(report), "cut": cut, "ba": balanced_accuracy(y_report, y_score),
+        "auroc": auroc(y_report, s_report), "items_s": len(report) / seconds, "per_kind": per_kind(report, y_score),
+    }  # fmt: skip
 
 
 def per_kind(items: list[D.Item], flagged: np.ndarray) -> dict[str, float]:

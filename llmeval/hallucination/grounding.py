@@ -59,13 +59,14 @@ def check(pairs: Sequence[tuple[Sequence[str], str]], pool: ModelPool, model: st
     facts = [SourceFacts.of(source) for _, source in pairs]
     all_claims = [c for claims, _ in pairs for c in claims]
     texts = all_claims + [s for f in facts for s in f.sentences]
-    vectors = pool.embed(model, texts, max_length=256) if texts else None
+    if not all_claims:
+        return [[] for _ in pairs]
+    vectors = pool.embed(model, texts, max_length=256)
     entities = claim_entities(all_claims)
     out, row, srow = [], 0, len(all_claims)
     for (claims, _), fact in zip(pairs, facts, strict=True):
-        sims = vectors[row : row + len(claims)] @ vectors[srow : srow + len(fact.sentences)].T if claims else None
-        checks = [_check(c, fact, sims[i], entities[row + i]) for i, c in enumerate(claims)] if sims is not None else []
-        out.append(checks)
+        sims = vectors[row : row + len(claims)] @ vectors[srow : srow + len(fact.sentences)].T
+        out.append([_check(c, fact, sims[i], entities[row + i]) for i, c in enumerate(claims)])
         row, srow = row + len(claims), srow + len(fact.sentences)
     return out
 
@@ -79,7 +80,9 @@ def _check(claim: str, fact: SourceFacts, sims: Any, entities: list[str]) -> Cla
     return ClaimCheck(claim, score, fact.sentences[best], tuple(missing), tuple(values))
 
 
-def claim_features(claim: str, fact: SourceFacts, nearest: str, cosine: float, entities: list[str]) -> tuple[list[float], list[str]]:
+def claim_features(
+    claim: str, fact: SourceFacts, nearest: str, cosine: float, entities: list[str]
+) -> tuple[list[float], list[str]]:
     """The feature vector (see FEATURES) and the unsupported words, entities, numbers and dates."""
     words = T.content_words(claim)
     new_words = sorted(words - fact.words)
@@ -96,7 +99,12 @@ def claim_features(claim: str, fact: SourceFacts, nearest: str, cosine: float, e
         float(T.has_negation(claim) != T.has_negation(nearest)),
         cosine,
     ]
-    missing = bad_entities + [f"{n:g}" for n in bad_numbers] + bad_dates + [w for w in new_words if w not in " ".join(bad_entities).lower()]
+    missing = (
+        bad_entities
+        + [f"{n:g}" for n in bad_numbers]
+        + bad_dates
+        + [w for w in new_words if w not in " ".join(bad_entities).lower()]
+    )
     return values, missing
 
 

@@ -12,9 +12,13 @@ import math
 import re
 from functools import lru_cache
 
-_ABBREV = "".join(rf"(?<!\b{a}\.)" for a in ("Mr", "Mrs", "Ms", "Dr", "St", "vs", "No", "Inc", "Co", "Jr", "Sr", "Gen", "Gov", "Sen", "Rep", "Prof", "[A-Z]"))
+_ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "St", "vs", "No", "Inc", "Co", "Jr", "Sr", "Gen", "Gov", "Sen", "Rep", "Prof", "[A-Z]")
+_ABBREV = "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS)
 _SENTENCE_END = re.compile(r"(?<=[.!?])" + _ABBREV + r"[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
-_CLAUSE_SPLIT = re.compile(r"\s*;\s+|,\s+(?:and|but|while|whereas|although|which)\s+|\s+(?:and|but)\s+(?=(?:it|he|she|they|the|its|their|this)\b)")
+_CLAUSE_SPLIT = re.compile(
+    r"\s*;\s+|,\s+(?:and|but|while|whereas|although|which)\s+"
+    r"|\s+(?:and|but)\s+(?=(?:it|he|she|they|the|its|their|this)\b)"
+)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
 MIN_CLAUSE_WORDS = 4
 
@@ -26,8 +30,8 @@ STOPWORDS = frozenset(
     which who whom whose what when where why how all any both each few other some own same too not no nor
     s t said says say according one while upon within without against again further once per via""".split()
 )
-NEGATIONS = frozenset("not no never none nobody nothing neither nor without cannot n't isn't wasn't aren't "
-                      "weren't don't doesn't didn't won't wouldn't can't couldn't shouldn't hasn't haven't hadn't".split())  # fmt: skip
+NEGATIONS = frozenset("not no never none nobody nothing neither nor without cannot n't isn't wasn't aren't weren't "
+                      "don't doesn't didn't won't wouldn't can't couldn't shouldn't hasn't haven't hadn't".split())  # fmt: skip
 MONTHS = ("january february march april may june july august september october november december "
           "monday tuesday wednesday thursday friday saturday sunday").split()  # fmt: skip
 
@@ -105,7 +109,7 @@ def numbers(text: str) -> list[float]:
 
 @lru_cache(maxsize=4096)
 def _words_value(phrase: str) -> float | None:
-    """"twelve thousand" -> 12000; a lone "one" is a pronoun more often than a number, so it is skipped."""
+    """ "twelve thousand" -> 12000; a lone "one" is a pronoun more often than a number, so it is skipped."""
     words = [w for w in re.split(r"[\s-]+", phrase) if w and w != "and"]
     if words in (["one"], ["half"]):
         return None

@@ -165,7 +165,7 @@ def _load_builtins() -> None:
     _builtins_loaded = True
     from importlib.metadata import entry_points
 
-    from llmeval.scorers import metrics, pii, similarity, text  # noqa: F401  (they register themselves)
+    from llmeval.scorers import hallucination, judge, metrics, pii, similarity, text  # noqa: F401  (they register themselves)
 
     for ep in entry_points(group="llmeval.scorers"):
         ep.load()
