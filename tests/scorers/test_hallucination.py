@@ -136,7 +136,9 @@ def test_nli_uses_the_entailment_column_batches_like_one_by_one(tiny_nli):
     samples = [Sample(o, context=(SOURCE,)) for o, _ in TABLE[:5]]
     batch = scorer.score(samples, ctx)
     alone = [scorer.score([s], ctx)[0] for s in samples]
-    assert [s.metadata["max_claim_score"] for s in batch] == pytest.approx([s.metadata["max_claim_score"] for s in alone], abs=1e-5)
+    assert [s.metadata["max_claim_score"] for s in batch] == pytest.approx(
+        [s.metadata["max_claim_score"] for s in alone], abs=1e-5
+    )
     direct = ctx.pool.classify(tiny_nli, [(SOURCE, TABLE[0][0])])[0]
     assert batch[0].metadata["max_claim_score"] == pytest.approx(1 - direct[2], abs=1e-5)
 

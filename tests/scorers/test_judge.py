@@ -11,7 +11,7 @@ from llmeval.scorers.base import Sample, build
 from llmeval.scorers.batch import score_all
 from llmeval.scorers.context import ScoringContext, default_context
 
-JUDGE_APP = '''
+JUDGE_APP = """
 import json, os, re
 LOG = os.path.join(os.path.dirname(__file__), "calls.log")
 
@@ -44,7 +44,7 @@ def claims(prompt):
     verdicts = [{"claim": int(i), "supported": all(w in source for w in re.findall(r"\\d+", c)), "reason": "numbers"}
                 for i, c in lines]
     return "```json\\n" + json.dumps({"verdicts": verdicts}) + "\\n```"
-'''
+"""
 _names = itertools.count()
 
 
@@ -119,7 +119,12 @@ def test_hallucination_judge_method_per_claim_verdicts(app):
 
 @pytest.mark.parametrize(
     ("text", "problem"),
-    [("no json", "no JSON object"), ('{"score": 9}', "outside"), ('{"score": "high"}', "not a number"), ("{oops}", "invalid JSON")],
+    [
+        ("no json", "no JSON object"),
+        ('{"score": 9}', "outside"),
+        ('{"score": "high"}', "not a number"),
+        ("{oops}", "invalid JSON"),
+    ],
 )
 def test_rating_parser_rejects_with_a_reason(text, problem):
     from llmeval.judge.parse import rating
