@@ -191,8 +191,9 @@ class Evaluation:
             for case, case_keys in zip(target.cases, keys[id(target)], strict=True):
                 jobs.extend((target, case, k, self.plan.get(key)) for k, key in enumerate(case_keys))
         timings: dict[str, float] = {}
-        scored = score_jobs([(case, case.request(t.suite.generation, k).text(), gen) for t, case, k, gen in jobs],
-                            self.scoring, timings)  # fmt: skip
+        requests = [(t.spec, case.request(t.suite.generation, k)) for t, case, k, _ in jobs]
+        texts = [(case, r.text(), gen) for (_, case, _, gen), (_, r) in zip(jobs, requests, strict=True)]
+        scored = score_jobs(texts, self.scoring, timings, requests)
         if jobs:
             self.write_line(f"llmeval: scored {len(jobs)} outputs in {timings.get('score_s', 0.0):.2f} s "
                             f"(scorer models load {timings.get('load_s', 0.0):.2f} s apart)")  # fmt: skip
