@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 FEATURES = ("word_recall", "new_words", "entity_recall", "number_recall", "date_recall", "negation_flip", "cosine")
 # Fitted by `python bench/hallucination_bench.py --calibrate` (logistic regression, claim-level labels from
 # FaithBench's annotated spans, batches b1-b4 only); intercept first, then one weight per FEATURES entry.
-WEIGHTS = (3.705, 0.0, 0.566, -2.623, 0.0, -2.586, 1.529, 0.0)
+WEIGHTS = (3.749, 0.0, 0.532, -2.628, 0.0, -2.586, 1.567, 0.0)
 CLAIM_THRESHOLD = 0.5
+NEAREST = 3  # source sentences a negated claim may take its negation from
 HARD_EVIDENCE = 0.9  # the floor of a claim's score when one of its numbers or dates is not in the source
 ENTITY_LABELS = frozenset("PERSON ORG GPE LOC NORP FAC EVENT PRODUCT WORK_OF_ART LAW".split())
 SIGNATURE_BASE = "grounding-v1|minilm-l6|spacy-ner"
@@ -72,8 +73,9 @@ def check(pairs: Sequence[tuple[Sequence[str], str]], pool: ModelPool, model: st
 
 
 def _check(claim: str, fact: SourceFacts, sims: Any, entities: list[str]) -> ClaimCheck:
-    best = int(sims.argmax())
-    values, missing = claim_features(claim, fact, fact.sentences[best], float(sims[best]), entities)
+    order = [int(i) for i in sims.argsort()[::-1][:NEAREST]]
+    best = order[0]
+    values, missing = claim_features(claim, fact, [fact.sentences[i] for i in order], float(sims[best]), entities)
     score = combine(values)
     if values[3] < 1 or values[4] < 1:  # a number or date the source does not have is unsupported, whatever else holds
         score = max(score, HARD_EVIDENCE)
@@ -81,7 +83,7 @@ def _check(claim: str, fact: SourceFacts, sims: Any, entities: list[str]) -> Cla
 
 
 def claim_features(
-    claim: str, fact: SourceFacts, nearest: str, cosine: float, entities: list[str]
+    claim: str, fact: SourceFacts, nearest: list[str], cosine: float, entities: list[str]
 ) -> tuple[list[float], list[str]]:
     """The feature vector (see FEATURES) and the unsupported words, entities, numbers and dates."""
     words = T.content_words(claim)
@@ -96,7 +98,7 @@ def claim_features(
         1 - len(bad_entities) / len(entities) if entities else 1.0,
         1 - len(bad_numbers) / n_numbers if n_numbers else 1.0,
         1 - len(bad_dates) / n_dates if n_dates else 1.0,
-        float(T.has_negation(claim) != T.has_negation(nearest)),
+        float(negation_flip(claim, nearest)),
         cosine,
     ]
     missing = (
@@ -106,6 +108,13 @@ def claim_features(
         + [w for w in new_words if w not in " ".join(bad_entities).lower()]
     )
     return values, missing
+
+
+def negation_flip(claim: str, nearest: list[str]) -> bool:
+    """A negated claim no close source sentence negates, or a plain claim whose closest sentence is negated."""
+    if T.has_negation(claim):
+        return not any(T.has_negation(s) for s in nearest)
+    return T.has_negation(nearest[0])
 
 
 def combine(values: Sequence[float], weights: Sequence[float] = WEIGHTS) -> float:

@@ -38,9 +38,9 @@ MONTHS = ("january february march april may june july august september october n
 _UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
                                      "fourteen fifteen sixteen seventeen eighteen nineteen".split())}  # fmt: skip
 _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
-_SCALES = {"hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
+_SCALES = {"decade": 10, "decades": 10, "hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
            "k": 1e3, "m": 1e6, "mn": 1e6, "bn": 1e9, "b": 1e9}  # fmt: skip
-_NUM_WORD = "|".join([*_UNITS, *_TENS, "hundred", "thousand", "million", "billion", "trillion", "half", "dozen"])
+_NUM_WORD = "|".join([*_UNITS, *_TENS, "decades?", "hundred", "thousand", "million", "billion", "trillion", "half", "dozen"])
 _NUMBER = re.compile(
     r"(?P<digits>\d+(?:,\d{3})*(?:\.\d+)?)(?:\s*(?P<scale>thousand|million|billion|trillion|bn|mn|[kmb])\b)?"
     rf"|(?P<words>\b(?:{_NUM_WORD})(?:[\s-]+(?:and[\s-]+)?(?:{_NUM_WORD}))*\b)",
@@ -68,13 +68,25 @@ def claims(text: str) -> list[str]:
     return out
 
 
+_IRREGULAR = dict(
+    pair.split(":")
+    for pair in """fell:fall fallen:fall rose:rise risen:rise won:win began:begin begun:begin grew:grow grown:grow
+    built:build bought:buy sold:sell paid:pay made:make took:take taken:take gave:give given:give found:find left:leave
+    lost:lose met:meet ran:run saw:see seen:see spent:spend went:go gone:go drew:draw drawn:draw broke:break
+    broken:break held:hold led:lead told:tell brought:bring kept:keep chose:choose chosen:choose wrote:write
+    written:write struck:strike hit:hit children:child people:person men:man women:woman""".split()
+)
+
+
 def stem(word: str) -> str:
-    """A crude suffix stripper, so "repairs"/"repaired"/"repairing" compare equal."""
+    """A crude stemmer (suffixes, a few irregular forms), so "repairs"/"repaired"/"repairing" compare equal."""
     w = word.lower().replace("’", "'").strip("'-")
+    w = _IRREGULAR.get(w, w)
     for suffix in ("'s", "ing", "edly", "ed", "ies", "es", "ly", "s"):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-            return w[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return w
+            w = w[: -len(suffix)]
+            break
+    return w[:-1] if w.endswith(("y", "e")) and len(w) > 4 else w
 
 
 def content_words(text: str) -> set[str]:
@@ -89,7 +101,8 @@ def has_negation(text: str) -> bool:
 
 def dates(text: str) -> set[str]:
     """Month and weekday names in the text (their numbers are compared as numbers)."""
-    return {w for w in re.findall(r"[a-z]+", text.lower()) if w in MONTHS}
+    words = (w[:-1] if w.endswith("s") and w[:-1] in MONTHS else w for w in re.findall(r"[a-z]+", text.lower()))
+    return {w for w in words if w in MONTHS}
 
 
 def numbers(text: str) -> list[float]:
@@ -123,6 +136,8 @@ def _words_value(phrase: str) -> float | None:
             current += 0.5
         elif w == "dozen":
             current = max(current, 1) * 12
+        elif w in ("decade", "decades"):
+            current = max(current, 1) * 10
         elif w == "hundred":
             current = max(current, 1) * 100
         else:
