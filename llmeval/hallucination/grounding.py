@@ -26,6 +26,7 @@ FEATURES = ("word_recall", "new_words", "entity_recall", "number_recall", "date_
 WEIGHTS = (3.749, 0.0, 0.532, -2.628, 0.0, -2.586, 1.567, 0.0)
 CLAIM_THRESHOLD = 0.5
 NEAREST = 3  # source sentences a negated claim may take its negation from
+OFF_TOPIC_RECALL, OFF_TOPIC_COSINE = 0.5, 0.5  # most content words new and no close source sentence
 HARD_EVIDENCE = 0.9  # the floor of a claim's score when one of its numbers or dates is not in the source
 ENTITY_LABELS = frozenset("PERSON ORG GPE LOC NORP FAC EVENT PRODUCT WORK_OF_ART LAW".split())
 SIGNATURE_BASE = "grounding-v1|minilm-l6|spacy-ner"
@@ -77,8 +78,8 @@ def _check(claim: str, fact: SourceFacts, sims: Any, entities: list[str]) -> Cla
     best = order[0]
     values, missing = claim_features(claim, fact, [fact.sentences[i] for i in order], float(sims[best]), entities)
     score = combine(values)
-    if values[3] < 1 or values[4] < 1:  # a number or date the source does not have is unsupported, whatever else holds
-        score = max(score, HARD_EVIDENCE)
+    if values[3] < 1 or values[4] < 1 or (values[0] < OFF_TOPIC_RECALL and values[6] < OFF_TOPIC_COSINE):
+        score = max(score, HARD_EVIDENCE)  # a number or date not in the source, or a claim about something else
     return ClaimCheck(claim, score, fact.sentences[best], tuple(missing), tuple(values))
 
 

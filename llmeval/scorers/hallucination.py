@@ -39,7 +39,8 @@ def source_of(sample: Sample, source: str) -> str:
     elif source == "reference":
         found = "\n".join(sample.references)
     else:
-        found = str(sample.vars.get(source, ""))
+        value = sample.vars.get(source, "")
+        found = "\n".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
     if not found.strip():
         raise ValueError(f"no source text to check the output against (source: {source}); give the case a context, "
                          "a reference, or name a var with `source: <var>`")  # fmt: skip

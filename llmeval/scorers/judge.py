@@ -23,7 +23,7 @@ RATE_PROMPT = """You are an evaluator. Criteria: {criteria}
 {rubric}
 Question or prompt:
 {prompt}
-
+{reference}
 Answer to evaluate:
 {output}
 
@@ -70,7 +70,8 @@ class JudgeScorer:
     def _rate(self, samples: Sequence[Sample], ctx: ScoringContext) -> list[Score]:
         low, high = self.scale
         rubric = f"Rubric:\n{self.rubric}\n" if self.rubric else ""
-        prompts = [RATE_PROMPT.format(criteria=self.criteria, rubric=rubric, prompt=s.prompt, output=s.output, low=low, high=high)
+        prompts = [RATE_PROMPT.format(criteria=self.criteria, rubric=rubric, prompt=s.prompt, output=s.output, low=low, high=high,
+                                      reference=f"\nReference answer:\n{s.references[0]}\n" if s.references else "")
                    for s in samples]  # fmt: skip
         answers = ask(ctx, self.model, prompts, lambda _, text: rating(text, low, high), votes=self.votes, retries=self.retries)
         return [self._rated(list(a.get())) for a in answers]
