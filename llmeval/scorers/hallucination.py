@@ -75,7 +75,10 @@ class HallucinationScorer:
     def prepare(self, ctx: ScoringContext) -> None:
         """Load the encoder (grounding) or the classifier (nli) before the run times scoring."""
         if self.method == "grounding":
-            ctx.pool.embed(default_model_path(), ["warm-up"])
+            from llmeval.hallucination.grounding import claim_entities
+
+            ctx.pool.embed(self.model or default_model_path(), ["warm-up"])
+            claim_entities(["warm-up"])  # loads the spaCy pipeline
         elif self.method == "nli" and self.model:
             ctx.pool.labels(self.model)
 
