@@ -41,12 +41,13 @@ cases:
 
 
 @pytest.fixture
-def project(pytester, monkeypatch):
-    pytester.makepyfile(consistency_app=APP)
-    monkeypatch.chdir(pytester.path)
-    monkeypatch.syspath_prepend(str(pytester.path))
+def project(tmp_path, monkeypatch):
+    """A project folder (not pytester: its sys.modules snapshot would unload torch, which cannot be imported twice)."""
+    (tmp_path / "consistency_app.py").write_text(APP, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return pytester
+    return tmp_path
 
 
 def _scores(path):
@@ -55,16 +56,17 @@ def _scores(path):
 
 
 def test_steady_model_is_consistent_shaky_one_is_not_and_resamples_are_cached(project):
-    project.makefile(".yaml", steady=SUITE.format(name="steady", fn="steady"), shaky=SUITE.format(name="shaky", fn="shaky"))
+    (project / "steady.yaml").write_text(SUITE.format(name="steady", fn="steady"))
+    (project / "shaky.yaml").write_text(SUITE.format(name="shaky", fn="shaky"))
     main(["run", ".", "--results", "r.jsonl", "-q", "--threads", "1"])
-    scores = _scores(project.path / "r.jsonl")
+    scores = _scores(project / "r.jsonl")
     assert scores["steady"]["value"] == pytest.approx(0.0, abs=1e-6) and scores["steady"]["passed"]
     assert scores["shaky"]["value"] > 0.5 and not scores["shaky"]["passed"]
-    log = project.path / "calls.log"
+    log = project / "calls.log"
     assert len(log.read_text().split()) == 8  # 2 suites x (1 answer + 3 resamples)
     main(["run", ".", "--results", "r2.jsonl", "-q", "--threads", "1"])
     assert len(log.read_text().split()) == 8  # warm: no call to the model at all
-    assert _scores(project.path / "r2.jsonl") == scores
+    assert _scores(project / "r2.jsonl") == scores
 
 
 def test_outside_a_run_the_generator_must_be_named(tmp_path):
