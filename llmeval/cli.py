@@ -66,6 +66,19 @@ def _cmd_probes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_judge_agreement(args: argparse.Namespace) -> int:
+    from llmeval.judge.agreement import agreement, read_judged, read_labels
+
+    try:
+        labels, with_suite = read_labels(Path(args.labels))
+        found = agreement(labels, read_judged(Path(args.results), args.scorer, with_suite))
+    except (OSError, ValueError) as exc:
+        print(f"llmeval: error: {exc}", file=sys.stderr)
+        return 2
+    print(found.describe(args.scorer))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmeval", description="LLM evaluation suites for pytest (run suites with `pytest`).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list"])
     p.add_argument("--dir", action="append", default=[], help="also list the probe files (*.jsonl) in this folder")
     p.set_defaults(func=_cmd_probes)
+    p = sub.add_parser("judge-agreement", help="Cohen's kappa and accuracy of a scorer's pass/fail against human labels")
+    p.add_argument("labels", help="CSV with case (and optionally suite) and label (pass/fail) columns")
+    p.add_argument("results", help="a run's results file (JSON Lines)")
+    p.add_argument("--scorer", default="judge", help="the scorer whose verdict is compared (default: judge)")
+    p.set_defaults(func=_cmd_judge_agreement)
     from llmeval.cli_report import add_subcommands
     from llmeval.cli_run import add_subcommand
 

@@ -193,8 +193,9 @@ class Evaluation:
             for case, case_keys in zip(target.cases, keys[id(target)], strict=True):
                 jobs.extend((target, case, k, self.plan.get(key)) for k, key in enumerate(case_keys))
         timings: dict[str, float] = {}
-        scored = score_jobs([(case, case.request(t.suite.generation, k).text(), gen) for t, case, k, gen in jobs],
-                            self.scoring, timings)  # fmt: skip
+        requests = [(t.spec, case.request(t.suite.generation, k)) for t, case, k, _ in jobs]
+        texts = [(case, r.text(), gen) for (_, case, _, gen), (_, r) in zip(jobs, requests, strict=True)]
+        scored = score_jobs(texts, self.scoring, timings, requests)
         if any(getattr(t.suite, "robustness", None) for t in targets):
             from llmeval.robustness.phase import add_robustness
 

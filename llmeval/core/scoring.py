@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from llmeval.backends import Generation
+from llmeval.backends import Generation, Request
 from llmeval.scorers import ScoreError, ScoringContext, score_all
 from llmeval.scorers.base import Sample, Scorer
 from llmeval.suite import Case
@@ -15,11 +15,13 @@ Scored = tuple[dict[str, dict[str, Any]], str | None]  # scores by name (JSON fo
 
 
 def score_jobs(
-    jobs: Sequence[tuple[Case, str, Generation]], ctx: ScoringContext | None = None, timings: dict[str, float] | None = None
-) -> list[Scored]:
+    jobs: Sequence[tuple[Case, str, Generation]], ctx: ScoringContext | None = None, timings: dict[str, float] | None = None,
+    origins: Sequence[tuple[str, Request]] | None = None,
+) -> list[Scored]:  # fmt: skip
     """Scores per (case, prompt text, generation); a generation error or a scorer error is the job's error.
 
-    ``timings`` gets ``load_s`` (scorers' engines and models, loaded first) and ``score_s``.
+    ``timings`` gets ``load_s`` (scorers' engines and models, loaded first) and ``score_s``; ``origins``, the
+    (model spec, request) of each job, reaches scorers that ask the model under test again.
     """
     from llmeval.scorers.batch import prepare_all
     from llmeval.scorers.context import shared_context
@@ -28,7 +30,7 @@ def score_jobs(
     work: list[tuple[int, Scorer, Sample]] = []
     for index, (case, prompt, gen) in enumerate(jobs):
         if gen.error is None:
-            sample = case.sample_for(gen.text, prompt)
+            sample = case.sample_for(gen.text, prompt, *(origins[index] if origins else ()))
             work.extend((index, scorer, sample) for scorer in case.scorers)
     started = time.perf_counter()
     prepare_all([scorer for _, scorer, _ in work], ctx)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from llmeval.errors import ScorerError, unknown_name_hint
+
+if TYPE_CHECKING:
+    from llmeval.backends.base import Request
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,19 @@ class Score:
 
 @dataclass(frozen=True)
 class Sample:
-    """What a scorer sees: the model output and the case it answers."""
+    """What a scorer sees: the model output and the case it answers.
+
+    `model` and `request` (the spec and the request that produced the output) are set in a run, so a scorer
+    can ask the model under test again (self-consistency); empty outside one.
+    """
 
     output: str
     references: Sequence[str] = ()
     prompt: str = ""
     vars: Mapping[str, Any] = field(default_factory=dict)
     context: Sequence[str] = ()
+    model: str = ""
+    request: Request | None = None
 
 
 class Scorer(Protocol):
@@ -165,7 +174,17 @@ def _load_builtins() -> None:
     _builtins_loaded = True
     from importlib.metadata import entry_points
 
-    from llmeval.scorers import metrics, outcome, pii, similarity, stereotype, text  # noqa: F401  (they register themselves)
+    from llmeval.scorers import (  # noqa: F401  (they register themselves)
+        consistency,
+        hallucination,
+        judge,
+        metrics,
+        outcome,
+        pii,
+        similarity,
+        stereotype,
+        text,
+    )
 
     for ep in entry_points(group="llmeval.scorers"):
         ep.load()

@@ -29,8 +29,8 @@ class Case:
     def request(self, config: GenerationConfig, sample: int) -> Request:
         return Request(self.prompt, self.messages, config, sample, json.dumps(self.vars, sort_keys=True, default=str))
 
-    def sample_for(self, output: str, prompt_text: str) -> Sample:
-        return Sample(output=output, references=self.references, prompt=prompt_text, vars=self.vars, context=self.context)
+    def sample_for(self, output: str, prompt_text: str, model: str = "", request: Request | None = None) -> Sample:
+        return Sample(output, self.references, prompt_text, self.vars, self.context, model, request)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Hallucination detectors: claims and their support in a source (grounding features, NLI), used by the scorers."""

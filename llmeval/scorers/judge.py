@@ -1,0 +1,128 @@
+"""`judge`: an LLM judge (any backend spec) rates the output on a rubric (G-Eval style), or prefers one of two answers.
+
+Rating mode: the judge returns {"score": n, "reason": ...} in `scale`; the value is the mean vote mapped to
+0..1, metadata holds the raw mean and the spread of the votes. Pairwise mode: the output against the case's
+reference, asked in both orders to cancel position bias; the value is the output's win rate (tie = 0.5) and
+metadata says whether the two orders disagreed. Judge calls go through the run's plan (batched, cached);
+output that stays unparseable after `retries` is an error on the case, never a 0 or NaN.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llmeval.judge.ask import ask
+from llmeval.judge.parse import Preference, Rating, preference, rating
+from llmeval.scorers.base import Sample, Score, Threshold, register
+from llmeval.scorers.context import ScoringContext, shared_context
+
+RATE_PROMPT = """You are an evaluator. Criteria: {criteria}
+{rubric}
+Question or prompt:
+{prompt}
+{reference}
+Answer to evaluate:
+{output}
+
+Rate the answer from {low:g} to {high:g}. Reply with JSON only: {{"score": <number>, "reason": "<one sentence>"}}"""
+PAIR_PROMPT = """You are an evaluator. Criteria: {criteria}
+Question or prompt:
+{prompt}
+
+Answer A:
+{a}
+
+Answer B:
+{b}
+
+Which answer is better? Reply with JSON only: {{"winner": "A" | "B" | "tie", "reason": "<one sentence>"}}"""
+
+
+@dataclass(frozen=True)
+class JudgeScorer:
+    name: str
+    threshold: Threshold
+    model: str
+    criteria: str
+    rubric: str
+    scale: tuple[float, float]
+    mode: str
+    votes: int
+    retries: int
+
+    @property
+    def batch_key(self) -> Hashable:
+        return ("judge", self.threshold, self.model, self.criteria, self.rubric, self.scale, self.mode, self.votes, self.retries)
+
+    @property
+    def signature(self) -> str:
+        return f"judge|{self.mode}|{self.model}|votes={self.votes}|scale={self.scale[0]:g}-{self.scale[1]:g}"
+
+    def score(self, samples: Sequence[Sample], ctx: ScoringContext) -> list[Score]:
+        return self._pairwise(samples, ctx) if self.mode == "pairwise" else self._rate(samples, ctx)
+
+    def __call__(self, sample: Sample) -> Score:
+        return self.score([sample], shared_context())[0]
+
+    def _rate(self, samples: Sequence[Sample], ctx: ScoringContext) -> list[Score]:
+        low, high = self.scale
+        rubric = f"Rubric:\n{self.rubric}\n" if self.rubric else ""
+        prompts = [RATE_PROMPT.format(criteria=self.criteria, rubric=rubric, prompt=s.prompt, output=s.output, low=low, high=high,
+                                      reference=f"\nReference answer:\n{s.references[0]}\n" if s.references else "")
+                   for s in samples]  # fmt: skip
+        answers = ask(ctx, self.model, prompts, lambda _, text: rating(text, low, high), votes=self.votes, retries=self.retries)
+        return [self._rated(list(a.get())) for a in answers]
+
+    def _rated(self, votes: list[Rating]) -> Score:
+        low, high = self.scale
+        raw = statistics.fmean(v.score for v in votes)
+        value = (raw - low) / (high - low)
+        spread = max(v.score for v in votes) - min(v.score for v in votes)
+        why = f"judge score {raw:g} on {low:g}..{high:g} ({len(votes)} vote(s), spread {spread:g}): " + " | ".join(
+            v.reason for v in votes
+        )
+        meta: dict[str, Any] = {"raw": raw, "votes": [v.score for v in votes], "spread": spread}
+        return Score(self.name, value, self.threshold, self.threshold.check(value), why, self.signature, meta)
+
+    def _pairwise(self, samples: Sequence[Sample], ctx: ScoringContext) -> list[Score]:
+        for s in samples:
+            if not s.references:
+                raise ValueError("pairwise judging needs a reference answer to compare the output with")
+        prompts = []
+        for s in samples:  # output first (A), then reference first: the output is B
+            prompts.append(PAIR_PROMPT.format(criteria=self.criteria, prompt=s.prompt, a=s.output, b=s.references[0]))
+            prompts.append(PAIR_PROMPT.format(criteria=self.criteria, prompt=s.prompt, a=s.references[0], b=s.output))
+        answers = ask(ctx, self.model, prompts, lambda _, text: preference(text), votes=self.votes, retries=self.retries)
+        return [self._compared(list(answers[2 * i].get()), list(answers[2 * i + 1].get())) for i in range(len(samples))]
+
+    def _compared(self, first: list[Preference], second: list[Preference]) -> Score:
+        wins = [_win(p, "A") for p in first] + [_win(p, "B") for p in second]
+        value = statistics.fmean(wins)
+        disagree = statistics.fmean(_win(a, "A") != _win(b, "B") for a, b in zip(first, second, strict=True))
+        why = (f"output win rate {value:.2f} against the reference over both orders; orders disagree on {disagree:.0%}: "
+               + " | ".join(p.reason for p in first + second))  # fmt: skip
+        meta: dict[str, Any] = {"order_disagreement": disagree, "wins": wins}
+        return Score(self.name, value, self.threshold, self.threshold.check(value), why, self.signature, meta)
+
+
+def _win(p: Preference, output_label: str) -> float:
+    return 0.5 if p.winner == "tie" else float(p.winner == output_label)
+
+
+@register("judge")
+def judge(
+    model: str, criteria: str = "helpfulness and correctness", rubric: str = "", scale: Sequence[float] = (1, 5),
+    mode: str = "rating", votes: int = 1, retries: int = 2, min: float | None = None, max: float | None = None,
+) -> JudgeScorer:  # fmt: skip
+    """An LLM judge's rating (0..1 from the rubric's scale) or pairwise win rate against the reference."""
+    if mode not in ("rating", "pairwise"):
+        raise ValueError(f"mode must be 'rating' or 'pairwise', got {mode!r}")
+    if len(scale) != 2 or scale[0] >= scale[1]:
+        raise ValueError(f"scale must be [low, high] with low < high, got {list(scale)}")
+    if votes < 1 or retries < 0:
+        raise ValueError("votes must be >= 1 and retries >= 0")
+    low, high = float(scale[0]), float(scale[1])
+    return JudgeScorer("judge", Threshold(min, max), model, criteria, rubric, (low, high), mode, votes, retries)

@@ -1,0 +1,77 @@
+"""`self_consistency` in a run: the model under test resampled through the plan (cached), steady vs shaky answers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from llmeval.cli import main
+from llmeval.errors import ScorerError
+from llmeval.scorers.base import Sample, build
+from llmeval.scorers.context import default_context
+
+APP = """
+import itertools, os
+_count = itertools.count()
+ANSWERS = ["The Eiffel Tower is in Paris.", "Bananas grow on tall trees in Ecuador.", "My cat sleeps all day long.",
+           "Saturn has many icy rings.", "Copper conducts electricity well."]
+
+def _log():
+    with open(os.path.join(os.path.dirname(__file__), "calls.log"), "a") as f:
+        f.write("x\\n")
+
+def steady(prompt, vars):
+    _log()
+    return "The Eiffel Tower is in Paris."
+
+def shaky(prompt, vars):
+    _log()
+    return ANSWERS[next(_count) % len(ANSWERS)]
+"""
+SUITE = """suite: {name}
+model: python:consistency_app:{fn}
+prompt: "Where is the Eiffel Tower?"
+defaults:
+  scorers:
+    - self_consistency: {{samples: 3}}
+cases:
+  - {{id: a}}
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project folder (not pytester: its sys.modules snapshot would unload torch, which cannot be imported twice)."""
+    (tmp_path / "consistency_app.py").write_text(APP, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return tmp_path
+
+
+def _scores(path):
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return {r["suite"]: r["scores"].get("self_consistency", r.get("error")) for r in rows if r["kind"] == "case"}
+
+
+def test_steady_model_is_consistent_shaky_one_is_not_and_resamples_are_cached(project):
+    (project / "steady.yaml").write_text(SUITE.format(name="steady", fn="steady"))
+    (project / "shaky.yaml").write_text(SUITE.format(name="shaky", fn="shaky"))
+    main(["run", ".", "--results", "r.jsonl", "-q", "--threads", "1"])
+    scores = _scores(project / "r.jsonl")
+    assert scores["steady"]["value"] == pytest.approx(0.0, abs=1e-6) and scores["steady"]["passed"]
+    assert scores["shaky"]["value"] > 0.5 and not scores["shaky"]["passed"]
+    log = project / "calls.log"
+    assert len(log.read_text().split()) == 8  # 2 suites x (1 answer + 3 resamples)
+    main(["run", ".", "--results", "r2.jsonl", "-q", "--threads", "1"])
+    assert len(log.read_text().split()) == 8  # warm: no call to the model at all
+    assert _scores(project / "r2.jsonl") == scores
+
+
+def test_outside_a_run_the_generator_must_be_named(tmp_path):
+    scorer = build("self_consistency", {"samples": 2})
+    with pytest.raises(ValueError, match="needs the model under test"):
+        scorer.score([Sample("an answer", prompt="q")], default_context(root=tmp_path, threads=1))
+    with pytest.raises(ScorerError, match="temperature > 0"):
+        build("self_consistency", {"temperature": 0})
