@@ -149,6 +149,7 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
             body = json.loads(raw or b"{}")
             server.seen.append({"path": self.path, "headers": dict(self.headers), "body": body})
             reply = server.next_reply(body)
+            finished = False
             try:
                 time.sleep(reply.delay_s)
                 data = json.dumps(reply.body if reply.body is not None else {}).encode()
@@ -157,11 +158,15 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                     self.send_header(name, value)
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
+                # no longer in flight before the client can have the answer (and send its next request)
+                server.done()
+                finished = True
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a timeout test)
             finally:
-                server.done()
+                if not finished:
+                    server.done()
 
         def log_message(self, *args: Any) -> None:
             return None
