@@ -86,13 +86,25 @@ def _case(row: Mapping[str, Any], strings: _Strings, limit: int, threshold: Call
         cut(row.get("prompt"), limit), cut(row.get("output"), limit), [cut(r, limit) for r in references],
         cut(row["error"], limit) if row.get("error") else None, _scores(row, strings, threshold),
         cut(json.dumps(variables, ensure_ascii=False, default=str), limit) if variables else "",
-        [strings(t) for t in row.get("tags") or []],
+        [strings(t) for t in row.get("tags") or []], _minimal_break(row, limit),
     ]  # fmt: skip
+
+
+def _minimal_break(row: Mapping[str, Any], limit: int) -> list[str] | None:
+    """A robustness failure's minimal perturbation: [change, original prompt, perturbed prompt, original output,
+    perturbed output], shown side by side in the drill-down; None for other rows."""
+    for score in (row.get("scores") or {}).values():
+        minimal = ((score or {}).get("metadata") or {}).get("minimal") if isinstance(score, Mapping) else None
+        if isinstance(minimal, Mapping):
+            keys = ("change", "original_prompt", "perturbed_prompt", "original_output", "perturbed_output")
+            return [cut(minimal.get(k), limit) for k in keys]
+    return None
 
 
 def payload(case_rows: Sequence[Mapping[str, Any]], threshold: Callable[[Any], str]) -> dict[str, Any]:
     """The table's data: {limit, strings, cases}; a case is [status, suite, case, model, sample, latency,
-    prompt, output, references, error, scores, vars, tags], with suite, model and tags as string indices."""
+    prompt, output, references, error, scores, vars, tags, minimal break], with suite, model and tags as string
+    indices; minimal break is a robustness failure's [change, prompts and outputs before and after] or null."""
     strings, limit = _Strings(), text_limit(len(case_rows))
     cases = [_case(row, strings, limit, threshold) for row in case_rows]
     return {"limit": limit, "strings": list(strings.index), "cases": cases}

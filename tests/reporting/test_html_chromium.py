@@ -151,3 +151,24 @@ def test_hostile_and_long_texts_show_escaped_and_cut(big_page: Any) -> None:
     page.locator("#cases tr.case", has_text="c008").locator("button.toggle").click()
     shown = page.locator("#detail-8 pre.output").inner_text()
     assert shown.startswith("x" * 2000) and shown.endswith("[cut here: 48,000 more characters in the results file]")
+
+
+def test_a_robustness_break_is_shown_side_by_side(browser: Any, tmp_path: Path, make_case: Any) -> None:
+    row = make_case("faq-1", output="Sorry, I do not know.")
+    minimal = {"change": "typo delete: 'return' -> 'rturn'", "original_prompt": "Can I return this?",
+               "perturbed_prompt": "Can I rturn this?", "original_output": "You have 30 days.",
+               "perturbed_output": "<b>Sorry</b>, I do not know."}  # fmt: skip
+    row["scores"]["robustness"] = {"value": 0.5, "threshold": {"min": 1.0}, "passed": False, "explanation": "broke",
+                                   "metadata": {"minimal": minimal}}  # fmt: skip
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    page.goto(render_html([row, make_case("faq-2")], tmp_path / "r.html").as_uri())
+    page.wait_for_selector("#cases[data-ready]", state="attached", timeout=10_000)
+    page.locator("#cases tr.case", has_text="faq-1").locator("button.toggle").click()
+    box = page.locator("#detail-0 .minimal-break")
+    assert "typo delete: 'return' -> 'rturn'" in box.locator("h3").inner_text()
+    cells = box.locator("td pre").all_inner_texts()
+    assert cells == ["Can I return this?", "Can I rturn this?", "You have 30 days.", "<b>Sorry</b>, I do not know."]
+    page.locator("#cases tr.case", has_text="faq-2").locator("button.toggle").click()
+    assert page.locator("#detail-1 .minimal-break").count() == 0
+    context.close()

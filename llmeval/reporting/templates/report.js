@@ -110,8 +110,27 @@
     if (c[9]) { section(td, "Error", c[9], "error-text"); }
     if (c[10].length) { td.appendChild(scoreTable(c[10])); }
     if (c[11]) { section(td, "Vars", c[11], "vars"); }
+    if (c[13]) { td.appendChild(sideBySide(c[13])); }
     tr.appendChild(td);
     return tr;
+  }
+
+  function sideBySide(m) {
+    var box = el("div", null, "minimal-break"), t = el("table", null, "side-by-side"), head = el("tr");
+    box.appendChild(el("h3", "Minimal breaking perturbation: " + m[0]));
+    ["", "Original", "Perturbed"].forEach(function (h) { head.appendChild(el("th", h)); });
+    t.appendChild(el("thead")).appendChild(head);
+    var body = el("tbody");
+    [["Prompt", m[1], m[2]], ["Output", m[3], m[4]]].forEach(function (r) {
+      var tr = el("tr");
+      tr.appendChild(el("th", r[0]));
+      tr.appendChild(el("td")).appendChild(el("pre", r[1]));
+      tr.appendChild(el("td")).appendChild(el("pre", r[2]));
+      body.appendChild(tr);
+    });
+    t.appendChild(body);
+    box.appendChild(t);
+    return box;
   }
 
   function render() {
