@@ -6,6 +6,7 @@ used, and nothing here touches the environment (offline hub mode is set where a 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -141,9 +142,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     """Attach the item's records (JSON form) to its report, so they reach the controller under xdist too."""
+    report = yield
+    if "llmeval.items" not in sys.modules:  # no suite was collected: no item of ours (and no import cost)
+        return report
     from llmeval.items import CaseItem, GateItem
 
-    report = yield
     if not isinstance(item, (CaseItem, GateItem)) or result_key not in item.config.stash:
         return report
     if report.when == "setup" and report.failed and call.excinfo is not None:

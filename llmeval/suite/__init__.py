@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from llmeval.errors import LlmevalError, SuiteError
-from llmeval.suite.model import Case, Gate, Suite
 from llmeval.suite.source import is_suite_file
 
+if TYPE_CHECKING:
+    from llmeval.suite.model import Case, Gate, Suite
+
 __all__ = ["Case", "Gate", "Suite", "is_suite_file", "load_suite"]
+
+
+def __getattr__(name: str) -> Any:
+    """The suite model loads on first use: the plugin asks `is_suite_file` of every file pytest collects."""
+    if name in ("Case", "Gate", "Suite"):
+        from llmeval.suite import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'llmeval.suite' has no attribute {name!r}")
 
 
 def load_suite(path: str | Path) -> Suite:
