@@ -39,3 +39,19 @@ def demo_model() -> Path:
     if not (DEMO_MODEL / "build-stamp.json").is_file():
         pytest.skip("the demo model is not built: run `make setup` (the Makefile builds it before the tests)")
     return DEMO_MODEL
+
+
+@pytest.fixture
+def in_project(pytester, monkeypatch):
+    """A pytester folder as the working directory and first on sys.path: for `llmeval run` and in-process apps.
+
+    Write the app module with `in_project(name, source)`; returns the pytester.
+    """
+
+    def make(module: str, source: str):
+        pytester.makepyfile(**{module: source})
+        monkeypatch.chdir(pytester.path)
+        monkeypatch.syspath_prepend(str(pytester.path))
+        return pytester
+
+    return make

@@ -17,11 +17,8 @@ SUITE = (
 
 
 @pytest.fixture
-def project(pytester, monkeypatch):
-    pytester.makepyfile(app=APP)
-    monkeypatch.chdir(pytester.path)
-    monkeypatch.syspath_prepend(str(pytester.path))
-    return pytester
+def project(in_project):
+    return in_project("app", APP)
 
 
 def test_passing_suites_exit_0_and_write_records(project, capsys):

@@ -18,11 +18,8 @@ def steady(prompt, vars):
 
 
 @pytest.fixture
-def project(pytester, monkeypatch):
-    pytester.makepyfile(robapp=APP)
-    monkeypatch.chdir(pytester.path)
-    monkeypatch.syspath_prepend(str(pytester.path))
-    return pytester
+def project(in_project):
+    return in_project("robapp", APP)
 
 
 def has_30_days(out: str) -> bool:

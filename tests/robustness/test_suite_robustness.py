@@ -33,11 +33,8 @@ gates:
 
 
 @pytest.fixture
-def project(pytester, monkeypatch):
-    pytester.makepyfile(app=APP)
-    monkeypatch.chdir(pytester.path)
-    monkeypatch.syspath_prepend(str(pytester.path))
-    return pytester
+def project(in_project):
+    return in_project("app", APP)
 
 
 def run(project, fn="answer", seed=0, cache="off"):
