@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmeval.backends import Backend, Generation, allowed_from_specs, resolve
+from llmeval.backends import Backend, Generation, Request, allowed_from_specs, resolve
 from llmeval.backends.limits import Deadline, Limits, merge_limits
 from llmeval.config import Settings
 from llmeval.core.records_build import build_case_records, outcome_of
@@ -167,10 +167,11 @@ class Evaluation:
     # -- the run ------------------------------------------------------------------------------
     def evaluate(self, targets: Sequence[Target]) -> RunResult:
         """Generate, score, redact and gate the given targets; every phase batched over all of them."""
-        keys = {id(t): self._plan(t) for t in targets}
-        self.plan.run(list(dict.fromkeys(k for per_case in keys.values() for ks in per_case for k in ks)))
-        records = self._score(targets, keys)
-        self.plan.forget([k for per_case in keys.values() for ks in per_case for k in ks])  # the records hold them now
+        planned = {id(t): self._plan(t) for t in targets}
+        keys = [key for per_case in planned.values() for samples in per_case for key, _ in samples]
+        self.plan.run(list(dict.fromkeys(keys)))
+        records = self._score(targets, planned)
+        self.plan.forget(keys)  # the records hold them now
         records = self._redact(records)
         result = RunResult()
         for target in targets:
@@ -180,21 +181,25 @@ class Evaluation:
         self._gates(targets, result)
         return result
 
-    def _plan(self, target: Target) -> list[list[str]]:
+    def _plan(self, target: Target) -> list[list[tuple[str, Request]]]:
+        """Per case, per sample: the plan key and the request (built once, reused by scoring and the records)."""
         suite, backend = target.suite, self.backend(target.spec)
         limits, extra = self.limits(suite), key_extra(suite.cache_key_files, suite.cache_version)
-        n = self.samples(suite)
-        return [[self.plan.add(backend, case.request(suite.generation, k), limits, key_extra=extra) for k in range(n)]
-                for case in target.cases]  # fmt: skip
+        requests = [[case.request(suite.generation, k) for k in range(self.samples(suite))] for case in target.cases]
+        return [[(self.plan.add(backend, r, limits, key_extra=extra), r) for r in rs] for rs in requests]
 
-    def _score(self, targets: Sequence[Target], keys: dict[int, list[list[str]]]) -> dict[tuple[str, str, str], list[CaseRecord]]:
+    def _score(
+        self, targets: Sequence[Target], planned: dict[int, list[list[tuple[str, Request]]]]
+    ) -> dict[tuple[str, str, str], list[CaseRecord]]:
         jobs: list[tuple[Target, Case, int, Generation]] = []
+        requests: list[tuple[str, Request]] = []
         for target in targets:
-            for case, case_keys in zip(target.cases, keys[id(target)], strict=True):
-                jobs.extend((target, case, k, self.plan.get(key)) for k, key in enumerate(case_keys))
+            for case, samples in zip(target.cases, planned[id(target)], strict=True):
+                jobs.extend((target, case, k, self.plan.get(key)) for k, (key, _) in enumerate(samples))
+                requests.extend((target.spec, request) for _, request in samples)
         timings: dict[str, float] = {}
-        requests = [(t.spec, case.request(t.suite.generation, k)) for t, case, k, _ in jobs]
-        texts = [(case, r.text(), gen) for (_, case, _, gen), (_, r) in zip(jobs, requests, strict=True)]
+        prompts = [r.text() for _, r in requests]
+        texts = [(case, prompt, gen) for (_, case, _, gen), prompt in zip(jobs, prompts, strict=True)]
         scored = score_jobs(texts, self.scoring, timings, requests)
         if any(getattr(t.suite, "robustness", None) for t in targets):
             from llmeval.robustness.phase import add_robustness
@@ -204,8 +209,8 @@ class Evaluation:
             self.write_line(f"llmeval: scored {len(jobs)} outputs in {timings.get('score_s', 0.0):.2f} s "
                             f"(scorer models load {timings.get('load_s', 0.0):.2f} s apart)")  # fmt: skip
         out: dict[tuple[str, str, str], list[CaseRecord]] = {}
-        for (target, case, sample, gen), (scores, error) in zip(jobs, scored, strict=True):
-            record = build_case_records(self, target.suite, case, target.spec, sample, gen, scores, error)
+        for (target, case, sample, gen), prompt, (scores, error) in zip(jobs, prompts, scored, strict=True):
+            record = build_case_records(self, target.suite, case, target.spec, sample, prompt, gen, scores, error)
             out.setdefault((target.suite.path, case.id, target.spec), []).append(record)
         return out
 

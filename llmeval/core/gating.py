@@ -13,11 +13,11 @@ def evaluate_gates(run: Any, targets: Sequence[Any], result: Any) -> None:
     from llmeval.core.redaction import redact_gate_records, redact_json
     from llmeval.gate.gates import evaluate_gate
 
-    diffs = [_baseline_diff(run, t, result) for t in targets]
+    rows_of = [[r.row() for c in t.cases for r in result.cases[(t.suite.path, c.id, t.spec)].records] for t in targets]
+    diffs = [_baseline_diff(run, t, rows) for t, rows in zip(targets, rows_of, strict=True)]
     result.baseline_diff = merge_diffs([d for d in diffs if d is not None]) if run.baseline is not None else None
     records: list[tuple[tuple[str, str, str], GateRecord]] = []
-    for target, diff in zip(targets, diffs, strict=True):
-        rows = [r.row() for case in target.cases for r in result.cases[(target.suite.path, case.id, target.spec)].records]
+    for target, rows, diff in zip(targets, rows_of, diffs, strict=True):
         for gate in target.suite.gates:
             row = evaluate_gate(
                 gate.spec, rows, suite=target.suite.name, model=target.spec, diff=diff,
@@ -36,13 +36,12 @@ def evaluate_gates(run: Any, targets: Sequence[Any], result: Any) -> None:
         result.baseline_diff = redact_json(run.redactor, result.baseline_diff)
 
 
-def _baseline_diff(run: Any, target: Any, result: Any) -> dict[str, Any] | None:
-    """This suite x model against the baseline, with every rule of the suite (computed once per run)."""
+def _baseline_diff(run: Any, target: Any, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """This suite x model (its case rows) against the baseline, with every rule of the suite (once per run)."""
     if run.baseline is None:
         return None
     from llmeval.gate.baseline import compare_with_baseline
 
-    rows = [r.row() for case in target.cases for r in result.cases[(target.suite.path, case.id, target.spec)].records]
     inline = [rule for gate in target.suite.gates for rule in _inline_rules(gate.spec)]
     versions = {target.suite.name: target.suite.version} if target.suite.version else {}
     return compare_with_baseline(rows, run.baseline, [*target.suite.regression, *inline], suite_versions=versions)

@@ -11,18 +11,17 @@ from llmeval.suite import Case, Suite
 
 
 def build_case_records(
-    run: Any, suite: Suite, case: Case, spec: str, sample: int, gen: Generation,
+    run: Any, suite: Suite, case: Case, spec: str, sample: int, prompt: str, gen: Generation,
     scores: Mapping[str, Mapping[str, Any]], error: str | None,
 ) -> CaseRecord:  # fmt: skip
-    """One sample's record; status is error when generation or a scorer failed."""
-    request = case.request(suite.generation, sample)
+    """One sample's record (``prompt``: the request's text); status is error when generation or a scorer failed."""
     status: Status = "error" if error else ("passed" if all(s["passed"] for s in scores.values()) else "failed")
     return CaseRecord(
         suite=suite.name,
         case=case.id,
         model=spec,
         sample=sample,
-        prompt=request.text(),
+        prompt=prompt,
         output=gen.text,
         status=status,
         scores=dict(scores),
