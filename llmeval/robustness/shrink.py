@@ -1,7 +1,7 @@
 """Round-based shrinking of failing perturbations, batched: one oracle call (one plan pass) per round.
 
 Every round takes, for each perturbation still being shrunk, all its candidates (the perturbation
-with one edit removed) and asks the oracle about all of them at once; each perturbation moves to its
+with one edit removed, and each of its edits alone) and asks the oracle about all of them at once; each perturbation moves to its
 simplest candidate that still breaks the relation, in hypothesis's shrink order (fewer edits first,
 then earlier kinds, lower positions). A round that removes nothing ends that perturbation's shrink,
 so the number of rounds is at most (edits - 1) and never one model call per example.
@@ -35,10 +35,15 @@ def order_key(edits: Edits) -> tuple[int, tuple[tuple[int, int, int], ...]]:
 
 
 def candidates(edits: Edits) -> list[Edits]:
-    """The perturbation with each one of its edits removed (none for a single edit)."""
+    """The perturbation with each one of its edits removed, and each edit on its own (none for a single edit).
+
+    The single edits matter when edits cancel out (a word's case toggled three times): dropping any one
+    of them restores the word, yet one toggle alone still breaks the relation.
+    """
     if len(edits) <= 1:
         return []
-    return [edits[:i] + edits[i + 1 :] for i in range(len(edits))]
+    dropped = [edits[:i] + edits[i + 1 :] for i in range(len(edits))]
+    return list(dict.fromkeys([*dropped, *((e,) for e in edits)]))
 
 
 def shrink_all(failing: dict[K, Edits], oracle: Oracle[K], max_rounds: int = 10) -> tuple[dict[K, Edits], ShrinkCost]:

@@ -43,8 +43,24 @@ def test_shrinks_every_failure_to_one_edit_in_at_most_edits_minus_one_rounds(dra
     assert cost.candidates == sum(oracle.calls)
 
 
+class NeedsTwo(Oracle):
+    """The relation breaks only under two or more edits: each round can drop just one edit (a long shrink)."""
+
+    def __call__(self, batch):
+        self.calls.append(len(batch))
+        return [len(edits) < 2 for _, edits in batch]
+
+
 def test_the_round_cap_bounds_the_oracle_calls():
-    failing = {0: tuple(Edit("case", 2, 0) for _ in range(8))}
-    oracle = Oracle()
+    failing = {0: tuple(Edit("typo_delete", i, 0) for i in range(8))}
+    oracle = NeedsTwo()
     _, cost = shrink_all(failing, oracle, max_rounds=2)
     assert len(oracle.calls) == cost.rounds == 2
+
+
+def test_edits_that_cancel_out_still_shrink_to_the_one_that_breaks():
+    """Case toggled three times on 'return': dropping any one toggle restores the word, one toggle alone breaks it."""
+    failing = {0: tuple(Edit("case", 2, 0) for _ in range(3))}
+    assert not weak(apply(Q, failing[0]).text) and weak(apply(Q, failing[0][:2]).text)
+    minimal, cost = shrink_all(failing, Oracle(), max_rounds=10)
+    assert minimal[0] == (Edit("case", 2, 0),) and cost.rounds == 1
