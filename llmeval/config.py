@@ -16,6 +16,7 @@ from llmeval.errors import LlmevalError, unknown_name_hint
 
 JUNIT_MODES = ("testcase", "testsuite", "off")
 CACHE_MODES = ("on", "off", "refresh")
+OPENAI_FORMATS = ("response_format", "vllm", "off")  # llmeval.backends.openai.FORMAT_MODES
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Settings:
     deadline: float | None = None  # seconds for the whole run's generation; None: no deadline
     allow_hosts: list[str] = field(default_factory=list)  # hosts that may receive the API key
     api_key_env: list[str] = field(default_factory=list)  # "NAME" or "HOST=NAME": where the API key comes from
+    openai_format: str = "response_format"  # how openai: backends ask for a judge's output format
     from_command_line: set[str] = field(default_factory=set)  # settings the command line gave (they beat suites)
     run_id: str = field(default_factory=lambda: _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
 
@@ -135,6 +137,9 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
                    "host that may receive the API key (repeatable; https only unless http://HOST)"),
     "api-key-env": (_specs, {"action": "append", "metavar": "[HOST=]NAME"},
                     "environment variable with the API key (repeatable)"),
+    "openai-format": (_choice(*OPENAI_FORMATS), {"choices": list(OPENAI_FORMATS)},
+                      "how openai: backends ask for a judge's output format: response_format (default; JSON schemas), "
+                      "vllm (vLLM's structured_outputs: schemas and regexes), off"),
 }  # fmt: skip
 
 

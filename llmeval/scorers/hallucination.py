@@ -99,16 +99,15 @@ class HallucinationScorer:
 
     def _judge(self, pairs: list[tuple[list[str], str]], ctx: ScoringContext) -> list[list[ClaimCheck]]:
         """One prompt per output listing its claims; a claim's score is the share of votes calling it unsupported."""
-        from llmeval.judge.ask import ask
-        from llmeval.judge.parse import verdicts
+        from llmeval.judge.ask import Question, ask
+        from llmeval.judge.parse import verdicts, verdicts_format
 
         assert self.model is not None
-        pairs = [(claims, src) for claims, src in pairs]
-        prompts = [
-            CLAIM_PROMPT.format(source=src, claims="\n".join(f"{i}. {c}" for i, c in enumerate(cl, 1))) for cl, src in pairs
-        ]
+        questions = [Question(CLAIM_PROMPT.format(source=src, claims="\n".join(f"{i}. {c}" for i, c in enumerate(cl, 1))),
+                              verdicts_format(len(cl)), verdict_budget(len(cl))) for cl, src in pairs]  # fmt: skip
         sizes = [len(claims) for claims, _ in pairs]
-        answers = ask(ctx, self.model, prompts, lambda p, text: verdicts(text, sizes[p]), votes=self.votes, retries=self.retries)
+        parse = lambda p, text: verdicts(text, sizes[p])
+        answers = ask(ctx, self.model, questions, parse, votes=self.votes, retries=self.retries)
         out = []
         for (claims, _), answer in zip(pairs, answers, strict=True):
             votes = answer.get()
@@ -123,6 +122,11 @@ class HallucinationScorer:
         lines += [f"- {c.claim!r} (score {c.score:.2f}{_missing(c)}); closest source: {c.nearest!r}" for c in bad]
         meta: dict[str, Any] = {"max_claim_score": worst, "claims": len(checks), "unsupported": [c.claim for c in bad]}
         return Score(self.name, value, self.threshold, self.threshold.check(value), "\n".join(lines), self.signature, meta)
+
+
+def verdict_budget(claims: int) -> int:
+    """Tokens for a verdict list: room for every claim's short reason (one budget per claim count, as the format)."""
+    return 128 + 96 * claims
 
 
 def _missing(check: ClaimCheck) -> str:

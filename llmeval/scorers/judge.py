@@ -14,8 +14,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llmeval.judge.ask import ask
-from llmeval.judge.parse import Preference, Rating, preference, rating
+from llmeval.judge.ask import Question, ask
+from llmeval.judge.parse import Preference, Rating, preference, preference_format, rating, rating_format
 from llmeval.scorers.base import Sample, Score, Threshold, register
 from llmeval.scorers.context import ScoringContext, shared_context
 
@@ -69,12 +69,16 @@ class JudgeScorer:
 
     def _rate(self, samples: Sequence[Sample], ctx: ScoringContext) -> list[Score]:
         low, high = self.scale
-        rubric = f"Rubric:\n{self.rubric}\n" if self.rubric else ""
-        prompts = [RATE_PROMPT.format(criteria=self.criteria, rubric=rubric, prompt=s.prompt, output=s.output, low=low, high=high,
-                                      reference=f"\nReference answer:\n{s.references[0]}\n" if s.references else "")
-                   for s in samples]  # fmt: skip
-        answers = ask(ctx, self.model, prompts, lambda _, text: rating(text, low, high), votes=self.votes, retries=self.retries)
+        fmt = rating_format(low, high)
+        questions = [Question(self._rate_prompt(s), fmt) for s in samples]
+        answers = ask(ctx, self.model, questions, lambda _, text: rating(text, low, high), votes=self.votes, retries=self.retries)
         return [self._rated(list(a.get())) for a in answers]
+
+    def _rate_prompt(self, s: Sample) -> str:
+        rubric = f"Rubric:\n{self.rubric}\n" if self.rubric else ""
+        reference = f"\nReference answer:\n{s.references[0]}\n" if s.references else ""
+        return RATE_PROMPT.format(criteria=self.criteria, rubric=rubric, prompt=s.prompt, output=s.output, low=self.scale[0],
+                                  high=self.scale[1], reference=reference)  # fmt: skip
 
     def _rated(self, votes: list[Rating]) -> Score:
         low, high = self.scale
@@ -91,11 +95,11 @@ class JudgeScorer:
         for s in samples:
             if not s.references:
                 raise ValueError("pairwise judging needs a reference answer to compare the output with")
-        prompts = []
+        questions, fmt = [], preference_format()
         for s in samples:  # output first (A), then reference first: the output is B
-            prompts.append(PAIR_PROMPT.format(criteria=self.criteria, prompt=s.prompt, a=s.output, b=s.references[0]))
-            prompts.append(PAIR_PROMPT.format(criteria=self.criteria, prompt=s.prompt, a=s.references[0], b=s.output))
-        answers = ask(ctx, self.model, prompts, lambda _, text: preference(text), votes=self.votes, retries=self.retries)
+            for a, b in ((s.output, s.references[0]), (s.references[0], s.output)):
+                questions.append(Question(PAIR_PROMPT.format(criteria=self.criteria, prompt=s.prompt, a=a, b=b), fmt))
+        answers = ask(ctx, self.model, questions, lambda _, text: preference(text), votes=self.votes, retries=self.retries)
         return [self._compared(list(answers[2 * i].get()), list(answers[2 * i + 1].get())) for i in range(len(samples))]
 
     def _compared(self, first: list[Preference], second: list[Preference]) -> Score:
