@@ -44,7 +44,8 @@ def test_the_same_judge_unconstrained_is_an_error_never_a_score(tiny_model, tmp_
 
 
 def test_hallucination_verdicts_from_a_constrained_hf_judge(tiny_model, tmp_path):
-    outputs = ["The fee is 30 dollars.", "The fee is 30 dollars. Delivery takes 9 days.", "Returns are free. It ships today. Fees vary."]
+    outputs = ["The fee is 30 dollars.", "The fee is 30 dollars. Delivery takes 9 days.",
+               "Returns are free. It ships today. Fees vary."]  # fmt: skip
     samples = [Sample(o, context=(SOURCE,)) for o in outputs]
     scorer = build("hallucination", {"method": "judge", "model": f"hf:{tiny_model}"})
     results = _score(scorer, samples, tmp_path)
