@@ -116,3 +116,38 @@ def test_a_judge_whose_server_cannot_constrain_is_an_error_after_retries(served_
     (result,) = score_all([(scorer, Sample("an answer", prompt="Q?"))], ctx)
     assert type(result).__name__ == "ScoreError"  # never a 0 or NaN score
     assert "unparseable judge output" in result.message and "after 2 attempt(s)" in result.message
+
+
+JUDGED_SUITE = """
+suite: judged-over-http
+model: "openai:{url}#bot"
+prompt: "Q: refund?"
+defaults:
+  scorers:
+    - judge: {{model: "openai:{url}#judge", min: 0.5}}
+cases:
+  - {{id: one}}
+"""
+
+
+def _judge_fields(server) -> list[dict]:
+    """Format fields of each request the judge sent (the model under test sends none)."""
+    bodies = [s["body"] for s in server.seen]
+    assert all("response_format" not in b and "structured_outputs" not in b for b in bodies if b["model"] == "bot")
+    return [{k: b[k] for k in ("response_format", "structured_outputs") if k in b} for b in bodies if b["model"] == "judge"]
+
+
+def test_the_setting_reaches_the_judge_backend(pytester, fault_server):
+    fault_server.script = [fault_server.ok('{"score": 4, "reason": "ok"}')]
+    pytester.makefile(".yaml", judged=JUDGED_SUITE.format(url=fault_server.base_url))
+    pytester.runpytest("--llmeval-cache", "off").assert_outcomes(passed=1)
+    assert _judge_fields(fault_server) == [{"response_format": STRICT_RATING}]
+    fault_server.seen.clear()
+    pytester.runpytest("--llmeval-cache", "off", "--llmeval-openai-format", "vllm").assert_outcomes(passed=1)
+    assert _judge_fields(fault_server) == [{"structured_outputs": {"json": SCHEMA_FORMAT.schema}}]
+    fault_server.seen.clear()
+    pytester.makepyprojecttoml('[tool.llmeval]\nopenai_format = "off"\ncache = "off"\n')
+    pytester.runpytest().assert_outcomes(passed=1)
+    assert _judge_fields(fault_server) == [{}]
+    bad = pytester.runpytest("--llmeval-openai-format", "guided")
+    assert bad.ret != 0 and "invalid choice: 'guided'" in bad.stderr.str()
