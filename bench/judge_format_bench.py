@@ -38,8 +38,8 @@ def prompts(count: int) -> list[str]:
                                reference="") for r in rows]  # fmt: skip
 
 
-def run(backend: Any, texts: list[str], constrained: bool) -> dict[str, float]:
-    config = GenerationConfig(max_new_tokens=256, output_format=rating_format(1, 5) if constrained else None)
+def run(backend: Any, texts: list[str], constrained: bool, max_new_tokens: int = 256) -> dict[str, float]:
+    config = GenerationConfig(max_new_tokens=max_new_tokens, output_format=rating_format(1, 5) if constrained else None)
     out: dict[int, Any] = {}
     started = time.perf_counter()
     backend.generate([Request(t, None, config) for t in texts], lambda i, g: out.__setitem__(i, g))
