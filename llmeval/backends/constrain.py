@@ -19,7 +19,8 @@ class Constraints:
 
     def __init__(self, tokenizer: Any, vocab_size: int, stop_ids: Sequence[int]) -> None:
         xgr = _xgrammar()
-        info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size, stop_token_ids=list(stop_ids))
+        stops = list(stop_ids) or None  # the ids model.generate stops on; none known: xgrammar reads the tokenizer's
+        info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size, stop_token_ids=stops)
         self._compiler = xgr.GrammarCompiler(info)
         self._compiled: dict[OutputFormat, Any] = {}
 

@@ -15,7 +15,7 @@ import pytest
 
 from llmeval.backends import GenerationConfig, Request, cache_key, resolve
 from llmeval.backends.base import OutputFormat
-from llmeval.errors import MissingDependency
+from llmeval.errors import BackendError, MissingDependency
 from llmeval.judge.parse import preference, preference_format, rating, rating_format, verdicts, verdicts_format
 
 PROMPTS = ["Rate it:", "Q: Do you ship abroad?\nA:", "x", "Document: The council approved a new park on Tuesday.\nSummary:",
@@ -191,3 +191,9 @@ def test_python_callables_get_the_format_when_they_name_it(tmp_path, monkeypatch
     request = Request("p", None, GenerationConfig(output_format=fmt), vars='{"q": 1}')
     (gen,) = _run(CallableBackend(f"{name}:{fn}", root=tmp_path), [request])
     assert gen.error is None and json.loads(gen.text) == expected
+
+
+@pytest.mark.parametrize("fmt", [OutputFormat.regex("(unclosed"), OutputFormat.json_schema({"type": "no-such-type"})])
+def test_hf_a_format_that_does_not_compile_is_an_error_naming_it(hf, fmt):
+    with pytest.raises(BackendError, match="cannot compile the output format"):
+        _run(hf, _batch(fmt, 0.0, tokens=4))
