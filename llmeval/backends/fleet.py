@@ -5,7 +5,7 @@ not finished (waiting on its rate limit or in flight), ties broken in turn; `rou
 in turn. A retry goes to a server this request has not tried yet while one is left. A server that
 failed `BENCH_AFTER` times in a row (refused connections, timeouts, 429/5xx) is benched — passed over
 while any other is usable — for `BENCH_S` seconds, doubling with each further failure (at most
-`MAX_BENCH_S`); one success clears it.
+`MAX_BENCH_S`); one success clears it. A server paused by a 429's Retry-After is passed over the same way.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Fleet:
         """The replica for the next attempt (counted outstanding until `release`)."""
         fresh = [r for r in self.replicas if r.url not in tried] or self.replicas
         now = self.clock()
-        usable = [r for r in fresh if r.benched_until <= now] or fresh
+        usable = [r for r in fresh if r.benched_until <= now and r.limiter.paused_until <= now] or fresh
         order = {id(r): (i - self._turn) % len(self.replicas) for i, r in enumerate(self.replicas)}
         if self.balance == "round-robin":
             chosen = min(usable, key=lambda r: order[id(r)])
