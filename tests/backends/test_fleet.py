@@ -112,7 +112,7 @@ def test_round_robin_takes_the_servers_in_turn(fault_servers):
 
 
 def test_round_robin_ignores_load_and_least_outstanding_avoids_the_slow_server(fault_servers):
-    slow, fast = answering(fault_servers(), "slow", delay_s=0.4), answering(fault_servers(), "fast")
+    slow, fast = answering(fault_servers(), "slow", delay_s=0.8), answering(fault_servers(), "fast")
     robin = run(fleet(slow.base_url, fast.base_url, balance="round-robin", concurrency=4), requests(12))
     assert Counter(g.text for g in robin) == {"slow": 6, "fast": 6}
     least = run(fleet(slow.base_url, fast.base_url, concurrency=4), requests(12))
