@@ -207,3 +207,42 @@ def test_fleet_outputs_equal_the_single_server_and_record_who_served(served_mode
     assert all(g.error is None and g.meta["token_source"] == "usage" for g in spread)
     assert {g.meta["base_url"] for g in spread} == set(aliases[:2])
     assert [(g.prompt_tokens, g.completion_tokens) for g in spread] == [(g.prompt_tokens, g.completion_tokens) for g in alone]
+
+
+# -- settings reach the backend ------------------------------------------------------------------------------------
+
+
+def test_run_settings_reach_the_fleet(tmp_path):
+    from llmeval import config as cfg
+    from llmeval.core import Evaluation
+
+    settings = cfg.Settings()
+    table = {"model_ids": ["bot=bot-2024-06"], "balance": "round-robin", "rpm": "120", "tpm": 6000, "token_budget": 50}
+    cfg.apply(settings, table, source="[tool.llmeval]")
+    run = Evaluation(settings, tmp_path)
+    try:
+        backend = run.backend("openai:http://127.0.0.1:1/v1,http://127.0.0.1:2/v1#bot")
+        assert isinstance(backend, OpenAIBackend) and backend.identity() == "openai|id=bot-2024-06#bot"
+        limiter = backend.fleet.replicas[1].limiter
+        assert backend.fleet.balance == "round-robin" and limiter.requests is not None and limiter.tokens is not None
+        assert (limiter.requests.rate, limiter.tokens.rate) == (2.0, 100.0)
+        assert run.plan.deadline is not None and run.plan.deadline.budget is not None
+        assert run.plan.deadline.budget.total == 50 and run.plan.deadline.seconds is None
+    finally:
+        run.close()
+
+
+@pytest.mark.parametrize(
+    "table, says",
+    [
+        ({"balance": "random"}, "balance must be one of least-outstanding, round-robin"),
+        ({"rpm": 0}, "rpm must be a positive number a minute"),
+        ({"tpm": "lots"}, "tpm must be a positive number a minute"),
+    ],
+)
+def test_bad_fleet_settings_name_their_source(table, says):
+    from llmeval import config as cfg
+    from llmeval.errors import LlmevalError
+
+    with pytest.raises(LlmevalError, match=f"\\[tool.llmeval\\]: {says}"):
+        cfg.apply(cfg.Settings(), table, source="[tool.llmeval]")
