@@ -16,7 +16,8 @@ from llmeval.errors import LlmevalError
 
 FLAGS = {"results": "results", "html": "html", "baseline": "baseline", "save_baseline": "save-baseline", "cache": "cache",
          "cache_dir": "cache-dir", "repeat": "repeat", "batch_size": "batch-size", "concurrency": "concurrency",
-         "threads": "threads", "timeout": "timeout", "retries": "retries", "deadline": "deadline"}  # fmt: skip
+         "threads": "threads", "timeout": "timeout", "retries": "retries", "deadline": "deadline",
+         "token_budget": "token-budget", "balance": "balance", "rpm": "rpm", "tpm": "tpm"}  # fmt: skip
 
 
 def add_subcommand(subparsers: Any) -> None:
@@ -29,6 +30,7 @@ def add_subcommand(subparsers: Any) -> None:
     p.add_argument("--redact-pii", action="store_true", default=None, help="mask detected PII in every output")
     p.add_argument("--allow-host", dest="allow_hosts", action="append", metavar="HOST", help="host that may get the API key")
     p.add_argument("--api-key-env", action="append", metavar="[HOST=]NAME", help="environment variable with the API key")
+    p.add_argument("--model-id", dest="model_ids", action="append", metavar="NAME=ID", help="declare a served model's id")
     p.add_argument("--junit", type=Path, help="write JUnit XML here (scores as testcase properties)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_run)
@@ -41,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = Path.cwd()
     settings = cfg.Settings()
     cfg.apply(settings, cfg.pyproject_table(root), source="[tool.llmeval] in pyproject.toml")
-    names = (*FLAGS, "append", "redact_pii", "allow_hosts", "api_key_env")
+    names = (*FLAGS, "append", "redact_pii", "allow_hosts", "api_key_env", "model_ids")
     given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if args.model:
         given["models"] = args.model

@@ -40,6 +40,11 @@ class Settings:
     deadline: float | None = None  # seconds for the whole run's generation; None: no deadline
     allow_hosts: list[str] = field(default_factory=list)  # hosts that may receive the API key
     api_key_env: list[str] = field(default_factory=list)  # "NAME" or "HOST=NAME": where the API key comes from
+    token_budget: int | None = None  # prompt + completion tokens the run may generate; None: no budget
+    balance: str | None = None  # how an openai: fleet spreads requests; None: least-outstanding
+    rpm: float | None = None  # requests a minute to each openai: base URL
+    tpm: float | None = None  # tokens a minute to each openai: base URL
+    model_ids: list[str] = field(default_factory=list)  # "NAME=ID": the id vouched for a served model name
     openai_format: str = "response_format"  # how openai: backends ask for a judge's output format
     from_command_line: set[str] = field(default_factory=set)  # settings the command line gave (they beat suites)
     run_id: str = field(default_factory=lambda: _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
@@ -94,14 +99,20 @@ def _text(value: Any) -> str:
     return value
 
 
-def _seconds(value: Any) -> float:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise ValueError("must be a positive number of seconds") from None
-    if isinstance(value, bool) or not seconds > 0:
-        raise ValueError("must be a positive number of seconds")
-    return seconds
+def _positive(unit: str) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a positive number {unit}") from None
+        if isinstance(value, bool) or not number > 0:
+            raise ValueError(f"must be a positive number {unit}")
+        return number
+
+    return convert
+
+
+_seconds, _per_minute = _positive("of seconds"), _positive("a minute")
 
 
 def _specs(value: Any) -> list[str]:
@@ -137,6 +148,15 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
                    "host that may receive the API key (repeatable; https only unless http://HOST)"),
     "api-key-env": (_specs, {"action": "append", "metavar": "[HOST=]NAME"},
                     "environment variable with the API key (repeatable)"),
+    # serving fleets (openai:) and the run's token budget: README "A served fleet (openai:)"
+    "token-budget": (_count, {"type": int, "metavar": "N"},
+                     "prompt + completion tokens the run may generate; then requests not started become errors"),
+    "balance": (_choice("least-outstanding", "round-robin"), {"choices": ["least-outstanding", "round-robin"]},
+                "how an openai: fleet (several base URLs) spreads requests (default least-outstanding)"),
+    "rpm": (_per_minute, {"type": float, "metavar": "N"}, "requests a minute to each openai: base URL"),
+    "tpm": (_per_minute, {"type": float, "metavar": "N"}, "tokens (prompt + completion) a minute to each openai: base URL"),
+    "model-id": (_specs, {"action": "append", "metavar": "NAME=ID"},
+                 "declare the id of served model NAME: its cache identity, instead of its base URLs (repeatable)"),
     "openai-format": (_choice(*OPENAI_FORMATS), {"choices": list(OPENAI_FORMATS)},
                       "how openai: backends ask for a judge's output format: response_format (default; JSON schemas), "
                       "vllm (vLLM's structured_outputs: schemas and regexes), off"),
@@ -144,7 +164,7 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
 
 
 def _attr(name: str) -> str:
-    return {"model": "models", "allow-host": "allow_hosts"}.get(name, name.replace("-", "_"))
+    return {"model": "models", "allow-host": "allow_hosts", "model-id": "model_ids"}.get(name, name.replace("-", "_"))
 
 
 def add_options(parser: Any) -> None:
@@ -189,7 +209,8 @@ def pyproject_table(root: Path) -> dict[str, Any]:
 
 def apply(settings: Settings, values: dict[str, Any], *, source: str) -> None:
     """Set each value through its converter; an unknown name or a bad value names its source."""
-    known = {name.replace("-", "_"): name for name in OPTIONS} | {"models": "model", "allow_hosts": "allow-host"}
+    plural = {"models": "model", "allow_hosts": "allow-host", "model_ids": "model-id"}
+    known = {name.replace("-", "_"): name for name in OPTIONS} | plural
     for key, value in values.items():
         name = known.get(key.replace("-", "_"))
         if name is None:

@@ -62,6 +62,7 @@ class CaseRecord(_Row):
     latency_s: float = 0.0
     tokens: Mapping[str, int] = field(default_factory=dict)
     token_source: str = ""
+    served_by: str = ""  # the base URL that answered (openai: fleets); "" for other backends and cached outputs
     tags: tuple[str, ...] = ()
     vars: Mapping[str, Any] = field(default_factory=dict)
     cached: bool = False

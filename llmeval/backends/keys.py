@@ -29,13 +29,14 @@ def is_loopback(host: str) -> bool:
 
 
 def allowed_from_specs(specs: Iterable[str]) -> list[str]:
-    """`scheme://host` of every openai: spec the user gave (those hosts count as allowed, with that scheme)."""
+    """`scheme://host` of every base URL in the openai: specs the user gave (those hosts count as allowed, with that scheme)."""
     found = []
     for spec in specs:
         if spec.startswith("openai:"):
-            parts = urlsplit(spec.removeprefix("openai:").partition("#")[0].strip())
-            if parts.scheme in ("http", "https") and parts.hostname:
-                found.append(f"{parts.scheme}://{parts.hostname}")
+            for url in spec.removeprefix("openai:").partition("#")[0].split(","):
+                parts = urlsplit(url.strip())
+                if parts.scheme in ("http", "https") and parts.hostname:
+                    found.append(f"{parts.scheme}://{parts.hostname}")
     return found
 
 

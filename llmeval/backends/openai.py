@@ -1,7 +1,10 @@
-"""`openai:<base url>#<model name>` — any OpenAI-compatible HTTP server (vLLM, TGI, `transformers serve`, ...).
+"""`openai:<base url>[,<base url>...]#<model name>` — any OpenAI-compatible HTTP server (vLLM, TGI, SGLang,
+`transformers serve`, ...), or a fleet of them serving one model (llmeval.backends.fleet balances them).
 
-A served model's identity is its base URL and name: the server cannot prove which weights answer, so
+A served model's identity is its base URL(s) and name: the server cannot prove which weights answer, so
 version the name (`support-bot-2024-06`) when the weights change, or the cache will replay old outputs.
+The URL set joins the identity (in any order) unless the user declares the model's id outside suite
+files (`model_ids = ["NAME=ID"]`): then replicas may come and go and the cache still hits.
 The API key comes from the variable `api_key_env` names (default `LLMEVAL_API_KEY`, then `OPENAI_API_KEY`)
 and goes only to hosts the key policy allows (llmeval.backends.keys). Each attempt of a request is
 bounded in total wall time (`timeout`, body included: a server trickling bytes is cut), failed attempts
@@ -20,15 +23,17 @@ import asyncio
 import email.utils
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from llmeval.backends.base import Generation, OnResult, OutputFormat, Request, cut_at_stop
+from llmeval.backends.fleet import Fleet, Replica
 from llmeval.backends.keys import DEFAULT_KEY_VARIABLES, KeyPolicy
 from llmeval.backends.limits import DEFAULT_TIMEOUT_S, Limits
+from llmeval.backends.ratelimit import estimate_tokens
 from llmeval.errors import BackendError
 
 DEFAULT_RETRIES = 3
@@ -48,7 +53,8 @@ class _Attempt:
     error: str = ""
     retry: bool = False
     wait_s: float | None = None
-    status: int | None = None
+    reached: bool = True  # False: the server was never reached (connection refused), so nothing was spent
+    status: int | None = None  # the HTTP status of an error answer
 
 
 class OpenAIBackend:
@@ -67,6 +73,10 @@ class OpenAIBackend:
         backoff: float = 1.0,
         allow_hosts: Sequence[str] = (),
         api_key_env: Sequence[str] = (),
+        balance: str | None = None,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        model_ids: Sequence[str] = (),
         openai_format: str | None = None,
         **_: Any,
     ) -> None:
@@ -75,25 +85,36 @@ class OpenAIBackend:
         if self.format_mode not in FORMAT_MODES:
             raise BackendError(f"openai_format must be one of {', '.join(FORMAT_MODES)}, got {openai_format!r} ({self.spec})")
         self._format_refused: str | None = None  # why the server refused the format field, once it has
-        self.base_url, self.model = parse_target(target)
+        self.base_urls, self.model = parse_targets(target)
+        self.base_url = self.base_urls[0]
         self.label = self.model
+        self.model_id = declared_id(self.model, model_ids)
+        try:
+            self.fleet = Fleet.of(self.base_urls, balance=balance, rpm=rpm, tpm=tpm)
+        except ValueError as exc:
+            raise BackendError(f"model spec '{self.spec}': {exc}") from None
         self.concurrency = max(1, int(concurrency or 8))
         self.defaults = Limits(DEFAULT_TIMEOUT_S if timeout is None else timeout, DEFAULT_RETRIES if retries is None else retries)
         self.backoff = float(backoff)
         self.policy = KeyPolicy(tuple(allow_hosts), tuple(api_key_env))
-        self._key_variable = self.policy.key_for(self.base_url, self.spec)[1]  # BackendError if it must be withheld
+        for url in self.base_urls:  # the key policy holds for every URL: BackendError if a key must be withheld
+            self.policy.key_for(url, self.spec)
 
     def __repr__(self) -> str:
-        return f"OpenAIBackend({self.base_url!r}, model={self.model!r})"
+        return f"OpenAIBackend({','.join(self.base_urls)!r}, model={self.model!r})"
 
     def identity(self) -> str:
-        """Base URL and model name only: stable when the server is down, so a cached run still replays."""
-        return f"openai|{self.base_url}#{self.model}"
+        """Base URL(s) and model name only: stable when the servers are down, so a cached run still replays.
+
+        A fleet's URLs count as a set (order and repeats do not matter); a declared model id replaces them.
+        """
+        if self.model_id is not None:
+            return f"openai|id={self.model_id}#{self.model}"
+        return f"openai|{','.join(sorted(set(self.base_urls)))}#{self.model}"
 
     def secrets(self) -> list[str]:
-        """The API key this backend sends (for masking in reports); read from the environment, never stored."""
-        key = self._key()
-        return [key] if key else []
+        """The API keys this backend sends (for masking in reports); read from the environment, never stored."""
+        return sorted({key for key in self._keys().values() if key})
 
     def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
         asyncio.run(self._generate_async(requests, on_result, (limits or Limits()).over(self.defaults)))
@@ -101,81 +122,122 @@ class OpenAIBackend:
     def close(self) -> None:
         return None
 
-    def _key(self) -> str | None:
-        return self.policy.key_for(self.base_url, self.spec)[0]
+    def _keys(self) -> dict[str, str | None]:
+        """The key for each base URL (the policy may pick a variable per host, or none)."""
+        return {url: self.policy.key_for(url, self.spec)[0] for url in self.base_urls}
 
     async def _generate_async(self, requests: Sequence[Request], on_result: OnResult, limits: Limits) -> None:
         import httpx
 
         gate = asyncio.Semaphore(self.concurrency)
         pool = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        key = self._key()
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        async with httpx.AsyncClient(headers=headers, timeout=limits.timeout, limits=pool) as client:
+        keys = self._keys()
+        async with httpx.AsyncClient(timeout=limits.timeout, limits=pool) as client:
 
             async def one(index: int, request: Request) -> None:
                 async with gate:
                     if limits.deadline is not None and limits.deadline.reached():
                         generation = Generation("", error=limits.deadline.not_started)
                     else:
-                        generation = await self._complete(client, request, limits)
-                generation.error = _scrub(generation.error, key)
+                        generation = await self._complete(client, request, limits, keys)
+                generation.error = _scrub(generation.error, keys.values())
                 on_result(index, generation)
 
             await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
 
-    async def _complete(self, client: Any, request: Request, limits: Limits) -> Generation:
+    async def _complete(self, client: Any, request: Request, limits: Limits, keys: dict[str, str | None]) -> Generation:
         """One request; sent again without its format field when the server refuses that field."""
         path, payload = self._payload(request)
-        generation, status = await self._send(client, path, payload, request, limits)
+        generation, status = await self._send(client, path, payload, request, limits, keys)
         sent = [f for f in FORMAT_FIELDS if f in payload]
         if generation.error is None or status not in FORMAT_REFUSED or not sent:
             return generation
-        bare, _ = await self._send(client, path, {k: v for k, v in payload.items() if k not in sent}, request, limits)
+        bare_payload = {k: v for k, v in payload.items() if k not in sent}
+        bare, _ = await self._send(client, path, bare_payload, request, limits, keys)
         if bare.error is None:
             self._format_refused = f"{sent[0]} refused by the server: {generation.error[:200]}"
             bare.meta["output_format"] = f"not applied: {self._format_refused}"
         return bare
 
     async def _send(
-        self, client: Any, path: str, payload: dict[str, Any], request: Request, limits: Limits
+        self, client: Any, path: str, payload: dict[str, Any], request: Request, limits: Limits, keys: dict[str, str | None]
     ) -> tuple[Generation, int | None]:
-        """One payload with retries; the error of the last attempt once they are exhausted, and its HTTP status."""
-        attempt, attempts = _Attempt(), 1 + (limits.retries or 0)
+        """One payload with retries, each on the replica the fleet picks; the last attempt's error and HTTP status once spent.
+
+        A fleet gets one more attempt per further URL, so a dead replica costs a retry but cannot use them all up.
+        """
+        attempt, attempts = _Attempt(), 1 + (limits.retries or 0) + len(self.fleet) - 1
+        tried: set[str] = set()
+        replica = self.fleet.pick(tried)
         for number in range(1, attempts + 1):
-            attempt = await self._bounded_attempt(client, path, payload, request, limits)
+            attempt = await self._on_replica(replica, client, path, payload, request, limits, keys[replica.url])
+            tried.add(replica.url)
             if attempt.generation is not None:
-                attempt.generation.meta["attempts"] = number
+                attempt.generation.meta.update(attempts=number, base_url=replica.url)
                 return attempt.generation, None
             if not attempt.retry or number == attempts:
                 break
-            await asyncio.sleep(self._delay(number, attempt.wait_s, limits))
+            last, replica = replica, self.fleet.pick(tried)
+            if replica is last or len(tried) == len(self.fleet):  # another replica need not wait for this one
+                await asyncio.sleep(self._delay(number, attempt.wait_s, limits))
         tries = f" after {number} attempt{'s' if number > 1 else ''}" if attempt.retry else ""
         return Generation("", error=f"{attempt.error}{tries} ({self.spec})", meta={"attempts": number}), attempt.status
 
+    async def _on_replica(
+        self, replica: Replica, client: Any, path: str, payload: dict[str, Any], request: Request, limits: Limits,
+        key: str | None,
+    ) -> _Attempt:  # fmt: skip
+        """Wait for the replica's rate limits (never past the run deadline), send, settle its token count."""
+        estimate = estimate_tokens(request.text(), request.config.max_new_tokens)
+        attempt = _Attempt(error="", retry=False)
+        try:
+            wait = limits.deadline.remaining() if limits.deadline is not None else None
+            await asyncio.wait_for(replica.limiter.acquire(estimate), None if wait == float("inf") else wait)
+        except TimeoutError:
+            assert limits.deadline is not None
+            attempt = _Attempt(error=limits.deadline.not_started)
+        else:
+            attempt = await self._bounded_attempt(client, replica.url, path, payload, request, limits, key)
+            gen = attempt.generation
+            if gen is not None:
+                replica.limiter.settle(estimate, gen.prompt_tokens + gen.completion_tokens)
+            elif not attempt.reached:  # a refused connection spent nothing
+                replica.limiter.settle(estimate, 0)
+            if attempt.wait_s is not None:
+                replica.limiter.pause(min(attempt.wait_s, MAX_DELAY_S))
+        finally:
+            self.fleet.release(replica, ok=attempt.generation is not None or _answered(attempt))
+        return attempt
+
     async def _bounded_attempt(
-        self, client: Any, path: str, payload: dict[str, Any], request: Request, limits: Limits
-    ) -> _Attempt:
+        self, client: Any, base_url: str, path: str, payload: dict[str, Any], request: Request, limits: Limits,
+        key: str | None,
+    ) -> _Attempt:  # fmt: skip
         """One attempt cut at its total wall time (httpx's own timeout is per read), or at the run deadline."""
         deadline, bound = limits.deadline, limits.attempt_timeout()
         if deadline is not None and deadline.reached():
             return _Attempt(error=deadline.stopped)
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
         try:
-            return await asyncio.wait_for(self._attempt(client, path, payload, request, limits), bound)
+            return await asyncio.wait_for(self._attempt(client, base_url, path, payload, request, limits, headers), bound)
         except TimeoutError:
             if deadline is not None and deadline.reached():
                 return _Attempt(error=deadline.stopped)
-            return _Attempt(error=f"POST {self.base_url}{path} timed out after {limits.timeout:g} s", retry=True)
+            return _Attempt(error=f"POST {base_url}{path} timed out after {limits.timeout:g} s", retry=True)
 
-    async def _attempt(self, client: Any, path: str, payload: dict[str, Any], request: Request, limits: Limits) -> _Attempt:
+    async def _attempt(
+        self, client: Any, base_url: str, path: str, payload: dict[str, Any], request: Request, limits: Limits,
+        headers: dict[str, str],
+    ) -> _Attempt:  # fmt: skip
         import httpx
 
-        url = f"{self.base_url}{path}"
+        url = f"{base_url}{path}"
         start = time.perf_counter()
         try:
-            response = await client.post(url, json=payload)
+            response = await client.post(url, json=payload, headers=headers)
         except httpx.ConnectError as exc:
-            return _Attempt(error=f"cannot connect to {url} ({_reason(exc)}): is the server running at {self.base_url}?")
+            error = f"cannot connect to {url} ({_reason(exc)}): is the server running at {base_url}?"
+            return _Attempt(error=error, retry=len(self.fleet) > 1, reached=False)
         except httpx.TimeoutException:
             return _Attempt(error=f"POST {url} timed out after {limits.timeout:g} s", retry=True)
         except httpx.HTTPError as exc:
@@ -227,14 +289,40 @@ def format_fields(fmt: OutputFormat, mode: str) -> dict[str, Any]:
 
 def parse_target(target: str) -> tuple[str, str]:
     """`<base url>#<model name>` → (base url without a trailing slash, model name); BackendError if malformed."""
+    urls, model = parse_targets(target)
+    if len(urls) > 1:
+        raise BackendError(f"model spec 'openai:{target}' names {len(urls)} base URLs where one was expected")
+    return urls[0], model
+
+
+def parse_targets(target: str) -> tuple[list[str], str]:
+    """`<base url>[,<base url>...]#<model name>` → (base URLs without trailing slashes, model name)."""
     base, sep, model = target.partition("#")
-    base = base.strip().rstrip("/")
     model = model.strip()
     spec = f"openai:{target}"
     if not sep or not model:
         raise BackendError(
             f"model spec '{spec}' needs the model name after '#': write openai:<base url>#<model name>, e.g. {SPEC_EXAMPLE}"
+            f" (a fleet: openai:<url>,<url>,...#<model name>)"
         )
+    urls = [_check_url(url.strip().rstrip("/"), model, spec) for url in base.split(",") if url.strip()]
+    if not urls:
+        raise BackendError(f"model spec '{spec}' needs an http(s) base URL before '#', e.g. {SPEC_EXAMPLE}")
+    return list(dict.fromkeys(urls)), model
+
+
+def declared_id(model: str, model_ids: Sequence[str]) -> str | None:
+    """The id the user declared for served model `model` ("NAME=ID" entries), or None; BackendError if malformed."""
+    for entry in model_ids:
+        name, sep, value = entry.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise BackendError(f"model_ids entry {entry!r} must be NAME=ID (the served model name, then the id you vouch for)")
+        if name.strip() == model:
+            return value.strip()
+    return None
+
+
+def _check_url(base: str, model: str, spec: str) -> str:
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BackendError(f"model spec '{spec}' needs an http(s) base URL before '#', e.g. {SPEC_EXAMPLE}")
@@ -243,7 +331,7 @@ def parse_target(target: str) -> tuple[str, str]:
             f"model spec '{parts.scheme}://{parts.hostname}...#{model}' carries credentials in its URL; "
             f"remove them and set {' or '.join(DEFAULT_KEY_VARIABLES)} instead (specs are written to reports and the cache)"
         )
-    return base, model
+    return base
 
 
 def _parse(response: Any, request: Request, latency: float, url: str) -> _Attempt:
@@ -260,13 +348,21 @@ def _parse(response: Any, request: Request, latency: float, url: str) -> _Attemp
     usage = body.get("usage") or {}
     prompt_tokens = usage.get("prompt_tokens") or len(request.text().split())
     completion_tokens = usage.get("completion_tokens") or len(text.split())
-    meta = {"finish_reason": choice.get("finish_reason")}
+    counted = usage.get("prompt_tokens") and usage.get("completion_tokens") is not None
+    meta = {"finish_reason": choice.get("finish_reason"), "token_source": "usage" if counted else "words"}
     return _Attempt(Generation(text, int(prompt_tokens), int(completion_tokens), latency, meta=meta))
 
 
-def _scrub(text: str | None, key: str | None) -> str | None:
-    """Remove the API key from an error bound for results, in case a server echoes it back."""
-    return text.replace(key, "***") if key and text else text
+def _answered(attempt: _Attempt) -> bool:
+    """A client error (4xx but 429: a bad request, a refused field) is the request's fault: the replica is healthy."""
+    return attempt.status is not None and 400 <= attempt.status < 500 and attempt.status != 429
+
+
+def _scrub(text: str | None, keys: Iterable[str | None]) -> str | None:
+    """Remove the API keys from an error bound for results, in case a server echoes one back."""
+    for key in keys:
+        text = text.replace(key, "***") if key and text else text
+    return text
 
 
 def _reason(exc: BaseException) -> str:

@@ -41,9 +41,13 @@ class BoundedRun:
         pending, tokens, attempts = deque(range(count)), itertools.count(), dict.fromkeys(range(count), 0)
         deadline = self.limits.deadline
         while pending or self.flying:
-            if deadline is not None and deadline.reached():
+            if deadline is not None and deadline.out_of_time():
                 self._stop_all(pending, on_result)
                 return
+            if deadline is not None and deadline.out_of_tokens():  # calls in flight finish; none start
+                for index in pending:
+                    on_result(index, Generation("", error=deadline.not_started))
+                pending.clear()
             while pending and len(self.flying) < self.concurrency:
                 self._start(pending.popleft(), next(tokens))
             for index, outcome in self._collect():
@@ -83,7 +87,7 @@ class BoundedRun:
             oldest = min(started for _, started, _ in self.flying.values())
             waits.append(oldest + self.limits.timeout - time.monotonic())
         if self.limits.deadline is not None:
-            waits.append(self.limits.deadline.remaining())
+            waits.append(self.limits.deadline.at - time.monotonic())  # the clock only: a spent budget waits for calls in flight
         return max(0.005, min(waits))
 
     def _expire(self, on_result: OnResult) -> None:

@@ -91,7 +91,7 @@ class Evaluation:
         self._labels: dict[str, str] = {}
         cache_dir = Path(settings.cache_dir)
         self.cache = Cache(cache_dir if cache_dir.is_absolute() else root / cache_dir, settings.cache)
-        self.plan = GenerationPlan(self.cache, self._progress, Deadline.start(settings.deadline))
+        self.plan = GenerationPlan(self.cache, self._progress, Deadline.start(settings.deadline, settings.token_budget))
         self.baseline = baseline if baseline is not None else _load_baseline(settings, root)
         self._scoring: ScoringContext | None = None
         self._redactor: Redactor | None = None
@@ -130,6 +130,7 @@ class Evaluation:
         allowed = s.allow_hosts + allowed_from_specs(s.models if "models" in s.from_command_line else [])
         return {"batch_size": s.batch_size, "concurrency": s.concurrency, "threads": s.threads, "timeout": s.timeout,
                 "retries": s.retries, "api_key_env": s.api_key_env, "allow_hosts": allowed,
+                "balance": s.balance, "rpm": s.rpm, "tpm": s.tpm, "model_ids": s.model_ids,
                 "openai_format": s.openai_format}  # fmt: skip
 
     def limits(self, suite: Suite) -> Limits:

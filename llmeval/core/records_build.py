@@ -37,6 +37,7 @@ def build_case_records(
         latency_s=round(gen.latency_s, 6),
         tokens={"prompt": gen.prompt_tokens, "completion": gen.completion_tokens},
         token_source=str(gen.meta.get("token_source", "backend")),
+        served_by=str(gen.meta.get("base_url", "")),
         tags=tuple(case.tags),
         vars=case.vars,  # shared with the case (frozen): a 100,000-case run holds one copy
         cached=gen.cached,

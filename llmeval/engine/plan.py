@@ -29,7 +29,8 @@ class GenerationPlan:
     """Collects requests, then resolves all pending ones in one pass: cache first, misses batched per backend.
 
     With a run `deadline`, requests not started when it passes become errors (never cached: a re-run
-    generates them); what finished stays in the cache.
+    generates them); what finished stays in the cache. Its token budget is charged here, with the prompt
+    and completion tokens of every generated (not cached) output, so it bounds every backend alike.
     """
 
     def __init__(self, cache: Cache, progress: ProgressFactory, deadline: Deadline | None = None) -> None:
@@ -72,6 +73,20 @@ class GenerationPlan:
         for jobs in groups.values():
             self._generate(jobs, progress)
         progress.finish(len(hits), load_s)
+        self._report_budget(misses, progress)
+
+    def _report_budget(self, misses: list[Job], progress: Progress) -> None:
+        """One terminal line when the token budget stopped requests: how many, and how to generate them."""
+        deadline = self.deadline
+        if deadline is None or deadline.budget is None or not deadline.out_of_tokens():
+            return
+        stopped = sum(1 for job in misses if _stopped_by_budget(self.results.get(job.key)))
+        if stopped:
+            progress.write_line(
+                f"llmeval: {deadline.budget.describe()}: {stopped} request{'s' if stopped != 1 else ''} not generated "
+                f"(errors on their cases; finished outputs are cached, so a re-run with a bigger "
+                f"--llmeval-token-budget generates only these)"
+            )
 
     def _load_backends(self, misses: list[Job]) -> float:
         """Load each needed model before the clock starts, so cases/s and tokens/s measure generation only."""
@@ -92,6 +107,8 @@ class GenerationPlan:
         def on_result(index: int, gen: Generation) -> None:
             job = jobs[index]
             self.results[job.key] = gen
+            if self.deadline is not None and gen.error is None:
+                self.deadline.charge(gen.prompt_tokens + gen.completion_tokens)
             self.cache.put(job.key, backend.identity(), job.request.material(with_vars=backend.sees_vars), gen)
             progress.advance(gen.completion_tokens, gen.error is not None)
 
@@ -120,6 +137,15 @@ class GenerationPlan:
         except Exception as exc:  # a backend crash must not lose the other backends' work
             return f"backend '{backend.spec}' crashed: {type(exc).__name__}: {exc}"
         return None
+
+
+def _stopped_by_budget(gen: Generation | None) -> bool:
+    return (
+        gen is not None
+        and gen.error is not None
+        and "token budget" in gen.error
+        and gen.error.startswith(("not generated:", "stopped:"))
+    )
 
 
 def _takes_limits(backend: Backend) -> bool:

@@ -104,7 +104,10 @@ def completion(text: str, **usage: int) -> dict[str, Any]:
 
 
 class FaultServer:
-    """Answers POSTs from a script of Replies (the last one repeats); records what it was sent."""
+    """Answers POSTs from a script of Replies (the last one repeats); records what it was sent and when.
+
+    Each `seen` entry holds the path, headers, body and `at`: time.monotonic() when the request arrived.
+    """
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.script: list[Reply] = []
@@ -147,7 +150,8 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             raw = self.rfile.read(int(self.headers.get("content-length", 0)))
             body = json.loads(raw or b"{}")
-            server.seen.append({"path": self.path, "headers": dict(self.headers), "body": body})
+            arrived = time.monotonic()
+            server.seen.append({"path": self.path, "headers": dict(self.headers), "body": body, "at": arrived})
             reply = server.next_reply(body)
             finished = False
             try:
@@ -182,6 +186,23 @@ def fault_server() -> Iterator[FaultServer]:
     try:
         yield server
     finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+
+
+@pytest.fixture
+def fault_servers() -> Iterator[Any]:
+    """A factory of running FaultServers (`make(host="127.0.0.1")`), all shut down at teardown: a fleet."""
+    made: list[FaultServer] = []
+
+    def make(host: str = "127.0.0.1") -> FaultServer:
+        server = FaultServer(host=host)
+        threading.Thread(target=server.httpd.serve_forever, args=(0.05,), daemon=True).start()
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
         server.httpd.shutdown()
         server.httpd.server_close()
 

@@ -154,6 +154,7 @@ def test_token_counts_from_usage_else_words(fault_server, usage, tokens):
     fault_server.script = [fault_server.ok(" two words", **usage)]
     (gen,) = run(backend_for(fault_server.base_url), [Request("three word prompt", None, GREEDY)])
     assert (gen.text, (gen.prompt_tokens, gen.completion_tokens)) == ("two words", tokens)
+    assert (gen.meta["token_source"], gen.meta["base_url"]) == ("usage" if usage else "words", fault_server.base_url)
 
 
 @pytest.mark.parametrize(

@@ -151,3 +151,14 @@ def test_the_setting_reaches_the_judge_backend(pytester, fault_server):
     assert _judge_fields(fault_server) == [{}]
     bad = pytester.runpytest("--llmeval-openai-format", "guided")
     assert bad.ret != 0 and "invalid choice: 'guided'" in bad.stderr.str()
+
+
+def test_a_refused_field_does_not_bench_the_replica(fault_server):
+    refused = fault_server.fail(422, {"detail": "Unexpected fields in the request: {'response_format'}"})
+    fault_server.script = [refused] * 4 + [fault_server.fail(400, {"error": {"message": "bad request"}})]
+    backend = backend_for(fault_server.base_url, concurrency=1)
+    config = GenerationConfig(max_new_tokens=16, output_format=SCHEMA_FORMAT)
+    gens = run(backend, [Request(str(i), None, config) for i in range(2)])
+    assert all("HTTP 4" in g.error for g in gens)
+    (replica,) = backend.fleet.replicas
+    assert replica.failures == 0 and replica.benched_until == 0.0  # client errors: the server itself is fine
