@@ -2,7 +2,8 @@
 plugin start-up and collection, on the demo model), then scale (issue 8, item 10: a 100,000-case run, scoring
 vs. generation time). Writes bench/RESULTS.md (engine and scale sections), then runs the PII bench.
 
-Run: make bench   (= .venv/bin/python bench/run.py [--cases N] [--quick] [--skip-pii] [--skip-hallucination] [--gpu]
+Run: make bench   (= .venv/bin/python bench/run.py [--cases N] [--quick] [--skip-pii] [--skip-hallucination]
+                   [--skip-judge-format] [--gpu]
                    [--only-scale | --skip-scale] [--scale-cases N])
 """
 
@@ -183,6 +184,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes for a fast check (24 cases, 1,000-case collection)")
     parser.add_argument("--skip-pii", action="store_true", help="do not run bench/pii_bench.py afterwards")
     parser.add_argument("--skip-hallucination", action="store_true", help="do not run bench/hallucination_bench.py afterwards")
+    parser.add_argument("--skip-judge-format", action="store_true", help="do not run bench/judge_format_bench.py afterwards")
     parser.add_argument("--gpu", action="store_true", help="also run (a) and (b) on a random Qwen2-0.5B-shaped model on CUDA")
     parser.add_argument("--model", type=Path, help="model folder instead of the demo model (for development)")
     parser.add_argument("--no-write", action="store_true", help="print the results without writing bench/RESULTS.md")
@@ -253,6 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.skip_hallucination:
         log("running bench/hallucination_bench.py")
         subprocess.run([sys.executable, str(HERE / "hallucination_bench.py")], cwd=ROOT, env=_measure.env(), check=True)
+    if not args.skip_judge_format:
+        log("running bench/judge_format_bench.py (prints its table; bench/RESULTS.md has the recorded run)")
+        subprocess.run([sys.executable, str(HERE / "judge_format_bench.py")], cwd=ROOT, env=_measure.env(), check=True)
     return 0
 
 

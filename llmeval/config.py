@@ -16,6 +16,7 @@ from llmeval.errors import LlmevalError, unknown_name_hint
 
 JUNIT_MODES = ("testcase", "testsuite", "off")
 CACHE_MODES = ("on", "off", "refresh")
+OPENAI_FORMATS = ("response_format", "vllm", "off")  # llmeval.backends.openai.FORMAT_MODES
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Settings:
     rpm: float | None = None  # requests a minute to each openai: base URL
     tpm: float | None = None  # tokens a minute to each openai: base URL
     model_ids: list[str] = field(default_factory=list)  # "NAME=ID": the id vouched for a served model name
+    openai_format: str = "response_format"  # how openai: backends ask for a judge's output format
     from_command_line: set[str] = field(default_factory=set)  # settings the command line gave (they beat suites)
     run_id: str = field(default_factory=lambda: _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
 
@@ -155,6 +157,9 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
     "tpm": (_per_minute, {"type": float, "metavar": "N"}, "tokens (prompt + completion) a minute to each openai: base URL"),
     "model-id": (_specs, {"action": "append", "metavar": "NAME=ID"},
                  "declare the id of served model NAME: its cache identity, instead of its base URLs (repeatable)"),
+    "openai-format": (_choice(*OPENAI_FORMATS), {"choices": list(OPENAI_FORMATS)},
+                      "how openai: backends ask for a judge's output format: response_format (default; JSON schemas), "
+                      "vllm (vLLM's structured_outputs: schemas and regexes), off"),
 }  # fmt: skip
 
 

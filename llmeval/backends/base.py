@@ -13,14 +13,53 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class OutputFormat:
+    """What the output must look like: a JSON schema (`value` is its canonical JSON) or a regex (`value` is the pattern).
+
+    Backends that can constrain decoding honour it (hf: guided decoding, openai: response_format, python:
+    callables that take `output_format`); the others ignore it, and the caller's parser still checks the text.
+    """
+
+    kind: str  # "json_schema" | "regex"
+    value: str
+    name: str = "answer"  # the schema's name where an API wants one (OpenAI's json_schema.name)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("json_schema", "regex"):
+            raise ValueError(f"output format kind must be 'json_schema' or 'regex', got {self.kind!r}")
+
+    @classmethod
+    def json_schema(cls, schema: dict[str, Any], name: str = "answer") -> OutputFormat:
+        # Compact, keys in the order given: property order is the order the model writes the fields in.
+        return cls("json_schema", json.dumps(schema, separators=(",", ":"), ensure_ascii=False), name)
+
+    @classmethod
+    def regex(cls, pattern: str, name: str = "answer") -> OutputFormat:
+        return cls("regex", pattern, name)
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        if self.kind != "json_schema":
+            raise ValueError("a regex output format has no JSON schema")
+        return dict(json.loads(self.value))
+
+    def describe(self) -> dict[str, Any]:
+        """The plain form `python:` callables get: {"type": "json_schema", "schema": ...} or {"type": "regex", "pattern": ...}."""
+        if self.kind == "regex":
+            return {"type": "regex", "pattern": self.value, "name": self.name}
+        return {"type": "json_schema", "schema": self.schema, "name": self.name}
+
+
+@dataclass(frozen=True)
 class GenerationConfig:
-    """Decoding parameters; every field is part of the cache key."""
+    """Decoding parameters; every field is part of the cache key (`output_format` only when set)."""
 
     max_new_tokens: int = 64
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int = 0
     stop: tuple[str, ...] = ()
+    output_format: OutputFormat | None = None
 
     @property
     def greedy(self) -> bool:
@@ -41,7 +80,7 @@ class Request:
         data: dict[str, Any] = {
             "prompt": self.prompt,
             "messages": [list(m) for m in self.messages] if self.messages is not None else None,
-            "config": asdict(self.config),
+            "config": _config_material(self.config),
             "sample": self.sample,
         }
         if with_vars:
@@ -53,6 +92,14 @@ class Request:
         if self.prompt is not None:
             return self.prompt
         return "\n".join(f"{role}: {content}" for role, content in self.messages or ())
+
+
+def _config_material(config: GenerationConfig) -> dict[str, Any]:
+    """The config's key material; an unset output_format is left out, so keys from before it existed still match."""
+    data = asdict(config)
+    if data["output_format"] is None:
+        del data["output_format"]
+    return data
 
 
 @dataclass

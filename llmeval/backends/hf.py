@@ -51,6 +51,7 @@ class HFBackend:
         self._identity: str | None = None
         self._model: Any = None
         self._tokenizer: Any = None
+        self._constraints: Any = None  # llmeval.backends.constrain.Constraints, built on the first constrained batch
 
     # -- identity -----------------------------------------------------------------------------
     def identity(self) -> str:
@@ -82,6 +83,7 @@ class HFBackend:
     def close(self) -> None:
         self._model = None
         self._tokenizer = None
+        self._constraints = None
 
     def load(self) -> None:
         """Import torch and load the weights (idempotent); the plan times it apart from generation."""
@@ -182,6 +184,7 @@ class HFBackend:
         kwargs: dict[str, Any] = {"max_new_tokens": config.max_new_tokens, "pad_token_id": pad, "do_sample": not config.greedy}
         if max_time is not None:
             kwargs["max_time"] = max_time  # transformers stops between decoding steps once it has run this long
+        kwargs.update(self._constrain(config, len(prompts)))
         if config.greedy:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         else:
@@ -199,6 +202,17 @@ class HFBackend:
         cut = max_time is not None and new.shape[1] < config.max_new_tokens and unfinished
         texts = tok.batch_decode(new, skip_special_tokens=True)
         return [t.strip() if t.startswith(" ") else t for t in texts], counts, cut
+
+    def _constrain(self, config: GenerationConfig, rows: int) -> dict[str, Any]:
+        """Extra model.generate kwargs that hold a batch of `rows` to the config's output format ({} without one)."""
+        if config.output_format is None:
+            return {}
+        if self._constraints is None:
+            from llmeval.backends.constrain import Constraints
+
+            vocab = self._model.get_output_embeddings().weight.shape[0]
+            self._constraints = Constraints(self._tokenizer, vocab, _eos_ids(self._model, self._tokenizer))
+        return self._constraints.generate_kwargs(config.output_format, rows)
 
 
 def _cut_message(limits: Limits, size: int) -> str:

@@ -9,6 +9,12 @@ The API key comes from the variable `api_key_env` names (default `LLMEVAL_API_KE
 and goes only to hosts the key policy allows (llmeval.backends.keys). Each attempt of a request is
 bounded in total wall time (`timeout`, body included: a server trickling bytes is cut), failed attempts
 are retried `retries` times on timeouts, transport errors, 429 and 5xx.
+
+A request's output format (a judge's verdict schema) is sent as `openai_format` says: `response_format`
+(default) sends JSON schemas as OpenAI's `response_format` (json_schema, strict) on both endpoints and
+regexes not at all; `vllm` sends both in vLLM's `structured_outputs` field; `off` sends neither. A server
+that refuses the field (HTTP 400/422 while it was sent) gets the request again without it, and no format
+for the rest of the run: the judge's parser and retries then hold the output to the format.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmeval.backends.base import Generation, OnResult, Request, cut_at_stop
+from llmeval.backends.base import Generation, OnResult, OutputFormat, Request, cut_at_stop
 from llmeval.backends.fleet import Fleet, Replica
 from llmeval.backends.keys import DEFAULT_KEY_VARIABLES, KeyPolicy
 from llmeval.backends.limits import DEFAULT_TIMEOUT_S, Limits
@@ -34,6 +40,9 @@ DEFAULT_RETRIES = 3
 SPEC_EXAMPLE = "openai:http://127.0.0.1:8000/v1#my-model"
 MAX_DELAY_S = 60.0
 MAX_STOP_SENT = 4  # the OpenAI API accepts at most four stop strings; all are applied locally too
+FORMAT_MODES = ("response_format", "vllm", "off")
+FORMAT_FIELDS = ("response_format", "structured_outputs")
+FORMAT_REFUSED = (400, 422)  # what OpenAI (400) and FastAPI-based servers (422) answer to a field they do not take
 
 
 @dataclass
@@ -45,6 +54,7 @@ class _Attempt:
     retry: bool = False
     wait_s: float | None = None
     reached: bool = True  # False: the server was never reached (connection refused), so nothing was spent
+    status: int | None = None  # the HTTP status of an error answer
 
 
 class OpenAIBackend:
@@ -67,9 +77,14 @@ class OpenAIBackend:
         rpm: float | None = None,
         tpm: float | None = None,
         model_ids: Sequence[str] = (),
+        openai_format: str | None = None,
         **_: Any,
     ) -> None:
         self.spec = f"openai:{target}"
+        self.format_mode = openai_format or FORMAT_MODES[0]
+        if self.format_mode not in FORMAT_MODES:
+            raise BackendError(f"openai_format must be one of {', '.join(FORMAT_MODES)}, got {openai_format!r} ({self.spec})")
+        self._format_refused: str | None = None  # why the server refused the format field, once it has
         self.base_urls, self.model = parse_targets(target)
         self.base_url = self.base_urls[0]
         self.label = self.model
@@ -131,11 +146,26 @@ class OpenAIBackend:
             await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
 
     async def _complete(self, client: Any, request: Request, limits: Limits, keys: dict[str, str | None]) -> Generation:
-        """One request with retries, each on the replica the fleet picks; the last attempt's error once they are spent.
+        """One request; sent again without its format field when the server refuses that field."""
+        path, payload = self._payload(request)
+        generation, status = await self._send(client, path, payload, request, limits, keys)
+        sent = [f for f in FORMAT_FIELDS if f in payload]
+        if generation.error is None or status not in FORMAT_REFUSED or not sent:
+            return generation
+        bare_payload = {k: v for k, v in payload.items() if k not in sent}
+        bare, _ = await self._send(client, path, bare_payload, request, limits, keys)
+        if bare.error is None:
+            self._format_refused = f"{sent[0]} refused by the server: {generation.error[:200]}"
+            bare.meta["output_format"] = f"not applied: {self._format_refused}"
+        return bare
+
+    async def _send(
+        self, client: Any, path: str, payload: dict[str, Any], request: Request, limits: Limits, keys: dict[str, str | None]
+    ) -> tuple[Generation, int | None]:
+        """One payload with retries, each on the replica the fleet picks; the last attempt's error and HTTP status once spent.
 
         A fleet gets one more attempt per further URL, so a dead replica costs a retry but cannot use them all up.
         """
-        path, payload = self._payload(request)
         attempt, attempts = _Attempt(), 1 + (limits.retries or 0) + len(self.fleet) - 1
         tried: set[str] = set()
         replica = self.fleet.pick(tried)
@@ -144,14 +174,14 @@ class OpenAIBackend:
             tried.add(replica.url)
             if attempt.generation is not None:
                 attempt.generation.meta.update(attempts=number, base_url=replica.url)
-                return attempt.generation
+                return attempt.generation, None
             if not attempt.retry or number == attempts:
                 break
             last, replica = replica, self.fleet.pick(tried)
             if replica is last or len(tried) == len(self.fleet):  # another replica need not wait for this one
                 await asyncio.sleep(self._delay(number, attempt.wait_s, limits))
         tries = f" after {number} attempt{'s' if number > 1 else ''}" if attempt.retry else ""
-        return Generation("", error=f"{attempt.error}{tries} ({self.spec})", meta={"attempts": number})
+        return Generation("", error=f"{attempt.error}{tries} ({self.spec})", meta={"attempts": number}), attempt.status
 
     async def _on_replica(
         self, replica: Replica, client: Any, path: str, payload: dict[str, Any], request: Request, limits: Limits,
@@ -176,7 +206,7 @@ class OpenAIBackend:
             if attempt.wait_s is not None:
                 replica.limiter.pause(min(attempt.wait_s, MAX_DELAY_S))
         finally:
-            self.fleet.release(replica, ok=attempt.generation is not None)
+            self.fleet.release(replica, ok=attempt.generation is not None or _answered(attempt))
         return attempt
 
     async def _bounded_attempt(
@@ -216,7 +246,8 @@ class OpenAIBackend:
         if response.status_code >= 400:
             retry = response.status_code == 429 or response.status_code >= 500
             detail = f"HTTP {response.status_code} from POST {url}: {_body_excerpt(response)}"
-            return _Attempt(error=detail, retry=retry, wait_s=_retry_after(response.headers.get("retry-after")))
+            wait_s = _retry_after(response.headers.get("retry-after"))
+            return _Attempt(error=detail, retry=retry, wait_s=wait_s, status=response.status_code)
         return _parse(response, request, latency, url)
 
     def _payload(self, request: Request) -> tuple[str, dict[str, Any]]:
@@ -230,6 +261,8 @@ class OpenAIBackend:
         }
         if config.stop:
             payload["stop"] = list(config.stop[:MAX_STOP_SENT])
+        if config.output_format is not None and self._format_refused is None:
+            payload.update(format_fields(config.output_format, self.format_mode))
         if request.messages is None:
             return "/completions", {**payload, "prompt": request.prompt}
         messages = [{"role": role, "content": content} for role, content in request.messages]
@@ -242,6 +275,16 @@ class OpenAIBackend:
         else:
             delay = min(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()), MAX_DELAY_S)
         return min(delay, limits.deadline.remaining()) if limits.deadline is not None else delay
+
+
+def format_fields(fmt: OutputFormat, mode: str) -> dict[str, Any]:
+    """The request fields that ask the server for `fmt` under `mode` ({} when the mode cannot express it)."""
+    if mode == "vllm":
+        return {"structured_outputs": {"json": fmt.schema} if fmt.kind == "json_schema" else {"regex": fmt.value}}
+    if mode == "response_format" and fmt.kind == "json_schema":
+        schema = {"name": fmt.name, "schema": fmt.schema, "strict": True}
+        return {"response_format": {"type": "json_schema", "json_schema": schema}}
+    return {}
 
 
 def parse_target(target: str) -> tuple[str, str]:
@@ -308,6 +351,11 @@ def _parse(response: Any, request: Request, latency: float, url: str) -> _Attemp
     counted = usage.get("prompt_tokens") and usage.get("completion_tokens") is not None
     meta = {"finish_reason": choice.get("finish_reason"), "token_source": "usage" if counted else "words"}
     return _Attempt(Generation(text, int(prompt_tokens), int(completion_tokens), latency, meta=meta))
+
+
+def _answered(attempt: _Attempt) -> bool:
+    """A client error (4xx but 429: a bad request, a refused field) is the request's fault: the replica is healthy."""
+    return attempt.status is not None and 400 <= attempt.status < 500 and attempt.status != 429
 
 
 def _scrub(text: str | None, keys: Iterable[str | None]) -> str | None:

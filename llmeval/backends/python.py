@@ -19,9 +19,15 @@ from llmeval.backends.limits import DEFAULT_TIMEOUT_S, Limits
 from llmeval.backends.pool import BoundedRun, DaemonThreads, LoopThread
 from llmeval.errors import BackendError
 
+FORMAT_PARAMETER = "output_format"
+
 
 class CallableBackend:
     """Calls `fn(prompt_or_messages, vars)` per request on daemon threads (sync) or one event loop (async).
+
+    A callable with a parameter named `output_format` also gets the request's format: None, or
+    {"type": "json_schema", "schema": {...}, "name": ...} / {"type": "regex", "pattern": ..., "name": ...}
+    (a judge's verdict format; see llmeval.backends.base.OutputFormat). Without that parameter it is not passed.
 
     Concurrency is bounded by `concurrency` for both; each call is bounded by the timeout (a stuck call
     is abandoned and becomes an error on its case) and the run deadline. `retries` re-call after the app
@@ -49,6 +55,7 @@ class CallableBackend:
         self.defaults = Limits(DEFAULT_TIMEOUT_S if timeout is None else timeout, retries or 0)
         self.fn, self._fingerprint = _load_callable(module_name, attr, root, self.spec)
         self._arity = _positional_arity(self.fn)
+        self._takes_format = _takes_format(self.fn)
 
     def identity(self) -> str:
         """The callable's name plus a hash of its application's source tree: editing any of it invalidates the cache."""
@@ -86,10 +93,16 @@ class CallableBackend:
             first = [{"role": r, "content": c} for r, c in request.messages or ()]
         return (first, json.loads(request.vars))[: self._arity]
 
+    def _kwargs(self, request: Request) -> dict[str, Any]:
+        if not self._takes_format:
+            return {}
+        fmt = request.config.output_format
+        return {FORMAT_PARAMETER: fmt.describe() if fmt is not None else None}
+
     def _call_sync(self, request: Request) -> Generation | BaseException:
         start = time.perf_counter()
         try:
-            out = self.fn(*self._args(request))
+            out = self.fn(*self._args(request), **self._kwargs(request))
         except KeyboardInterrupt as exc:
             return exc
         except BaseException as exc:  # the user's app failed (SystemExit too): report on the case, keep going
@@ -99,7 +112,7 @@ class CallableBackend:
     async def _call_async(self, request: Request) -> Generation | BaseException:
         start = time.perf_counter()
         try:
-            out = await self.fn(*self._args(request))
+            out = await self.fn(*self._args(request), **self._kwargs(request))
         except asyncio.CancelledError:
             raise
         except KeyboardInterrupt as exc:
@@ -169,4 +182,14 @@ def _positional_arity(fn: Callable[..., Any]) -> int:
         return 2
     if any(p.kind is p.VAR_POSITIONAL for p in params):
         return 2
-    return min(2, sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params))
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return min(2, sum(p.kind in positional and p.name != FORMAT_PARAMETER for p in params))
+
+
+def _takes_format(fn: Callable[..., Any]) -> bool:
+    """Whether the callable names an `output_format` parameter (by name: **kwargs alone does not count)."""
+    try:
+        param = inspect.signature(fn).parameters.get(FORMAT_PARAMETER)
+    except (TypeError, ValueError):
+        return False
+    return param is not None and param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)

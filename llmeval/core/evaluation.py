@@ -130,7 +130,8 @@ class Evaluation:
         allowed = s.allow_hosts + allowed_from_specs(s.models if "models" in s.from_command_line else [])
         return {"batch_size": s.batch_size, "concurrency": s.concurrency, "threads": s.threads, "timeout": s.timeout,
                 "retries": s.retries, "api_key_env": s.api_key_env, "allow_hosts": allowed,
-                "balance": s.balance, "rpm": s.rpm, "tpm": s.tpm, "model_ids": s.model_ids}  # fmt: skip
+                "balance": s.balance, "rpm": s.rpm, "tpm": s.tpm, "model_ids": s.model_ids,
+                "openai_format": s.openai_format}  # fmt: skip
 
     def limits(self, suite: Suite) -> Limits:
         """Request limits: [tool.llmeval] and ini < the suite's `backend:` block < the command line."""

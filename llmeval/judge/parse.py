@@ -1,4 +1,10 @@
-"""Strict parsers for judge output: the first JSON object in the text, checked field by field (ValueError if not)."""
+"""Strict parsers for judge output, and the output formats that hold a judge to them.
+
+Each parser takes the first JSON object in the text and checks it field by field (ValueError if not). Each
+`*_format` is the JSON schema of what its parser accepts, narrowed where that helps a weak model finish
+(short reasons, exact claim numbers): text that follows the format always parses; the parser still checks
+text from backends that cannot constrain decoding.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,11 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from llmeval.backends.base import OutputFormat
+
+REASON_CHARS = 200  # a judge's reason: one sentence
+CLAIM_REASON_CHARS = 100  # per claim, so a verdict list fits its token budget
 
 _OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
@@ -16,7 +27,7 @@ def json_object(text: str) -> dict[str, Any]:
     if match is None:
         raise ValueError("no JSON object in the output")
     try:
-        value = json.loads(match.group(0))
+        value = json.loads(match.group(0), strict=False)  # raw control characters in strings: guided decoders allow them
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc.msg}") from None
     if not isinstance(value, dict):
@@ -41,6 +52,10 @@ def rating(text: str, low: float, high: float) -> Rating:
     return Rating(float(score), str(data.get("reason", "")))
 
 
+def rating_format(low: float, high: float) -> OutputFormat:
+    return _object("rating", {"score": {"type": "number", "minimum": low, "maximum": high}, "reason": _reason(REASON_CHARS)})
+
+
 @dataclass(frozen=True)
 class Preference:
     winner: str  # "A", "B" or "tie"
@@ -56,6 +71,10 @@ def preference(text: str) -> Preference:
     return Preference("tie" if winner == "TIE" else winner, str(data.get("reason", "")))
 
 
+def preference_format() -> OutputFormat:
+    return _object("preference", {"winner": {"type": "string", "enum": ["A", "B", "tie"]}, "reason": _reason(REASON_CHARS)})
+
+
 def verdicts(text: str, count: int) -> list[tuple[bool, str]]:
     """{"verdicts": [{"claim": i, "supported": true|false, "reason": "..."}, ...]} covering claims 1..count."""
     items = json_object(text).get("verdicts")
@@ -68,3 +87,24 @@ def verdicts(text: str, count: int) -> list[tuple[bool, str]]:
     if set(found) != set(range(1, count + 1)):
         raise ValueError(f"verdicts must cover claims 1..{count}, got {sorted(found)}")
     return [found[i] for i in range(1, count + 1)]
+
+
+def verdicts_format(count: int) -> OutputFormat:
+    """Exactly claims 1..count, in order (one format per claim count)."""
+    items = [_properties({"claim": {"type": "integer", "const": i}, "supported": {"type": "boolean"},
+                          "reason": _reason(CLAIM_REASON_CHARS)}) for i in range(1, count + 1)]  # fmt: skip
+    listing = {"type": "array", "prefixItems": items, "items": False, "minItems": count, "maxItems": count}
+    return _object("verdicts", {"verdicts": listing})
+
+
+def _reason(chars: int) -> dict[str, Any]:
+    return {"type": "string", "maxLength": chars}
+
+
+def _properties(fields: dict[str, Any]) -> dict[str, Any]:
+    """An object with exactly these fields, all required (OpenAI's strict mode asks for both)."""
+    return {"type": "object", "properties": fields, "required": list(fields), "additionalProperties": False}
+
+
+def _object(name: str, fields: dict[str, Any]) -> OutputFormat:
+    return OutputFormat.json_schema(_properties(fields), name=name)

@@ -58,11 +58,12 @@ class HallucinationScorer:
     votes: int
     retries: int
     chunk_words: int
+    constrain: bool = True  # judge method: hold the judge to the verdict format where its backend can
 
     @property
     def batch_key(self) -> Hashable:
         return ("hallucination", self.threshold, self.method, self.source, self.model, self.claim_threshold,
-                self.votes, self.retries, self.chunk_words)  # fmt: skip
+                self.votes, self.retries, self.chunk_words, self.constrain)  # fmt: skip
 
     @property
     def signature(self) -> str:
@@ -99,16 +100,16 @@ class HallucinationScorer:
 
     def _judge(self, pairs: list[tuple[list[str], str]], ctx: ScoringContext) -> list[list[ClaimCheck]]:
         """One prompt per output listing its claims; a claim's score is the share of votes calling it unsupported."""
-        from llmeval.judge.ask import ask
-        from llmeval.judge.parse import verdicts
+        from llmeval.judge.ask import Question, ask
+        from llmeval.judge.parse import verdicts, verdicts_format
 
         assert self.model is not None
-        pairs = [(claims, src) for claims, src in pairs]
-        prompts = [
-            CLAIM_PROMPT.format(source=src, claims="\n".join(f"{i}. {c}" for i, c in enumerate(cl, 1))) for cl, src in pairs
-        ]
+        questions = [Question(CLAIM_PROMPT.format(source=src, claims="\n".join(f"{i}. {c}" for i, c in enumerate(cl, 1))),
+                              verdicts_format(len(cl)) if self.constrain else None, verdict_budget(len(cl)))
+                     for cl, src in pairs]  # fmt: skip
         sizes = [len(claims) for claims, _ in pairs]
-        answers = ask(ctx, self.model, prompts, lambda p, text: verdicts(text, sizes[p]), votes=self.votes, retries=self.retries)
+        parse = lambda p, text: verdicts(text, sizes[p])
+        answers = ask(ctx, self.model, questions, parse, votes=self.votes, retries=self.retries)
         out = []
         for (claims, _), answer in zip(pairs, answers, strict=True):
             votes = answer.get()
@@ -125,6 +126,11 @@ class HallucinationScorer:
         return Score(self.name, value, self.threshold, self.threshold.check(value), "\n".join(lines), self.signature, meta)
 
 
+def verdict_budget(claims: int) -> int:
+    """Tokens for a verdict list: room for every claim's short reason (one budget per claim count, as the format)."""
+    return 128 + 96 * claims
+
+
 def _missing(check: ClaimCheck) -> str:
     return f"; not in source: {', '.join(check.missing[:6])}" if check.missing else ""
 
@@ -138,7 +144,7 @@ def _vote(claim: str, votes: list[tuple[bool, str]]) -> ClaimCheck:
 def hallucination(
     method: str = "grounding", source: str = "auto", model: str | None = None, max: float | None = 0.0,
     min: float | None = None, claim_threshold: float | None = None, votes: int = 1, retries: int = 2,
-    chunk_words: int = 300,
+    chunk_words: int = 300, constrain: bool = True,
 ) -> HallucinationScorer:  # fmt: skip
     """Share of the output's claims not supported by its source (context, reference or a var); 0 = grounded."""
     if method not in METHODS:
@@ -148,4 +154,5 @@ def hallucination(
     if votes < 1 or retries < 0 or chunk_words < 8:
         raise ValueError("votes must be >= 1, retries >= 0 and chunk_words >= 8")
     cut = CLAIM_THRESHOLD if claim_threshold is None else claim_threshold
-    return HallucinationScorer("hallucination", Threshold(min, max), method, source, model, cut, votes, retries, chunk_words)
+    return HallucinationScorer("hallucination", Threshold(min, max), method, source, model, cut, votes, retries, chunk_words,
+                               bool(constrain))  # fmt: skip

@@ -3,8 +3,10 @@
 Rating mode: the judge returns {"score": n, "reason": ...} in `scale`; the value is the mean vote mapped to
 0..1, metadata holds the raw mean and the spread of the votes. Pairwise mode: the output against the case's
 reference, asked in both orders to cancel position bias; the value is the output's win rate (tie = 0.5) and
-metadata says whether the two orders disagreed. Judge calls go through the run's plan (batched, cached);
-output that stays unparseable after `retries` is an error on the case, never a 0 or NaN.
+metadata says whether the two orders disagreed. Judge calls go through the run's plan (batched, cached)
+and carry the JSON schema of the answer, which backends that can constrain decoding enforce (`constrain:
+false` turns that off, e.g. for a judge that reasons before answering); output that stays unparseable
+after `retries` is an error on the case, never a 0 or NaN.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llmeval.judge.ask import ask
-from llmeval.judge.parse import Preference, Rating, preference, rating
+from llmeval.judge.ask import Question, ask
+from llmeval.judge.parse import Preference, Rating, preference, preference_format, rating, rating_format
 from llmeval.scorers.base import Sample, Score, Threshold, register
 from llmeval.scorers.context import ScoringContext, shared_context
 
@@ -52,10 +54,12 @@ class JudgeScorer:
     mode: str
     votes: int
     retries: int
+    constrain: bool = True  # hold the judge to the verdict format where its backend can (off: e.g. a reasoning model)
 
     @property
     def batch_key(self) -> Hashable:
-        return ("judge", self.threshold, self.model, self.criteria, self.rubric, self.scale, self.mode, self.votes, self.retries)
+        return ("judge", self.threshold, self.model, self.criteria, self.rubric, self.scale, self.mode, self.votes, self.retries,
+                self.constrain)  # fmt: skip
 
     @property
     def signature(self) -> str:
@@ -69,12 +73,16 @@ class JudgeScorer:
 
     def _rate(self, samples: Sequence[Sample], ctx: ScoringContext) -> list[Score]:
         low, high = self.scale
-        rubric = f"Rubric:\n{self.rubric}\n" if self.rubric else ""
-        prompts = [RATE_PROMPT.format(criteria=self.criteria, rubric=rubric, prompt=s.prompt, output=s.output, low=low, high=high,
-                                      reference=f"\nReference answer:\n{s.references[0]}\n" if s.references else "")
-                   for s in samples]  # fmt: skip
-        answers = ask(ctx, self.model, prompts, lambda _, text: rating(text, low, high), votes=self.votes, retries=self.retries)
+        fmt = rating_format(low, high) if self.constrain else None
+        questions = [Question(self._rate_prompt(s), fmt) for s in samples]
+        answers = ask(ctx, self.model, questions, lambda _, text: rating(text, low, high), votes=self.votes, retries=self.retries)
         return [self._rated(list(a.get())) for a in answers]
+
+    def _rate_prompt(self, s: Sample) -> str:
+        rubric = f"Rubric:\n{self.rubric}\n" if self.rubric else ""
+        reference = f"\nReference answer:\n{s.references[0]}\n" if s.references else ""
+        return RATE_PROMPT.format(criteria=self.criteria, rubric=rubric, prompt=s.prompt, output=s.output, low=self.scale[0],
+                                  high=self.scale[1], reference=reference)  # fmt: skip
 
     def _rated(self, votes: list[Rating]) -> Score:
         low, high = self.scale
@@ -91,11 +99,11 @@ class JudgeScorer:
         for s in samples:
             if not s.references:
                 raise ValueError("pairwise judging needs a reference answer to compare the output with")
-        prompts = []
+        questions, fmt = [], preference_format() if self.constrain else None
         for s in samples:  # output first (A), then reference first: the output is B
-            prompts.append(PAIR_PROMPT.format(criteria=self.criteria, prompt=s.prompt, a=s.output, b=s.references[0]))
-            prompts.append(PAIR_PROMPT.format(criteria=self.criteria, prompt=s.prompt, a=s.references[0], b=s.output))
-        answers = ask(ctx, self.model, prompts, lambda _, text: preference(text), votes=self.votes, retries=self.retries)
+            for a, b in ((s.output, s.references[0]), (s.references[0], s.output)):
+                questions.append(Question(PAIR_PROMPT.format(criteria=self.criteria, prompt=s.prompt, a=a, b=b), fmt))
+        answers = ask(ctx, self.model, questions, lambda _, text: preference(text), votes=self.votes, retries=self.retries)
         return [self._compared(list(answers[2 * i].get()), list(answers[2 * i + 1].get())) for i in range(len(samples))]
 
     def _compared(self, first: list[Preference], second: list[Preference]) -> Score:
@@ -116,6 +124,7 @@ def _win(p: Preference, output_label: str) -> float:
 def judge(
     model: str, criteria: str = "helpfulness and correctness", rubric: str = "", scale: Sequence[float] = (1, 5),
     mode: str = "rating", votes: int = 1, retries: int = 2, min: float | None = None, max: float | None = None,
+    constrain: bool = True,
 ) -> JudgeScorer:  # fmt: skip
     """An LLM judge's rating (0..1 from the rubric's scale) or pairwise win rate against the reference."""
     if mode not in ("rating", "pairwise"):
@@ -125,4 +134,4 @@ def judge(
     if votes < 1 or retries < 0:
         raise ValueError("votes must be >= 1 and retries >= 0")
     low, high = float(scale[0]), float(scale[1])
-    return JudgeScorer("judge", Threshold(min, max), model, criteria, rubric, (low, high), mode, votes, retries)
+    return JudgeScorer("judge", Threshold(min, max), model, criteria, rubric, (low, high), mode, votes, retries, bool(constrain))

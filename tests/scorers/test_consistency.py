@@ -75,3 +75,40 @@ def test_outside_a_run_the_generator_must_be_named(tmp_path):
         scorer.score([Sample("an answer", prompt="q")], default_context(root=tmp_path, threads=1))
     with pytest.raises(ScorerError, match="temperature > 0"):
         build("self_consistency", {"temperature": 0})
+
+
+HF_SUITE = """suite: hf-consistency
+model: hf:{model}
+generation: {{max_new_tokens: 24, temperature: 0, seed: 0}}
+prompt: "Q: {{{{ question }}}}\\nA:"
+defaults:
+  scorers:
+    - self_consistency: {{samples: 4, max: 1.0}}
+cases:
+  - {{id: returns, vars: {{question: "How long do I have to return an item?"}}}}
+  - {{id: shipping, vars: {{question: "Do you ship abroad?"}}}}
+  - {{id: hours, vars: {{question: "What are your opening hours?"}}}}
+"""
+
+
+def test_hf_resamples_go_in_one_batch_are_cached_and_score_in_range(project, demo_model, monkeypatch):
+    from llmeval.backends.hf import HFBackend
+
+    calls: list[list[float]] = []  # per generate call: the temperature of each request
+    real = HFBackend.generate
+
+    def counted(self, requests, on_result, limits=None):
+        calls.append([r.config.temperature for r in requests])
+        return real(self, requests, on_result, limits)
+
+    monkeypatch.setattr(HFBackend, "generate", counted)
+    (project / "hf.yaml").write_text(HF_SUITE.format(model=demo_model))
+    main(["run", "hf.yaml", "--results", "r.jsonl", "-q", "--threads", "1"])
+    scores = _scores(project / "r.jsonl")
+    rows = [json.loads(line) for line in (project / "r.jsonl").read_text().splitlines()]
+    values = [r["scores"]["self_consistency"]["value"] for r in rows if r["kind"] == "case"]
+    assert len(values) == 3 and all(0.0 <= v <= 1.0 for v in values), scores
+    assert calls == [[0.0] * 3, [1.0] * 12]  # the answers, then all 3 x 4 resamples in one call
+    main(["run", "hf.yaml", "--results", "r2.jsonl", "-q", "--threads", "1"])
+    assert len(calls) == 2  # warm: nothing generated
+    assert _scores(project / "r2.jsonl") == scores
