@@ -203,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = rounds(ctx, table, args.repeats) if table else {}
         _peer_report.agreement(rows, REFERENCE if REFERENCE in rows else next(iter(rows), ""))
         scaled = scale(work, model, args.scale_sizes, args.threads, args.scale_model_up_to) if "scale" in args.only else []
-    shown = model.relative_to(ROOT) if model.is_relative_to(ROOT) else model
+    given = (args.model or DEMO_MODEL).absolute()  # before resolving: fixtures/models may be a link
+    shown = given.relative_to(ROOT) if given.is_relative_to(ROOT) else model
     result = {"command": command, "load_start": load_start, "machine": _report.machine(), "rows": rows,
               "how": {name: how for name, (_, how, _) in table.items()}, "reference": REFERENCE,
               "settings": {"model": str(shown), "n": args.n, "tokens": args.tokens, "threads": args.threads,
