@@ -114,4 +114,3 @@ def command(python: Path, test: Path) -> list[str]:
 
 def loaded_figures(out: Path) -> dict[str, object] | None:
     return json.loads(out.read_text(encoding="utf-8")) if out.exists() else None
-

@@ -172,4 +172,3 @@ def scale_run(work: Path, cases: int, model: str, threads: int) -> dict[str, Any
         return _failed(done, f"llmeval scale run ({cases} cases)")
     return {**done, "cases": cases, "gen_s": float(found[4]), "load_s": float(load[1]) if load else 0.0,
             "generated": int(found[3])}  # fmt: skip
-

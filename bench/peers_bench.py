@@ -131,8 +131,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds (default 3; medians)")
     parser.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated groups of {', '.join(GROUPS)}")
     parser.add_argument("--scale-sizes", default="50,200,1000,10000", help="case counts for the scaling rows")
-    parser.add_argument("--scale-model-up-to", type=int, default=10_000,
-                        help="largest scaling size run on the demo model (larger: echo app only)")
+    parser.add_argument(
+        "--scale-model-up-to", type=int, default=10_000, help="largest scaling size run on the demo model (larger: echo app only)"
+    )
     parser.add_argument("--model", type=Path, help="model folder instead of the demo model")
     parser.add_argument("--no-write", action="store_true", help="print without writing bench/RESULTS.md")
     parser.add_argument("--json", type=Path, help="also write every figure (texts aside) here")
