@@ -33,7 +33,7 @@ def agreement(rows: dict[str, dict[str, Any]], reference: str) -> None:
     for row in rows.values():
         texts = row.get("texts")
         if ref is not None and texts is not None:
-            row["same"] = sum(a == b for a, b in zip(ref, texts, strict=True))
+            row["same"] = sum(a == b for a, b in zip(ref, texts, strict=False))  # a missing text counts as different
 
 
 def _s(value: float | None, digits: int = 2) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 import _measure
 import _peer_deepeval
 import _peer_venvs
+import _suites
 
 HERE = Path(__file__).resolve().parent
 TIME = "/usr/bin/time"
@@ -158,8 +159,6 @@ def warm_up(python: Path, modules: str, project: bool) -> None:
 def scale_run(work: Path, cases: int, model: str, threads: int) -> dict[str, Any]:
     """llmeval through pytest on a `cases`-case suite of `model` ("echo": a `python:` app that returns its
     prompt, the harness alone) with a cold cache: wall, generation phase, peak RSS."""
-    import _suites
-
     folder = work / f"scale-{cases}-{'echo' if model == 'echo' else 'hf'}"
     if model == "echo":
         model = _suites.write_echo_app(folder)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -70,7 +71,10 @@ def install_peers(only: set[str]) -> dict[str, _peer_venvs.Peer]:
     for name in ("lm-eval", "deepeval"):
         if name in only:
             started = time.perf_counter()
-            peers[name] = _peer_venvs.ensure(name, log)
+            try:
+                peers[name] = _peer_venvs.ensure(name, log)
+            except (OSError, subprocess.SubprocessError) as exc:  # no venv module, disk full...: carry on without it
+                peers[name] = _peer_venvs.Peer(name, notes=[f"could not make its venv: {exc}"])
             state = f"{peers[name].spec}" if peers[name].python else "NOT AVAILABLE: " + " | ".join(peers[name].notes)
             log(f"peers: {name}: {state} ({time.perf_counter() - started:.0f} s)")
     return peers
@@ -94,7 +98,10 @@ def rounds(ctx: _peer_runs.Context, table: dict[str, tuple[str, str, Run | None]
         for name in order:
             run = table[name][2]
             assert run is not None
-            done = run(ctx)
+            try:
+                done = run(ctx)
+            except Exception as exc:  # a contender that breaks is a row that says so; the others still run
+                done = {"error": f"{type(exc).__name__}: {exc}"}
             runs[name].append(done)
             shown = f"error: {done['error'][:300]}" if "error" in done else (
                 f"load {done.get('load_s', 0):.2f} s, generation {done['gen_s']:.2f} s "

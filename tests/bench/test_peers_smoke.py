@@ -123,3 +123,18 @@ def test_deepeval_test_file_is_one_test_per_case(tmp_path: Path) -> None:
     assert '@pytest.mark.parametrize("index", range(len(CONFIG["prompts"])))' in source
     config = json.loads((tmp_path / "peer-config.json").read_text())
     assert config == {"model": "/m", "prompts": ["Q: a\nA:", "Q: b\nA:"], "tokens": 6, "threads": 1, "out": str(out)}
+
+
+def test_a_contender_that_raises_is_an_error_row_and_the_others_still_run(tmp_path: Path) -> None:
+    def breaks(ctx: Any) -> dict[str, Any]:
+        raise RuntimeError("worker output was not JSON")
+
+    def works(ctx: Any) -> dict[str, Any]:
+        return {"gen_s": 1.0, "wall_s": 2.0, "texts": ["a"]}
+
+    ctx = peers._peer_runs.Context(tmp_path, ["p"], tmp_path / "p.json", tmp_path / "s.yaml", tmp_path, 6, 1)
+    table = {"broken": ("naive", "x", breaks), "fine": ("llmeval", "y", works), "absent": ("lm-eval", "z", None)}
+    rows = peers.rounds(ctx, table, 2)
+    assert rows["broken"] == {"runs": 0, "failed": 2, "error": "RuntimeError: worker output was not JSON"}
+    assert (rows["fine"]["runs"], rows["fine"]["gen_s"]) == (2, 1.0)
+    assert rows["absent"] == {"error": "peer not installed"}
