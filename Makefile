@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test bench lint chromium clean
+.PHONY: setup demo test bench bench-peers lint chromium clean
 
 $(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
 	@echo "== setting up $(VENV) (first time: ~2 min, ~2.1 GB)"
@@ -46,6 +46,12 @@ test: setup chromium
 
 bench: setup
 	$(PY) bench/run.py
+	@if [ -n "$(PEERS)" ]; then $(MAKE) --no-print-directory bench-peers; fi
+
+# llmeval vs. a naive loop, lm-evaluation-harness and DeepEval (`make bench PEERS=1` runs it after the bench);
+# the peers go into throwaway venvs under .bench-venvs/ (first time: a few minutes each). PEERS_ARGS=--only naive,llmeval
+bench-peers: setup
+	$(PY) bench/peers_bench.py $(PEERS_ARGS)
 
 lint: setup
 	$(PY) -m ruff check llmeval tests bench

@@ -65,7 +65,7 @@ def naive_loop(model_path: Path, prompts: list[str], max_new_tokens: int, device
     eos_ids = set(eos if isinstance(eos, (list, tuple)) else [eos])
     load_s = time.perf_counter() - started
     texts, tokens = [], 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with torch.inference_mode():
         for done, prompt in enumerate(prompts):
             if tick is not None:
@@ -77,7 +77,8 @@ def naive_loop(model_path: Path, prompts: list[str], max_new_tokens: int, device
             tokens += next((k + 1 for k, t in enumerate(new) if t in eos_ids), len(new))
             texts.append(tok.decode(new, skip_special_tokens=True).strip())
     _sync(device)
-    return {"load_s": load_s, "gen_s": time.perf_counter() - started, "tokens": tokens, "texts": texts}
+    return {"load_s": load_s, "gen_s": time.perf_counter() - started, "gen_cpu_s": time.process_time() - cpu,
+            "tokens": tokens, "texts": texts}  # fmt: skip
 
 
 def torch_threads(count: int | None = None) -> int:
@@ -106,27 +107,28 @@ def _requests(prompts: list[str], max_new_tokens: int) -> list[Any]:
 
 
 def plan_run(model_path: Path, prompts: list[str], max_new_tokens: int, cache_dir: Path, *,
-             mode: str = "off", device: str | None = None) -> dict[str, Any]:  # fmt: skip
+             mode: str = "off", device: str | None = None, batch_size: int | str = "auto") -> dict[str, Any]:  # fmt: skip
     """llmeval's engine in-process: HFBackend + GenerationPlan; the model is loaded before the clock starts."""
     from llmeval.backends.hf import HFBackend
 
     _quiet()
     started = time.perf_counter()
-    backend = HFBackend(str(model_path), root=model_path.parent, device=device)
+    backend = HFBackend(str(model_path), root=model_path.parent, device=device, batch_size=batch_size)
     backend.load()  # timed apart, as the naive loop's load is
     load_s = time.perf_counter() - started
     plan = _plan(cache_dir, mode)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     keys = [plan.add(backend, r) for r in _requests(prompts, max_new_tokens)]
     plan.run()
     _sync(backend.device)
-    gen_s = time.perf_counter() - started
+    gen_s, gen_cpu_s = time.perf_counter() - started, time.process_time() - cpu
     gens = [plan.results[k] for k in keys]
     plan.cache.close()
     errors = [g.error for g in gens if g.error]
     if errors:
         raise RuntimeError(f"llmeval's plan failed on {len(errors)} of {len(gens)} requests, first: {errors[0]}")
-    return {"load_s": load_s, "gen_s": gen_s, "tokens": sum(g.completion_tokens for g in gens), "texts": [g.text for g in gens]}
+    return {"load_s": load_s, "gen_s": gen_s, "gen_cpu_s": gen_cpu_s, "tokens": sum(g.completion_tokens for g in gens),
+            "texts": [g.text for g in gens]}  # fmt: skip
 
 
 def fill_cache(model_path: Path, prompts: list[str], texts: list[str], max_new_tokens: int, cache_dir: Path) -> None:
