@@ -16,6 +16,7 @@ from llmeval.errors import LlmevalError, unknown_name_hint
 
 JUNIT_MODES = ("testcase", "testsuite", "off")
 CACHE_MODES = ("on", "off", "refresh")
+ENGINES = ("local", "ray")
 
 
 @dataclass
@@ -39,6 +40,9 @@ class Settings:
     deadline: float | None = None  # seconds for the whole run's generation; None: no deadline
     allow_hosts: list[str] = field(default_factory=list)  # hosts that may receive the API key
     api_key_env: list[str] = field(default_factory=list)  # "NAME" or "HOST=NAME": where the API key comes from
+    engine: str = "local"  # where hf:/vllm: generation runs: this process, or a Ray actor pool
+    ray_address: str | None = None  # a running Ray cluster (HOST:PORT or auto); None: start Ray locally
+    ray_actors: int | None = None  # model replicas under the ray engine; None: one per GPU, else per CPU worker
     from_command_line: set[str] = field(default_factory=set)  # settings the command line gave (they beat suites)
     run_id: str = field(default_factory=lambda: _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
 
@@ -135,6 +139,11 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
                    "host that may receive the API key (repeatable; https only unless http://HOST)"),
     "api-key-env": (_specs, {"action": "append", "metavar": "[HOST=]NAME"},
                     "environment variable with the API key (repeatable)"),
+    "engine": (_choice(*ENGINES), {"choices": list(ENGINES)},
+               "where hf: (and vllm:) models generate: local (default, this process) or ray (a Ray Data actor pool)"),
+    "ray-address": (_text, {"metavar": "HOST:PORT"}, "Ray cluster to join under --llmeval-engine ray (default: start Ray here)"),
+    "ray-actors": (_count, {"type": int, "metavar": "N"},
+                   "model replicas under --llmeval-engine ray (default: one per GPU, else one per CPU worker)"),
 }  # fmt: skip
 
 
