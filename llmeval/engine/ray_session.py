@@ -25,7 +25,7 @@ _started_here = False
 
 def require_ray() -> None:
     """Fail early, without importing ray, when `ray[data]` is not installed."""
-    if importlib.util.find_spec("ray") is None or importlib.util.find_spec("ray.data") is None:
+    if importlib.util.find_spec("ray") is None:  # ray.data's own needs (pandas, pyarrow) are llmeval's too
         raise BackendError(f"--llmeval-engine ray needs the package 'ray[data]', which is not installed: {INSTALL_HINT}")
 
 
@@ -39,7 +39,7 @@ def connect(address: str | None) -> Any:
             check_reachable(address)
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
+        except Exception as exc:  # ray raises its own types (AuthenticationError, ...); the message says what to fix
             where = f"the Ray cluster at {address}" if address else "a local Ray instance"
             raise BackendError(f"--llmeval-engine ray: cannot start or join {where}: {exc}") from None
         global _started_here
