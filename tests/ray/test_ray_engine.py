@@ -7,7 +7,9 @@ cache; an actor that cannot load gives clear per-case errors; the run deadline b
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -117,6 +119,43 @@ def test_an_actor_that_cannot_load_the_model_errors_each_case(project, ray_clust
     assert all("ray actor" in e and f"could not load 'hf:{broken}'" in e for e in errors), errors
 
 
+def test_an_actor_killed_mid_run_errors_its_requests_and_keeps_what_finished(ray_cluster, demo_model):
+    from llmeval.backends import Request, resolve
+    from llmeval.backends.base import GenerationConfig
+    from llmeval.engine.ray_engine import RayBackend
+
+    backend = RayBackend(resolve(f"hf:{demo_model}", root=ROOT), root=ROOT, options={"threads": 1}, actors=2)
+    requests = [Request(f"Q: Where is parcel number {n}?\nA:", None, GenerationConfig(48)) for n in range(200)]
+    got: dict[int, object] = {}
+
+    def on_result(index, gen):
+        if not got:  # the first block is back: its actor is already on its next block; kill it (SIGKILL, as the OOM killer)
+            os.kill(int(gen.meta["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
+        got[index] = gen
+
+    started = time.monotonic()
+    backend.generate(requests, on_result)
+    backend.close()
+    assert time.monotonic() - started < 300  # far below the 900 s stall bound: the death was reported, not waited out
+    assert sorted(got) == list(range(200))  # every request reported once: a result or an error
+    finished = [g for g in got.values() if g.error is None]
+    errors = {g.error for g in got.values() if g.error is not None}
+    assert len(finished) >= 50  # the first block at least
+    assert errors and all(e.startswith("ray engine: ") and "Actor" in e for e in errors), errors
+    wait_for_free_cpus()
+
+
+def wait_for_free_cpus() -> None:
+    """The dataset's actors give their CPUs back (a later test needs both); one still busy first ends its block."""
+    import ray
+
+    for _ in range(480):
+        if ray.available_resources().get("CPU") == 2.0:
+            break
+        time.sleep(0.5)
+    assert ray.available_resources().get("CPU") == 2.0
+
+
 def test_the_run_deadline_bounds_the_ray_engine(project, ray_cluster, capsys):
     started = time.monotonic()
     rows = run("--engine", "ray", "--ray-actors", "2", "--results", "r.jsonl", "--deadline", "1", "--cache-dir", "c")
@@ -124,10 +163,4 @@ def test_the_run_deadline_bounds_the_ray_engine(project, ray_cluster, capsys):
     assert {r["error"] for r in rows.values()} <= {"stopped: run deadline of 1 s reached",
                                                     "not generated: run deadline of 1 s reached"}  # fmt: skip
     assert all(r["error"] for r in rows.values())
-    import ray
-
-    for _ in range(120):  # the abandoned actors see the deadline too: they answer at once and give their CPUs back
-        if ray.available_resources().get("CPU") == 2.0:
-            break
-        time.sleep(0.5)
-    assert ray.available_resources().get("CPU") == 2.0
+    wait_for_free_cpus()  # the abandoned actors see the deadline too: they answer at once
