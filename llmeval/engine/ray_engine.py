@@ -7,9 +7,10 @@
 result as it arrives and a killed run keeps what finished. Identity and cache keys are the wrapped
 backend's: a run on Ray and a local one share the cache.
 
-Bounds: the run deadline, and STALL_S: when no block finishes for ACTOR_START_S plus the per-request
-timeout (BLOCK_S without one), the requests not yet back become errors instead of a wait. A dead
-actor (crash, OOM kill) is not restarted: its unfinished requests become errors naming it.
+Bounds: the run deadline, and a stall bound: when no block finishes for ACTOR_START_S plus the
+per-request timeout (BLOCK_S without one), the requests not yet back become errors instead of a
+wait. A dead actor (crash, OOM kill) is not restarted: the dataset stops, and every request not yet
+back becomes an error naming the failure (the finished ones are kept).
 """
 
 from __future__ import annotations
