@@ -15,11 +15,13 @@ back becomes an error naming the failure (the finished ones are kept).
 
 from __future__ import annotations
 
+import gc
 import math
 import queue
 import threading
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +102,8 @@ class RayBackend:
                 if deadline is not None and deadline.reached():
                     return deadline.stopped
                 return f"ray engine: no result from the actors of '{self.spec}' within {stall:g} s (see `ray status`)"
-            if isinstance(item, BaseException):
-                return _failure(item)
+            if isinstance(item, _Failed):
+                return item.message
             if item is _DONE:
                 return "ray engine: the dataset finished without this request's result"
             for index, blob in item:
@@ -151,6 +153,13 @@ def _failure(exc: BaseException) -> str:
     return f"ray engine: {type(exc).__name__}: {first} (requests finished before it are kept)"
 
 
+@dataclass(frozen=True)
+class _Failed:
+    """The dataset raised: only its message travels (the exception would keep the dataset's actors alive)."""
+
+    message: str
+
+
 class _Feed:
     """Iterates the dataset on a daemon thread, so the caller waits with a bound; `stop` ends it at its next block."""
 
@@ -168,10 +177,12 @@ class _Feed:
                     return  # closing the iterator shuts the dataset's actors down
             self.rows.put(_DONE)
         except BaseException as exc:
-            self.rows.put(exc)
+            self.rows.put(_Failed(_failure(exc)))
+            del exc
+            gc.collect()  # a failed dataset's frames may hold its actors in reference cycles: free them sooner
 
     def next(self, wait: float) -> Any:
-        """The next block of (index, generation) rows, an exception, _DONE, or None when `wait` passed first."""
+        """The next block of (index, generation) rows, a _Failed, _DONE, or None when `wait` passed first."""
         try:
             return self.rows.get(timeout=max(0.01, wait))
         except queue.Empty:
