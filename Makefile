@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test bench bench-peers lint chromium clean
+.PHONY: setup demo test bench bench-peers lint chromium clean ray test-ray
 
 $(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
 	@echo "== setting up $(VENV) (first time: ~2 min, ~2.1 GB)"
@@ -42,7 +42,30 @@ demo: setup
 test: setup chromium
 	$(PY) -m ruff check llmeval tests bench
 	$(PY) -m mypy
-	$(PY) -m pytest -p no:cacheprovider -q -n 2
+	$(PY) -m pytest -p no:cacheprovider -q -n 2 -m "not ray"
+
+# -- Ray engine (--llmeval-engine ray) ---------------------------------------------------------------
+# `make ray` installs requirements-ray.txt into $(VENV) when pip's dry run shows it changes no version
+# installed there (it only adds ray, msgpack, protobuf today), else into its own $(RAY_VENV) (a full copy
+# of the project's requirements plus Ray). It prints which. `make test-ray` runs the `ray`-marked tests.
+RAY_VENV ?= .venv-ray
+RAY_PY = $(shell test -x $(RAY_VENV)/bin/python && echo $(RAY_VENV)/bin/python || echo $(PY))
+
+ray: setup
+	@if $(RAY_PY) -c "import ray.data" 2>/dev/null; then echo "== Ray is installed in $$(dirname $$(dirname $(RAY_PY)))"; \
+	elif $(PY) -m pip install -q --disable-pip-version-check --dry-run --report $(VENV)/ray-report.json -r requirements-ray.txt \
+	     && $(PY) .ci/pins_unchanged.py $(VENV)/ray-report.json; then \
+	  echo "== installing Ray into $(VENV): it changes no version installed there (~3 min, ~1.7 GB)"; \
+	  $(PY) -m pip install -q --disable-pip-version-check -r requirements-ray.txt; \
+	else \
+	  echo "== installing Ray into its own $(RAY_VENV): in $(VENV) it would change the versions above (~5 min)"; \
+	  $(PYTHON) -m venv $(RAY_VENV) && $(RAY_VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-ray.txt \
+	  && $(RAY_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt \
+	  && $(RAY_VENV)/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .; \
+	fi
+
+test-ray: ray
+	OMP_NUM_THREADS=1 $(RAY_PY) -m pytest -p no:cacheprovider -q -m ray tests/ray
 
 bench: setup
 	$(PY) bench/run.py

@@ -17,6 +17,7 @@ from llmeval.errors import LlmevalError, unknown_name_hint
 JUNIT_MODES = ("testcase", "testsuite", "off")
 CACHE_MODES = ("on", "off", "refresh")
 OPENAI_FORMATS = ("response_format", "vllm", "off")  # llmeval.backends.openai.FORMAT_MODES
+ENGINES = ("local", "ray")
 
 
 @dataclass
@@ -46,6 +47,9 @@ class Settings:
     tpm: float | None = None  # tokens a minute to each openai: base URL
     model_ids: list[str] = field(default_factory=list)  # "NAME=ID": the id vouched for a served model name
     openai_format: str = "response_format"  # how openai: backends ask for a judge's output format
+    engine: str = "local"  # where hf:/vllm: generation runs: this process, or a Ray actor pool
+    ray_address: str | None = None  # a running Ray cluster (HOST:PORT or auto); None: start Ray locally
+    ray_actors: int | None = None  # model replicas under the ray engine; None: one per GPU, else per CPU worker
     from_command_line: set[str] = field(default_factory=set)  # settings the command line gave (they beat suites)
     run_id: str = field(default_factory=lambda: _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
 
@@ -160,6 +164,11 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
     "openai-format": (_choice(*OPENAI_FORMATS), {"choices": list(OPENAI_FORMATS)},
                       "how openai: backends ask for a judge's output format: response_format (default; JSON schemas), "
                       "vllm (vLLM's structured_outputs: schemas and regexes), off"),
+    "engine": (_choice(*ENGINES), {"choices": list(ENGINES)},
+               "where hf: (and vllm:) models generate: local (default, this process) or ray (a Ray Data actor pool)"),
+    "ray-address": (_text, {"metavar": "HOST:PORT"}, "Ray cluster to join under --llmeval-engine ray (default: start Ray here)"),
+    "ray-actors": (_count, {"type": int, "metavar": "N"},
+                   "model replicas under --llmeval-engine ray (default: one per GPU, else one per CPU worker)"),
 }  # fmt: skip
 
 

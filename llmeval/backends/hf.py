@@ -29,6 +29,7 @@ class HFBackend:
     """A transformers causal LM. Loads lazily: a fully cached run never imports torch."""
 
     sees_vars = False
+    distributable = True  # rebuilt from (spec, options) in a Ray actor under --llmeval-engine ray
 
     def __init__(
         self,

@@ -117,13 +117,22 @@ class Evaluation:
         """The backend for a spec, built once per run; a spec that failed to load fails the same way again."""
         if spec not in self.backends:
             try:
-                self.backends[spec] = resolve(spec, root=self.root, **self._backend_options())
+                self.backends[spec] = self._on_engine(resolve(spec, root=self.root, **self._backend_options()))
             except BackendError as exc:
                 self.backends[spec] = exc
         found = self.backends[spec]
         if isinstance(found, BackendError):
             raise found
         return found
+
+    def _on_engine(self, backend: Backend) -> Backend:
+        """The backend as the run's engine runs it: itself (local), or wrapped to generate on a Ray actor pool."""
+        s = self.settings
+        if s.engine != "ray":
+            return backend
+        from llmeval.engine.ray_engine import on_ray
+
+        return on_ray(backend, root=self.root, options=self._backend_options(), address=s.ray_address, actors=s.ray_actors)
 
     def _backend_options(self) -> dict[str, Any]:
         s = self.settings
