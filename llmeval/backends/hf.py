@@ -15,14 +15,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from llmeval.backends.base import Generation, GenerationConfig, OnResult, Request, cut_at_stop
+from llmeval.backends.base import Generation, OnResult, Request, cut_at_stop
+from llmeval.backends.hf_decode import BATCHING, Decoded, Decoder, Job, continuous
 from llmeval.backends.limits import Limits
+from llmeval.engine.threads import use_torch_threads
 from llmeval.errors import BackendError
 
 CPU_TOKEN_BUDGET = 32 * 1024
 CUDA_TOKEN_BUDGET = 512 * 1024
 MAX_AUTO_BATCH = 64
 FULL_HASH_LIMIT = 256 * 1024 * 1024
+# `batching: auto` per device, from bench/hf_speed_bench.py (bench/RESULTS.md, "hf: decoding strategies")
+AUTO_BATCHING = {"cpu": "pruned", "cuda": "static"}
 
 
 class HFBackend:
@@ -39,18 +43,23 @@ class HFBackend:
         device: str | None = None,
         threads: int | None = None,
         timeout: float | None = None,
+        batching: str = "auto",
         **_: Any,
     ) -> None:
+        if batching not in BATCHING:
+            raise BackendError(f"hf: batching must be one of {', '.join(BATCHING)}, got {batching!r}")
         self.spec = f"hf:{target}"
         self.path = _locate(target, root, self.spec)
         self.label = self.path.name if not _is_snapshot(self.path) else target.rsplit("/", 1)[-1]
         self.batch_size = batch_size
         self.device_name = device
         self.threads = threads
+        self.batching = batching
         self.defaults = Limits(timeout)  # no timeout by default: a batch's time is bounded by max_new_tokens
         self._identity: str | None = None
         self._model: Any = None
         self._tokenizer: Any = None
+        self._decoder: Any = None
 
     # -- identity -----------------------------------------------------------------------------
     def identity(self) -> str:
@@ -71,7 +80,10 @@ class HFBackend:
         self.load()
         bounds = (limits or Limits()).over(self.defaults)
         encoded = [self._encode(r) for r in requests]
-        order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
+        rest = list(range(len(requests)))
+        if self._batching() == "continuous":
+            rest = self._run_continuous(rest, encoded, requests, on_result, bounds)
+        order = sorted(rest, key=lambda i: -len(encoded[i]))
         for batch in self._batches(order, encoded, requests):
             if bounds.deadline is not None and bounds.deadline.reached():
                 for i in batch:
@@ -82,6 +94,7 @@ class HFBackend:
     def close(self) -> None:
         self._model = None
         self._tokenizer = None
+        self._decoder = None
 
     def load(self) -> None:
         """Import torch and load the weights (idempotent); the plan times it apart from generation."""
@@ -90,9 +103,8 @@ class HFBackend:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if self.threads:
-            torch.set_num_threads(self.threads)  # process-wide: pins CPU work, steadier on shared runners
         device = self.device_name or ("cuda" if torch.cuda.is_available() else "cpu")
+        use_torch_threads(self.threads, device)  # process-wide; the scoring pool makes the same choice
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         try:
             quiet_loading()
@@ -105,6 +117,7 @@ class HFBackend:
             tokenizer.pad_token = tokenizer.eos_token
         model = model.to(device)  # type: ignore[arg-type]
         self._tokenizer, self._model, self.device = tokenizer, model.eval(), device
+        self._decoder = Decoder(self._model, tokenizer, device)
 
     def _encode(self, request: Request) -> list[int]:
         tok = self._tokenizer
@@ -145,7 +158,8 @@ class HFBackend:
         try:
             start = time.perf_counter()
             first = requests[batch[0]]
-            texts, counts, cut = self._generate_ids([encoded[i] for i in batch], first.config, first.sample, bound)
+            job = Job([encoded[i] for i in batch], first.config, first.sample, bound, self.generate_kwargs(first))
+            decoded = self._decode(job)
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             if len(batch) == 1:
@@ -160,45 +174,64 @@ class HFBackend:
                 on_result(i, Generation("", error=f"generation failed: {exc}"))
             return
         elapsed = time.perf_counter() - start
-        if cut:
+        if decoded.cut:
             for i in batch:
                 on_result(i, Generation("", latency_s=elapsed, error=_cut_message(limits, len(batch))))
             return
         latency = elapsed / len(batch)
-        for i, text, count in zip(batch, texts, counts, strict=True):
-            on_result(i, Generation(cut_at_stop(text, requests[i].config.stop), len(encoded[i]), count, latency))
+        for i, row in zip(batch, decoded.rows, strict=True):
+            on_result(i, self._generation(requests[i], encoded[i], row, latency))
 
-    def _generate_ids(
-        self, prompts: list[list[int]], config: GenerationConfig, sample: int, max_time: float | None = None
-    ) -> tuple[list[str], list[int], bool]:
-        """Texts and completion token counts, and whether max_time stopped the batch before it finished."""
-        import torch
+    # -- decoding strategies (llmeval/backends/hf_decode.py) --------------------------------------
+    def generate_kwargs(self, request: Request) -> dict[str, Any]:
+        """Extra `model.generate` kwargs for a request's batch (e.g. a logits processor); none by default.
 
-        tok, model = self._tokenizer, self._model
-        width = max(len(p) for p in prompts)
-        pad = tok.pad_token_id
-        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
-        kwargs: dict[str, Any] = {"max_new_tokens": config.max_new_tokens, "pad_token_id": pad, "do_sample": not config.greedy}
-        if max_time is not None:
-            kwargs["max_time"] = max_time  # transformers stops between decoding steps once it has run this long
-        if config.greedy:
-            kwargs.update(temperature=None, top_p=None, top_k=None)
-        else:
-            kwargs.update(temperature=config.temperature, top_p=config.top_p)
-            torch.manual_seed(config.seed * 1_000_003 + sample)
-        with torch.inference_mode():
-            out = model.generate(input_ids=ids, attention_mask=mask, **kwargs)
-        new = out[:, width:]
-        eos = set(_eos_ids(model, tok))
-        counts = []
-        for row in new.tolist():
-            n = next((k + 1 for k, t in enumerate(row) if t in eos), len(row))
-            counts.append(n)
-        unfinished = any(not eos.intersection(row) for row in new.tolist())
-        cut = max_time is not None and new.shape[1] < config.max_new_tokens and unfinished
-        texts = tok.batch_decode(new, skip_special_tokens=True)
-        return [t.strip() if t.startswith(" ") else t for t in texts], counts, cut
+        Requests in one batch share their config, so the first request's kwargs serve the batch; a batch
+        with extra kwargs always decodes through `model.generate`.
+        """
+        return {}
+
+    def _batching(self) -> str:
+        """The decoding strategy: the `batching` option, `auto` resolved per device (see bench/RESULTS.md)."""
+        if self.batching != "auto":
+            return self.batching
+        return AUTO_BATCHING["cuda" if self.device.startswith("cuda") else "cpu"]
+
+    def _decode(self, job: Job) -> Decoded:
+        prunable = job.config.greedy and not job.extra and self._batching() in ("pruned", "continuous")
+        return self._decoder.pruned(job) if prunable else self._decoder.generate(job)
+
+    def _generation(self, request: Request, prompt: list[int], row: list[int], latency: float) -> Generation:
+        text = cut_at_stop(self._decoder.text(row), request.config.stop)
+        return Generation(text, len(prompt), len(row), latency)
+
+    def _run_continuous(
+        self, indexes: list[int], encoded: list[list[int]], requests: Sequence[Request], on_result: OnResult, limits: Limits
+    ) -> list[int]:
+        """Greedy requests without extra generate kwargs through continuous batching; returns the others.
+
+        A per-batch `timeout` has no batch to bound here, so with a timeout set everything stays static.
+        """
+        chosen = [i for i in indexes if requests[i].config.greedy and not self.generate_kwargs(requests[i])]
+        if not chosen or limits.timeout is not None or (limits.deadline is not None and limits.deadline.reached()):
+            return indexes
+        started, finished = time.perf_counter(), [0]
+
+        def done(k: int, row: list[int]) -> None:
+            finished[0] += 1
+            latency = (time.perf_counter() - started) / finished[0]
+            on_result(chosen[k], self._generation(requests[chosen[k]], encoded[chosen[k]], row, latency))
+
+        budget = CUDA_TOKEN_BUDGET if self.device.startswith("cuda") else CPU_TOKEN_BUDGET
+        seconds = limits.deadline.remaining() if limits.deadline is not None else None
+        left = continuous(self._decoder, [encoded[i] for i in chosen], [requests[i].config for i in chosen],
+                          seconds=seconds, on_row=done, token_budget=budget)  # fmt: skip
+        if limits.deadline is not None and limits.deadline.reached():
+            for k in left:
+                on_result(chosen[k], Generation("", error=limits.deadline.stopped))
+            left = []
+        taken = set(chosen)
+        return [i for i in indexes if i not in taken] + [chosen[k] for k in left]
 
 
 def _cut_message(limits: Limits, size: int) -> str:
@@ -206,11 +239,6 @@ def _cut_message(limits: Limits, size: int) -> str:
     if limits.deadline is not None and limits.deadline.reached():
         return limits.deadline.stopped
     return f"generation timed out after {limits.timeout:g} s (a batch of {size} request{'s' if size > 1 else ''})"
-
-
-def _eos_ids(model: Any, tok: Any) -> list[int]:
-    eos = getattr(model.generation_config, "eos_token_id", None) or tok.eos_token_id
-    return list(eos) if isinstance(eos, (list, tuple)) else [eos] if eos is not None else []
 
 
 def _locate(target: str, root: Path, spec: str) -> Path:
