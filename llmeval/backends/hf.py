@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from llmeval.backends.base import Generation, OnResult, Request, cut_at_stop
+from llmeval.backends.base import Generation, GenerationConfig, OnResult, Request, cut_at_stop
 from llmeval.backends.hf_decode import BATCHING, Decoded, Decoder, Job, continuous
 from llmeval.backends.limits import Limits
 from llmeval.engine.threads import use_torch_threads
@@ -24,6 +24,7 @@ from llmeval.errors import BackendError
 CPU_TOKEN_BUDGET = 32 * 1024
 CUDA_TOKEN_BUDGET = 512 * 1024
 MAX_AUTO_BATCH = 64
+CPU_PAD_RATIO = 2
 FULL_HASH_LIMIT = 256 * 1024 * 1024
 # `batching: auto` per device, from bench/hf_speed_bench.py (bench/RESULTS.md, "hf: decoding strategies")
 AUTO_BATCHING = {"cpu": "pruned", "cuda": "static"}
@@ -83,8 +84,7 @@ class HFBackend:
         rest = list(range(len(requests)))
         if self._batching() == "continuous":
             rest = self._run_continuous(rest, encoded, requests, on_result, bounds)
-        order = sorted(rest, key=lambda i: -len(encoded[i]))
-        for batch in self._batches(order, encoded, requests):
+        for batch in self._batches(_static_order(rest, encoded, requests), encoded, requests):
             if bounds.deadline is not None and bounds.deadline.reached():
                 for i in batch:
                     on_result(i, Generation("", error=bounds.deadline.not_started))
@@ -131,7 +131,11 @@ class HFBackend:
         return list(tok(text, add_special_tokens=False)["input_ids"])
 
     def _batches(self, order: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> Iterator[list[int]]:
-        """Consecutive (length-sorted) requests while (batch size x longest prompt + new tokens) fits the budget."""
+        """Consecutive (length-sorted) requests while (batch size x longest prompt + new tokens) fits the budget.
+
+        On CPU a batch also closes before a prompt CPU_PAD_RATIO times shorter than its longest: padding
+        costs prefill compute there, and small batches are about as fast per token.
+        """
         fixed = self.batch_size if isinstance(self.batch_size, int) else None
         budget = CUDA_TOKEN_BUDGET if self.device.startswith("cuda") else CPU_TOKEN_BUDGET
         batch: list[int] = []
@@ -141,6 +145,8 @@ class HFBackend:
             same_config = not batch or requests[batch[0]].config == requests[index].config
             grown = max(width, need) * (len(batch) + 1)
             full = len(batch) >= fixed if fixed else (grown > budget or len(batch) >= MAX_AUTO_BATCH)
+            full = full or (not fixed and budget == CPU_TOKEN_BUDGET and batch and
+                            len(encoded[index]) * CPU_PAD_RATIO < len(encoded[batch[0]]))  # fmt: skip
             if batch and (full or not same_config):
                 yield batch
                 batch, width = [], 0
@@ -232,6 +238,18 @@ class HFBackend:
             left = []
         taken = set(chosen)
         return [i for i in indexes if i not in taken] + [chosen[k] for k in left]
+
+
+def _static_order(indexes: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> list[int]:
+    """Requests grouped by config (a batch shares one), longest prompt first within a group.
+
+    Sorting by length alone interleaved configs, and each change of config closed a batch: with four
+    `max_new_tokens` values mixed, batches of 1-3 rows and ~8x the time (bench/RESULTS.md).
+    """
+    group: dict[GenerationConfig, int] = {}
+    for i in indexes:
+        group.setdefault(requests[i].config, len(group))
+    return sorted(indexes, key=lambda i: (group[requests[i].config], -len(encoded[i])))
 
 
 def _cut_message(limits: Limits, size: int) -> str:
