@@ -1,15 +1,17 @@
-"""`hf:` decoding strategies side by side: static batches (transformers' generate), static with finished
-rows dropped (the pruning loop), and transformers' continuous batching (paged attention).
+"""`hf:` decoding strategies side by side: the backend as it was (main), static batches (transformers'
+generate; grouped by config, padding-limited on CPU, stop strings ending rows), static with finished rows
+dropped (the pruning loop), and transformers' continuous batching (paged attention).
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/hf_speed_bench.py [--repeats 3] [--threads 1] [--cases 200]
 
 Workloads (200 prompts: FAQ questions and article summaries, so prompt lengths mix):
 - demo: fixtures/models/support-tiny, max_new_tokens 48 (rows end at EOS after 5-40 tokens);
-- demo-stop: the same with stop string "." (the old code decoded to EOS and cut after);
+- demo-stop: the same with stop string "." (before: decoded to EOS, cut after);
 - random: a randomly initialised Qwen2-like model (4 layers, hidden 512; no EOS in practice), each
   prompt's max_new_tokens one of 8/16/32/48.
-Strategies run interleaved (one repeat of each in turn), medians reported; greedy outputs are compared
-with static's: texts and completion token counts must be equal.
+Strategies run interleaved (one repeat of each in turn), medians reported, speed as a ratio to `before`;
+greedy outputs are compared with static's: texts must be equal, and token counts too (except `before`
+with stop strings, which counted tokens decoded past the stop).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,8 +39,14 @@ DEMO = ROOT / "fixtures" / "models" / "support-tiny"
 STRATEGIES = ("static", "pruned", "continuous")
 
 
-class CutAfter(HFBackend):
-    """The decoding before this change: stop strings play no part in decoding, the text is cut after."""
+class Before(HFBackend):
+    """`hf:` as it was (main at 6cd61f2): requests ordered by prompt length only (a change of config closes
+    a batch), batches closed by the token budget only, stop strings cut from the text after decoding."""
+
+    pad_ratio = None
+
+    def _order(self, indexes: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> list[int]:
+        return sorted(indexes, key=lambda i: -len(encoded[i]))
 
     def _decode(self, job: Job) -> Decoded:
         return self._decoder.generate(replace(job, config=replace(job.config, stop=())))
@@ -88,10 +97,8 @@ def run_once(backend: HFBackend, requests: list[Request]) -> tuple[float, list[A
 
 
 def measure(name: str, model: Path, requests: list[Request], repeats: int, threads: int) -> list[dict[str, Any]]:
-    kinds: dict[str, HFBackend] = {s: HFBackend(str(model), root=ROOT, batching=s, threads=threads) for s in STRATEGIES}
-    if any(r.config.stop for r in requests):
-        kinds = {"static, stop cut after (old)": CutAfter(str(model), root=ROOT, batching="static", threads=threads),
-                 **kinds}  # fmt: skip
+    kinds: dict[str, HFBackend] = {"before (main)": Before(str(model), root=ROOT, batching="static", threads=threads)}
+    kinds.update({s: HFBackend(str(model), root=ROOT, batching=s, threads=threads) for s in STRATEGIES})
     for backend in kinds.values():
         backend.load()
         run_once(backend, requests[:8])  # warm-up: first-call allocations, the CB manager's imports
@@ -101,7 +108,7 @@ def measure(name: str, model: Path, requests: list[Request], repeats: int, threa
         for kind, backend in kinds.items():
             elapsed, outputs[kind] = run_once(backend, requests)
             times[kind].append(elapsed)
-    base = statistics.median(times["static"])
+    base = statistics.median(times["before (main)"])
     reference = outputs["static"]
     rows = []
     for kind in kinds:
@@ -110,18 +117,18 @@ def measure(name: str, model: Path, requests: list[Request], repeats: int, threa
         same_count = sum(a.completion_tokens == b.completion_tokens for a, b in zip(got, reference, strict=True))
         errors = sum(g.error is not None for g in got)
         median = statistics.median(times[kind])
-        rows.append({"workload": name, "strategy": kind, "median_s": median, "vs_static": base / median,
+        rows.append({"workload": name, "strategy": kind, "median_s": median, "vs_before": base / median,
                      "times": times[kind], "same_text": same_text, "same_count": same_count, "n": len(got),
                      "errors": errors, "tokens": sum(g.completion_tokens for g in got)})  # fmt: skip
     return rows
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| workload | strategy | median s | speed vs static | runs (s) | texts = static | counts = static | "
+    lines = ["| workload | strategy | median s | speed vs before | runs (s) | texts = static | counts = static | "
              "completion tokens | errors |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
         runs = " / ".join(f"{t:.2f}" for t in r["times"])
-        lines.append(f"| {r['workload']} | {r['strategy']} | {r['median_s']:.2f} | {r['vs_static']:.2f}x | {runs} | "
+        lines.append(f"| {r['workload']} | {r['strategy']} | {r['median_s']:.2f} | {r['vs_before']:.2f}x | {runs} | "
                      f"{r['same_text']}/{r['n']} | {r['same_count']}/{r['n']} | {r['tokens']} | {r['errors']} |")  # fmt: skip
     return "\n".join(lines)
 

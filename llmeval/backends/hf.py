@@ -34,6 +34,7 @@ class HFBackend:
     """A transformers causal LM. Loads lazily: a fully cached run never imports torch."""
 
     sees_vars = False
+    pad_ratio: int | None = CPU_PAD_RATIO  # None: batches close on the token budget only (as before)
 
     def __init__(
         self,
@@ -84,7 +85,7 @@ class HFBackend:
         rest = list(range(len(requests)))
         if self._batching() == "continuous":
             rest = self._run_continuous(rest, encoded, requests, on_result, bounds)
-        for batch in self._batches(_static_order(rest, encoded, requests), encoded, requests):
+        for batch in self._batches(self._order(rest, encoded, requests), encoded, requests):
             if bounds.deadline is not None and bounds.deadline.reached():
                 for i in batch:
                     on_result(i, Generation("", error=bounds.deadline.not_started))
@@ -145,8 +146,8 @@ class HFBackend:
             same_config = not batch or requests[batch[0]].config == requests[index].config
             grown = max(width, need) * (len(batch) + 1)
             full = len(batch) >= fixed if fixed else (grown > budget or len(batch) >= MAX_AUTO_BATCH)
-            full = full or (not fixed and budget == CPU_TOKEN_BUDGET and batch and
-                            len(encoded[index]) * CPU_PAD_RATIO < len(encoded[batch[0]]))  # fmt: skip
+            full = full or (not fixed and budget == CPU_TOKEN_BUDGET and batch and self.pad_ratio is not None and
+                            len(encoded[index]) * self.pad_ratio < len(encoded[batch[0]]))  # fmt: skip
             if batch and (full or not same_config):
                 yield batch
                 batch, width = [], 0
@@ -196,6 +197,9 @@ class HFBackend:
         with extra kwargs always decodes through `model.generate`.
         """
         return {}
+
+    def _order(self, indexes: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> list[int]:
+        return _static_order(indexes, encoded, requests)
 
     def _batching(self) -> str:
         """The decoding strategy: the `batching` option, `auto` resolved per device (see bench/RESULTS.md)."""
