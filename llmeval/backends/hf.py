@@ -146,7 +146,7 @@ class HFBackend:
             same_config = not batch or requests[batch[0]].config == requests[index].config
             grown = max(width, need) * (len(batch) + 1)
             full = len(batch) >= fixed if fixed else (grown > budget or len(batch) >= MAX_AUTO_BATCH)
-            full = full or (not fixed and budget == CPU_TOKEN_BUDGET and batch and self.pad_ratio is not None and
+            full = full or (not fixed and budget == CPU_TOKEN_BUDGET and bool(batch) and self.pad_ratio is not None and
                             len(encoded[index]) * self.pad_ratio < len(encoded[batch[0]]))  # fmt: skip
             if batch and (full or not same_config):
                 yield batch
