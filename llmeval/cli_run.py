@@ -16,7 +16,8 @@ from llmeval.errors import LlmevalError
 
 FLAGS = {"results": "results", "html": "html", "baseline": "baseline", "save_baseline": "save-baseline", "cache": "cache",
          "cache_dir": "cache-dir", "repeat": "repeat", "batch_size": "batch-size", "concurrency": "concurrency",
-         "threads": "threads", "timeout": "timeout", "retries": "retries", "deadline": "deadline"}  # fmt: skip
+         "threads": "threads", "batching": "batching", "timeout": "timeout", "retries": "retries",
+         "deadline": "deadline"}  # fmt: skip
 
 
 def add_subcommand(subparsers: Any) -> None:

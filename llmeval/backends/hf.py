@@ -1,5 +1,10 @@
 """`hf:<local path or hub id>` — a transformers causal LM, batched generation with left padding.
 
+Decoding (`batching`, llmeval/backends/hf_decode.py): static batches, grouped by config then prompt
+length, through `model.generate` (`static`) or a greedy loop that drops finished rows (`pruned`), or
+transformers' continuous batching (`continuous`); `auto` picks per device from bench/hf_speed_bench.py.
+Greedy outputs are the same whichever runs; stop strings end a row's decoding as soon as its text has one.
+
 Time bounds: generation runs in batches, so `timeout` bounds the wall time of one batch (transformers'
 `max_time`, checked between decoding steps); the requests of a batch that runs past it become errors.
 The run deadline is checked before each batch and between decoding steps. `retries` does not apply:
@@ -16,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from llmeval.backends.base import Generation, GenerationConfig, OnResult, Request, cut_at_stop
-from llmeval.backends.hf_decode import BATCHING, Decoded, Decoder, Job, continuous
+from llmeval.backends.hf_decode import Decoded, Decoder, Job, continuous
 from llmeval.backends.limits import Limits
+from llmeval.config import BATCHING_MODES
 from llmeval.engine.threads import use_torch_threads
 from llmeval.errors import BackendError
 
@@ -48,8 +54,8 @@ class HFBackend:
         batching: str = "auto",
         **_: Any,
     ) -> None:
-        if batching not in BATCHING:
-            raise BackendError(f"hf: batching must be one of {', '.join(BATCHING)}, got {batching!r}")
+        if batching not in BATCHING_MODES:
+            raise BackendError(f"hf: batching must be one of {', '.join(BATCHING_MODES)}, got {batching!r}")
         self.spec = f"hf:{target}"
         self.path = _locate(target, root, self.spec)
         self.label = self.path.name if not _is_snapshot(self.path) else target.rsplit("/", 1)[-1]

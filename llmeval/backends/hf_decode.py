@@ -19,7 +19,6 @@ from typing import Any
 
 from llmeval.backends.base import GenerationConfig, cut_at_stop
 
-BATCHING = ("auto", "static", "pruned", "continuous")
 PRUNE_FRACTION = 4  # drop finished rows once a quarter of the batch has finished: each drop copies the KV cache
 
 

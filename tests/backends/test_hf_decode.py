@@ -173,3 +173,22 @@ def test_sampling_goes_through_generate_and_stays_seeded(demo_model):
 def test_an_unknown_batching_is_refused(tiny_model):
     with pytest.raises(BackendError, match="batching must be one of auto, static, pruned, continuous"):
         _backend(tiny_model, "dynamic")
+
+
+def test_the_batching_setting_reaches_the_backend(demo_model):
+    from llmeval.config import Settings, apply
+    from llmeval.core.evaluation import Evaluation
+
+    settings = Settings()
+    apply(settings, {"batching": "continuous"}, source="--llmeval-batching")
+    assert Evaluation(settings, demo_model.parent).backend(f"hf:{demo_model}").batching == "continuous"
+
+
+def test_llmeval_run_checks_its_batching_flag(in_project, capsys):
+    from llmeval.cli import main
+
+    in_project("app", "def good(prompt, vars):\n    return 'ok'\n").makefile(
+        ".yaml", one="suite: one\nmodel: python:app:good\nprompt: q\ncases:\n  - {id: a}\n"
+    )
+    assert main(["run", ".", "-q", "--batching", "dynamic"]) == 4
+    assert "batching must be one of auto, static, pruned, continuous" in capsys.readouterr().err
