@@ -145,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+    from llmeval.engine.threads import busy_elsewhere, choose_threads, usable_cpus
+
+    cpus, busy = usable_cpus(), busy_elsewhere()
+    print(f"== thread choice now: {cpus} usable cpus, {busy:.2f} busy elsewhere -> default "
+          f"{choose_threads(cpus, busy)} torch threads (this run: --threads {args.threads})", flush=True)  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="hf-speed-"))
     try:
         rows = []

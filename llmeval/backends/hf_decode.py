@@ -42,8 +42,9 @@ class Decoded:
 
 
 def clean(text: str) -> str:
-    """The completion as llmeval reports it before stop strings: without the tokenizer's leading space."""
-    return text[1:] if text.startswith(" ") else text
+    """The completion as llmeval reports it before stop strings: a text the tokenizer began with a space
+    is stripped (both ends, as before this module)."""
+    return text.strip() if text.startswith(" ") else text
 
 
 class Decoder:

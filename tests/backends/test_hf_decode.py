@@ -192,3 +192,13 @@ def test_llmeval_run_checks_its_batching_flag(in_project, capsys):
     )
     assert main(["run", ".", "-q", "--batching", "dynamic"]) == 4
     assert "batching must be one of auto, static, pruned, continuous" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("decoded", "reported"),
+    [(" You have 30 days.", "You have 30 days."), (" Yes. \n", "Yes."), ("Yes \n", "Yes \n"), ("  two", "two"), ("", "")],
+)
+def test_completion_text_is_cleaned_as_before(decoded, reported):
+    from llmeval.backends.hf_decode import clean
+
+    assert clean(decoded) == reported
