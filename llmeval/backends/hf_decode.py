@@ -69,7 +69,7 @@ class Decoder:
         ids, mask = self._padded(job.prompts)
         kwargs = self._generate_kwargs(job, ids.shape[1])
         with torch.inference_mode():
-            out = self.model.generate(input_ids=ids, attention_mask=mask, **kwargs, **job.extra)
+            out = self.model.generate(input_ids=ids, attention_mask=mask, **{**job.extra, **kwargs})
         new = out[:, ids.shape[1] :].tolist()
         stopped = _text_stop(self, job.config.stop, 0)
         rows = [self._finished_prefix(row, stopped) for row in new]

@@ -135,6 +135,19 @@ def test_extra_generate_kwargs_reach_every_batch(demo_model, static, batching):
     assert banned not in again
 
 
+def test_extra_stopping_criteria_join_the_stop_strings(demo_model, static):
+    from transformers import MaxTimeCriteria, StoppingCriteriaList
+
+    from llmeval.backends.hf import HFBackend
+
+    class Bounded(HFBackend):
+        def generate_kwargs(self, request):
+            return {"stopping_criteria": StoppingCriteriaList([MaxTimeCriteria(600)])}
+
+    got = _run(Bounded(str(demo_model), root=demo_model.parent, batching="static", threads=1), _requests())
+    assert [g.text for g in got] == [g.text for g in static] and all(g.error is None for g in got)
+
+
 def test_requests_are_batched_by_config_then_length(tiny_model):
     backend = _backend(tiny_model, "static")
     backend.load()
