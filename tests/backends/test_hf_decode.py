@@ -183,6 +183,13 @@ def test_sampling_goes_through_generate_and_stays_seeded(demo_model):
     ]
 
 
+def test_static_batches_after_continuous_batching_in_one_run_are_unchanged(demo_model):
+    sampled = GenerationConfig(max_new_tokens=10, temperature=1.0, seed=3)
+    requests = [Request(p, None, CONFIGS[0]) for p in PROMPTS[:3]] + [Request(PROMPTS[1], None, sampled, sample=1)]
+    mixed = _run(_backend(demo_model, "continuous"), requests)  # greedy ones continuous, then the sampled one static
+    assert [g.text for g in mixed] == [g.text for g in _run(_backend(demo_model, "static"), requests)]
+
+
 def test_an_unknown_batching_is_refused(tiny_model):
     with pytest.raises(BackendError, match="batching must be one of auto, static, pruned, continuous"):
         _backend(tiny_model, "dynamic")
