@@ -16,7 +16,7 @@ from llmeval.errors import LlmevalError
 
 FLAGS = {"results": "results", "html": "html", "baseline": "baseline", "save_baseline": "save-baseline", "cache": "cache",
          "cache_dir": "cache-dir", "repeat": "repeat", "batch_size": "batch-size", "concurrency": "concurrency",
-         "threads": "threads", "timeout": "timeout", "retries": "retries", "deadline": "deadline",
+         "threads": "threads", "batching": "batching", "timeout": "timeout", "retries": "retries", "deadline": "deadline",
          "token_budget": "token-budget", "balance": "balance", "rpm": "rpm", "tpm": "tpm",
          "engine": "engine", "ray_address": "ray-address", "ray_actors": "ray-actors"}  # fmt: skip
 

@@ -18,6 +18,7 @@ JUNIT_MODES = ("testcase", "testsuite", "off")
 CACHE_MODES = ("on", "off", "refresh")
 OPENAI_FORMATS = ("response_format", "vllm", "off")  # llmeval.backends.openai.FORMAT_MODES
 ENGINES = ("local", "ray")
+BATCHING_MODES = ("auto", "static", "pruned", "continuous")  # hf: decoding (llmeval/backends/hf_decode.py)
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Settings:
     batch_size: int | str = "auto"
     concurrency: int = 8
     threads: int | None = None
+    batching: str = "auto"
     junit_properties: str = "testcase"
     timeout: float | None = None  # seconds per request attempt; None: the backend's default
     retries: int | None = None  # further attempts after a retryable failure; None: the backend's default
@@ -141,7 +143,10 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
                    "mask detected PII in results, reports, JUnit and the terminal"),
     "batch-size": (_batch, {"metavar": "N|auto"}, "generation batch size (default auto: token-budgeted)"),
     "concurrency": (_count, {"type": int, "metavar": "N"}, "concurrent requests for async backends (default 8)"),
-    "threads": (_count, {"type": int, "metavar": "N"}, "CPU threads for local models (torch intra-op; default: torch's own)"),
+    "threads": (_count, {"type": int, "metavar": "N"},
+                "CPU threads for local models (torch intra-op; default: the cores other processes leave free)"),
+    "batching": (_choice(*BATCHING_MODES), {"choices": list(BATCHING_MODES)},
+                 "hf: decoding: auto (default; per device), static, pruned (drop finished rows), continuous"),
     "junit-properties": (_choice(*JUNIT_MODES), {"choices": list(JUNIT_MODES)},
                          "where scores go in --junitxml: testcase (default), testsuite, off"),
     "timeout": (_seconds, {"type": float, "metavar": "SECONDS"}, "wall time per request attempt (overrides suites)"),

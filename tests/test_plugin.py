@@ -230,6 +230,7 @@ def test_wrong(llm):
         (["--llmeval-repeat", "0"], "repeat must be a whole number of at least 1"),
         (["--llmeval-threads", "0"], "threads must be a whole number of at least 1"),
         (["--llmeval-batch-size", "lots"], "batch_size must be a positive number or 'auto'"),
+        (["-o", "llmeval_batching=dynamic"], "batching must be one of auto, static, pruned, continuous"),
     ],
 )
 def test_bad_option_values_are_usage_errors(project, args, message):

@@ -1,5 +1,10 @@
 """`hf:<local path or hub id>` — a transformers causal LM, batched generation with left padding.
 
+Decoding (`batching`, llmeval/backends/hf_decode.py): static batches, grouped by config then prompt
+length, through `model.generate` (`static`) or a greedy loop that drops finished rows (`pruned`), or
+transformers' continuous batching (`continuous`); `auto` picks per device from bench/hf_speed_bench.py.
+Greedy outputs are the same whichever runs; stop strings end a row's decoding as soon as its text has one.
+
 Time bounds: generation runs in batches, so `timeout` bounds the wall time of one batch (transformers'
 `max_time`, checked between decoding steps); the requests of a batch that runs past it become errors.
 The run deadline is checked before each batch and between decoding steps. `retries` does not apply:
@@ -16,13 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from llmeval.backends.base import Generation, GenerationConfig, OnResult, Request, cut_at_stop
+from llmeval.backends.hf_decode import Decoded, Decoder, Job, continuous
 from llmeval.backends.limits import Limits
+from llmeval.config import BATCHING_MODES
+from llmeval.engine.threads import use_torch_threads
 from llmeval.errors import BackendError
 
 CPU_TOKEN_BUDGET = 32 * 1024
 CUDA_TOKEN_BUDGET = 512 * 1024
 MAX_AUTO_BATCH = 64
+CPU_PAD_RATIO = 2
 FULL_HASH_LIMIT = 256 * 1024 * 1024
+# `batching: auto` per device, from bench/hf_speed_bench.py (bench/RESULTS.md, "hf: decoding strategies")
+AUTO_BATCHING = {"cpu": "pruned", "cuda": "static"}
 
 
 class HFBackend:
@@ -30,6 +41,7 @@ class HFBackend:
 
     sees_vars = False
     distributable = True  # rebuilt from (spec, options) in a Ray actor under --llmeval-engine ray
+    pad_ratio: int | None = CPU_PAD_RATIO  # None: batches close on the token budget only (as before)
 
     def __init__(
         self,
@@ -40,19 +52,24 @@ class HFBackend:
         device: str | None = None,
         threads: int | None = None,
         timeout: float | None = None,
+        batching: str = "auto",
         **_: Any,
     ) -> None:
+        if batching not in BATCHING_MODES:
+            raise BackendError(f"hf: batching must be one of {', '.join(BATCHING_MODES)}, got {batching!r}")
         self.spec = f"hf:{target}"
         self.path = _locate(target, root, self.spec)
         self.label = self.path.name if not _is_snapshot(self.path) else target.rsplit("/", 1)[-1]
         self.batch_size = batch_size
         self.device_name = device
         self.threads = threads
+        self.batching = batching
         self.defaults = Limits(timeout)  # no timeout by default: a batch's time is bounded by max_new_tokens
         self._identity: str | None = None
         self._model: Any = None
         self._tokenizer: Any = None
         self._constraints: Any = None  # llmeval.backends.constrain.Constraints, built on the first constrained batch
+        self._decoder: Any = None
 
     # -- identity -----------------------------------------------------------------------------
     def identity(self) -> str:
@@ -73,8 +90,10 @@ class HFBackend:
         self.load()
         bounds = (limits or Limits()).over(self.defaults)
         encoded = [self._encode(r) for r in requests]
-        order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
-        for batch in self._batches(order, encoded, requests):
+        rest = list(range(len(requests)))
+        if self._batching() == "continuous":
+            rest = self._run_continuous(rest, encoded, requests, on_result, bounds)
+        for batch in self._batches(self._order(rest, encoded, requests), encoded, requests):
             if bounds.deadline is not None and bounds.deadline.reached():
                 for i in batch:
                     on_result(i, Generation("", error=bounds.deadline.not_started))
@@ -85,6 +104,7 @@ class HFBackend:
         self._model = None
         self._tokenizer = None
         self._constraints = None
+        self._decoder = None
 
     def load(self) -> None:
         """Import torch and load the weights (idempotent); the plan times it apart from generation."""
@@ -93,9 +113,8 @@ class HFBackend:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if self.threads:
-            torch.set_num_threads(self.threads)  # process-wide: pins CPU work, steadier on shared runners
         device = self.device_name or ("cuda" if torch.cuda.is_available() else "cpu")
+        use_torch_threads(self.threads, device)  # process-wide; the scoring pool makes the same choice
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         try:
             quiet_loading()
@@ -108,6 +127,7 @@ class HFBackend:
             tokenizer.pad_token = tokenizer.eos_token
         model = model.to(device)  # type: ignore[arg-type]
         self._tokenizer, self._model, self.device = tokenizer, model.eval(), device
+        self._decoder = Decoder(self._model, tokenizer, device)
 
     def _encode(self, request: Request) -> list[int]:
         tok = self._tokenizer
@@ -121,7 +141,11 @@ class HFBackend:
         return list(tok(text, add_special_tokens=False)["input_ids"])
 
     def _batches(self, order: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> Iterator[list[int]]:
-        """Consecutive (length-sorted) requests while (batch size x longest prompt + new tokens) fits the budget."""
+        """Consecutive (length-sorted) requests while (batch size x longest prompt + new tokens) fits the budget.
+
+        On CPU a batch also closes before a prompt CPU_PAD_RATIO times shorter than its longest: padding
+        costs prefill compute there, and small batches are about as fast per token.
+        """
         fixed = self.batch_size if isinstance(self.batch_size, int) else None
         budget = CUDA_TOKEN_BUDGET if self.device.startswith("cuda") else CPU_TOKEN_BUDGET
         batch: list[int] = []
@@ -131,6 +155,8 @@ class HFBackend:
             same_config = not batch or requests[batch[0]].config == requests[index].config
             grown = max(width, need) * (len(batch) + 1)
             full = len(batch) >= fixed if fixed else (grown > budget or len(batch) >= MAX_AUTO_BATCH)
+            full = full or (not fixed and budget == CPU_TOKEN_BUDGET and bool(batch) and self.pad_ratio is not None and
+                            len(encoded[index]) * self.pad_ratio < len(encoded[batch[0]]))  # fmt: skip
             if batch and (full or not same_config):
                 yield batch
                 batch, width = [], 0
@@ -148,7 +174,8 @@ class HFBackend:
         try:
             start = time.perf_counter()
             first = requests[batch[0]]
-            texts, counts, cut = self._generate_ids([encoded[i] for i in batch], first.config, first.sample, bound)
+            job = Job([encoded[i] for i in batch], first.config, first.sample, bound, self.generate_kwargs(first, len(batch)))
+            decoded = self._decode(job)
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             if len(batch) == 1:
@@ -163,46 +190,22 @@ class HFBackend:
                 on_result(i, Generation("", error=f"generation failed: {exc}"))
             return
         elapsed = time.perf_counter() - start
-        if cut:
+        if decoded.cut:
             for i in batch:
                 on_result(i, Generation("", latency_s=elapsed, error=_cut_message(limits, len(batch))))
             return
         latency = elapsed / len(batch)
-        for i, text, count in zip(batch, texts, counts, strict=True):
-            on_result(i, Generation(cut_at_stop(text, requests[i].config.stop), len(encoded[i]), count, latency))
+        for i, row in zip(batch, decoded.rows, strict=True):
+            on_result(i, self._generation(requests[i], encoded[i], row, latency))
 
-    def _generate_ids(
-        self, prompts: list[list[int]], config: GenerationConfig, sample: int, max_time: float | None = None
-    ) -> tuple[list[str], list[int], bool]:
-        """Texts and completion token counts, and whether max_time stopped the batch before it finished."""
-        import torch
+    # -- decoding strategies (llmeval/backends/hf_decode.py) --------------------------------------
+    def generate_kwargs(self, request: Request, rows: int = 1) -> dict[str, Any]:
+        """Extra `model.generate` kwargs for a batch of `rows` like `request`: the output format's grammar mask.
 
-        tok, model = self._tokenizer, self._model
-        width = max(len(p) for p in prompts)
-        pad = tok.pad_token_id
-        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
-        kwargs: dict[str, Any] = {"max_new_tokens": config.max_new_tokens, "pad_token_id": pad, "do_sample": not config.greedy}
-        if max_time is not None:
-            kwargs["max_time"] = max_time  # transformers stops between decoding steps once it has run this long
-        kwargs.update(self._constrain(config, len(prompts)))
-        if config.greedy:
-            kwargs.update(temperature=None, top_p=None, top_k=None)
-        else:
-            kwargs.update(temperature=config.temperature, top_p=config.top_p)
-            torch.manual_seed(config.seed * 1_000_003 + sample)
-        with torch.inference_mode():
-            out = model.generate(input_ids=ids, attention_mask=mask, **kwargs)
-        new = out[:, width:]
-        eos = set(_eos_ids(model, tok))
-        counts = []
-        for row in new.tolist():
-            n = next((k + 1 for k, t in enumerate(row) if t in eos), len(row))
-            counts.append(n)
-        unfinished = any(not eos.intersection(row) for row in new.tolist())
-        cut = max_time is not None and new.shape[1] < config.max_new_tokens and unfinished
-        texts = tok.batch_decode(new, skip_special_tokens=True)
-        return [t.strip() if t.startswith(" ") else t for t in texts], counts, cut
+        Requests in one batch share their config (the output format is part of it), so the first request's
+        kwargs serve the batch; a batch with extra kwargs always decodes through `model.generate`.
+        """
+        return self._constrain(request.config, rows)
 
     def _constrain(self, config: GenerationConfig, rows: int) -> dict[str, Any]:
         """Extra model.generate kwargs that hold a batch of `rows` to the config's output format ({} without one)."""
@@ -212,20 +215,72 @@ class HFBackend:
             from llmeval.backends.constrain import Constraints
 
             vocab = self._model.get_output_embeddings().weight.shape[0]
-            self._constraints = Constraints(self._tokenizer, vocab, _eos_ids(self._model, self._tokenizer))
+            self._constraints = Constraints(self._tokenizer, vocab, self._decoder.eos)
         return self._constraints.generate_kwargs(config.output_format, rows)
 
+    def _order(self, indexes: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> list[int]:
+        return _static_order(indexes, encoded, requests)
+
+    def _batching(self) -> str:
+        """The decoding strategy: the `batching` option, `auto` resolved per device (see bench/RESULTS.md)."""
+        if self.batching != "auto":
+            return self.batching
+        return AUTO_BATCHING["cuda" if self.device.startswith("cuda") else "cpu"]
+
+    def _decode(self, job: Job) -> Decoded:
+        prunable = job.config.greedy and not job.extra and self._batching() in ("pruned", "continuous")
+        return self._decoder.pruned(job) if prunable else self._decoder.generate(job)
+
+    def _generation(self, request: Request, prompt: list[int], row: list[int], latency: float) -> Generation:
+        text = cut_at_stop(self._decoder.text(row), request.config.stop)
+        return Generation(text, len(prompt), len(row), latency)
+
+    def _run_continuous(
+        self, indexes: list[int], encoded: list[list[int]], requests: Sequence[Request], on_result: OnResult, limits: Limits
+    ) -> list[int]:
+        """Greedy requests without extra generate kwargs through continuous batching; returns the others.
+
+        A per-batch `timeout` has no batch to bound here, so with a timeout set everything stays static.
+        """
+        chosen = [i for i in indexes if requests[i].config.greedy and requests[i].config.output_format is None
+                  and not self.generate_kwargs(requests[i])]
+        if not chosen or limits.timeout is not None or (limits.deadline is not None and limits.deadline.reached()):
+            return indexes
+        started, finished = time.perf_counter(), [0]
+
+        def done(k: int, row: list[int]) -> None:
+            finished[0] += 1
+            latency = (time.perf_counter() - started) / finished[0]
+            on_result(chosen[k], self._generation(requests[chosen[k]], encoded[chosen[k]], row, latency))
+
+        budget = CUDA_TOKEN_BUDGET if self.device.startswith("cuda") else CPU_TOKEN_BUDGET
+        seconds = limits.deadline.remaining() if limits.deadline is not None else None
+        left = continuous(self._decoder, [encoded[i] for i in chosen], [requests[i].config for i in chosen],
+                          seconds=seconds, on_row=done, token_budget=budget)  # fmt: skip
+        if limits.deadline is not None and limits.deadline.reached():
+            for k in left:
+                on_result(chosen[k], Generation("", error=limits.deadline.stopped))
+            left = []
+        taken = set(chosen)
+        return [i for i in indexes if i not in taken] + [chosen[k] for k in left]
+
+
+def _static_order(indexes: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> list[int]:
+    """Requests grouped by config (a batch shares one), longest prompt first within a group.
+
+    Sorting by length alone interleaved configs, and each change of config closed a batch: with four
+    `max_new_tokens` values mixed, batches of 1-3 rows and ~8x the time (bench/RESULTS.md).
+    """
+    group: dict[GenerationConfig, int] = {}
+    for i in indexes:
+        group.setdefault(requests[i].config, len(group))
+    return sorted(indexes, key=lambda i: (group[requests[i].config], -len(encoded[i])))
 
 def _cut_message(limits: Limits, size: int) -> str:
     """The error of a batch stopped by its timeout or by the run deadline."""
     if limits.deadline is not None and limits.deadline.reached():
         return limits.deadline.stopped
     return f"generation timed out after {limits.timeout:g} s (a batch of {size} request{'s' if size > 1 else ''})"
-
-
-def _eos_ids(model: Any, tok: Any) -> list[int]:
-    eos = getattr(model.generation_config, "eos_token_id", None) or tok.eos_token_id
-    return list(eos) if isinstance(eos, (list, tuple)) else [eos] if eos is not None else []
 
 
 def _locate(target: str, root: Path, spec: str) -> Path:

@@ -9,13 +9,13 @@ pairs) and `loglikelihood` (per-token log-probabilities of a continuation under 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from llmeval.engine.threads import use_torch_threads
 from llmeval.errors import LlmevalError
 
 if TYPE_CHECKING:
@@ -139,8 +139,7 @@ class ModelPool:
         import transformers
 
         device = self.device_name or ("cuda" if torch.cuda.is_available() else "cpu")
-        if not device.startswith("cuda"):
-            torch.set_num_threads(cpu_threads(self.threads))
+        use_torch_threads(self.threads, device)
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         auto = {"embed": transformers.AutoModel, "classify": transformers.AutoModelForSequenceClassification,
                 "causal": transformers.AutoModelForCausalLM}[kind]  # fmt: skip
@@ -206,15 +205,6 @@ class ModelPool:
             loaded.stats.oom_halvings += 1
             half = len(items) // 2
             return self._forward(loaded, items[:half], forward) + self._forward(loaded, items[half:], forward)
-
-
-def cpu_threads(setting: int | None) -> int:
-    """Torch CPU threads: the run's `threads` setting, else the CPUs this process may use (not the host's)."""
-    import torch
-
-    if setting:
-        return setting
-    return max(1, min(torch.get_num_threads(), len(os.sched_getaffinity(0))))
 
 
 def _length(encoded: Encoded) -> int:
