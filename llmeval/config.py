@@ -39,6 +39,7 @@ class Settings:
     deadline: float | None = None  # seconds for the whole run's generation; None: no deadline
     allow_hosts: list[str] = field(default_factory=list)  # hosts that may receive the API key
     api_key_env: list[str] = field(default_factory=list)  # "NAME" or "HOST=NAME": where the API key comes from
+    vllm_args: list[str] = field(default_factory=list)  # "NAME=VALUE" engine arguments for vllm: models
     from_command_line: set[str] = field(default_factory=set)  # settings the command line gave (they beat suites)
     run_id: str = field(default_factory=lambda: _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
 
@@ -135,11 +136,13 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
                    "host that may receive the API key (repeatable; https only unless http://HOST)"),
     "api-key-env": (_specs, {"action": "append", "metavar": "[HOST=]NAME"},
                     "environment variable with the API key (repeatable)"),
+    "vllm-arg": (_specs, {"action": "append", "metavar": "NAME=VALUE"},
+                 "vLLM engine argument for vllm: models (repeatable), e.g. dtype=float32, tensor_parallel_size=2"),
 }  # fmt: skip
 
 
 def _attr(name: str) -> str:
-    return {"model": "models", "allow-host": "allow_hosts"}.get(name, name.replace("-", "_"))
+    return {"model": "models", "allow-host": "allow_hosts", "vllm-arg": "vllm_args"}.get(name, name.replace("-", "_"))
 
 
 def add_options(parser: Any) -> None:
@@ -184,7 +187,8 @@ def pyproject_table(root: Path) -> dict[str, Any]:
 
 def apply(settings: Settings, values: dict[str, Any], *, source: str) -> None:
     """Set each value through its converter; an unknown name or a bad value names its source."""
-    known = {name.replace("-", "_"): name for name in OPTIONS} | {"models": "model", "allow_hosts": "allow-host"}
+    aliases = {"models": "model", "allow_hosts": "allow-host", "vllm_args": "vllm-arg"}
+    known = {name.replace("-", "_"): name for name in OPTIONS} | aliases
     for key, value in values.items():
         name = known.get(key.replace("-", "_"))
         if name is None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from llmeval.backends.base import Generation, GenerationConfig, OnResult, Request, cut_at_stop
+from llmeval.backends.base import Generation, GenerationConfig, OnResult, Request, cut_at_stop, sample_seed
 from llmeval.backends.limits import Limits
 from llmeval.errors import BackendError
 
@@ -43,7 +43,7 @@ class HFBackend:
     ) -> None:
         self.spec = f"hf:{target}"
         self.path = _locate(target, root, self.spec)
-        self.label = self.path.name if not _is_snapshot(self.path) else target.rsplit("/", 1)[-1]
+        self.label = model_label(self.path, target)
         self.batch_size = batch_size
         self.device_name = device
         self.threads = threads
@@ -56,11 +56,7 @@ class HFBackend:
     def identity(self) -> str:
         """Hash of config, tokenizer and weight files: two different models at one path never share a key."""
         if self._identity is None:
-            if _is_snapshot(self.path):
-                digest = f"revision:{self.path.name}"
-            else:
-                digest = _fingerprint_dir(self.path)
-            self._identity = f"hf|{digest}"
+            self._identity = f"hf|{weights_digest(self.path)}"
         return self._identity
 
     # -- generation ---------------------------------------------------------------------------
@@ -107,15 +103,7 @@ class HFBackend:
         self._tokenizer, self._model, self.device = tokenizer, model.eval(), device
 
     def _encode(self, request: Request) -> list[int]:
-        tok = self._tokenizer
-        if request.messages is None:
-            return list(tok(request.prompt, add_special_tokens=False)["input_ids"])
-        messages = [{"role": r, "content": c} for r, c in request.messages]
-        if getattr(tok, "chat_template", None):
-            ids = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
-            return list(ids["input_ids"] if isinstance(ids, dict) else ids)
-        text = "\n".join(f"{r}: {c}" for r, c in request.messages) + "\nassistant:"
-        return list(tok(text, add_special_tokens=False)["input_ids"])
+        return encode_request(self._tokenizer, request)
 
     def _batches(self, order: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> Iterator[list[int]]:
         """Consecutive (length-sorted) requests while (batch size x longest prompt + new tokens) fits the budget."""
@@ -186,7 +174,7 @@ class HFBackend:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         else:
             kwargs.update(temperature=config.temperature, top_p=config.top_p)
-            torch.manual_seed(config.seed * 1_000_003 + sample)
+            torch.manual_seed(sample_seed(config, sample))
         with torch.inference_mode():
             out = model.generate(input_ids=ids, attention_mask=mask, **kwargs)
         new = out[:, width:]
@@ -198,7 +186,24 @@ class HFBackend:
         unfinished = any(not eos.intersection(row) for row in new.tolist())
         cut = max_time is not None and new.shape[1] < config.max_new_tokens and unfinished
         texts = tok.batch_decode(new, skip_special_tokens=True)
-        return [t.strip() if t.startswith(" ") else t for t in texts], counts, cut
+        return [clean_text(t) for t in texts], counts, cut
+
+
+def encode_request(tok: Any, request: Request) -> list[int]:
+    """Prompt token ids as hf: encodes them: the prompt without special tokens, or messages through the chat template."""
+    if request.messages is None:
+        return list(tok(request.prompt, add_special_tokens=False)["input_ids"])
+    messages = [{"role": r, "content": c} for r, c in request.messages]
+    if getattr(tok, "chat_template", None):
+        ids = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
+        return list(ids["input_ids"] if isinstance(ids, dict) else ids)
+    text = "\n".join(f"{r}: {c}" for r, c in request.messages) + "\nassistant:"
+    return list(tok(text, add_special_tokens=False)["input_ids"])
+
+
+def clean_text(text: str) -> str:
+    """A decoded completion as hf: reports it: one that starts with a space (the usual "A: answer") is stripped."""
+    return text.strip() if text.startswith(" ") else text
 
 
 def _cut_message(limits: Limits, size: int) -> str:
@@ -235,6 +240,16 @@ def _locate(target: str, root: Path, spec: str) -> Path:
         f"cannot find model '{spec}': tried the local path {candidate} and the Hugging Face cache {cache} "
         f"(llmeval never downloads at run time: fetch it once with `hf download {target}` or give a local path)"
     )
+
+
+def model_label(path: Path, target: str) -> str:
+    """A short name for a model: its folder, or the repo name of a hub snapshot."""
+    return path.name if not _is_snapshot(path) else target.rsplit("/", 1)[-1]
+
+
+def weights_digest(path: Path) -> str:
+    """What identifies a model's files: a hub snapshot's revision, else a fingerprint of the folder."""
+    return f"revision:{path.name}" if _is_snapshot(path) else _fingerprint_dir(path)
 
 
 def _is_snapshot(path: Path) -> bool:

@@ -129,7 +129,7 @@ class Evaluation:
         s = self.settings
         allowed = s.allow_hosts + allowed_from_specs(s.models if "models" in s.from_command_line else [])
         return {"batch_size": s.batch_size, "concurrency": s.concurrency, "threads": s.threads, "timeout": s.timeout,
-                "retries": s.retries, "api_key_env": s.api_key_env, "allow_hosts": allowed}  # fmt: skip
+                "retries": s.retries, "api_key_env": s.api_key_env, "allow_hosts": allowed, "vllm_args": s.vllm_args}  # fmt: skip
 
     def limits(self, suite: Suite) -> Limits:
         """Request limits: [tool.llmeval] and ini < the suite's `backend:` block < the command line."""
