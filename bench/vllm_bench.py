@@ -5,7 +5,7 @@
 httpx/asyncio client at the same concurrency (target >= 0.9x). Engine start is timed apart. Each pair runs
 `--rounds` times alternating; the median is reported. Needs vLLM: run with .venv-vllm (make bench-vllm).
 
-Run: make bench-vllm   (= .venv-vllm/bin/python bench/vllm_bench.py [--cases 200] [--rounds 5] [--concurrency 16] [--no-write])
+Run: make bench-vllm   (= .venv-vllm/bin/python bench/vllm_bench.py [--cases 200] [--rounds 7] [--concurrency 16] [--no-write])
 Writes the `vllm` section of bench/RESULTS.md.
 """
 
@@ -181,7 +181,10 @@ def section(off: dict[str, float], srv: dict[str, float], args: argparse.Namespa
         *_report.table(("pair", "llmeval", "peer", "speed ratio", "target", "same text"), rows),
         "",
         f"Engine start (`vllm:`, enforce_eager, timed apart by the plan): {off['load_s']:.1f} s. Speed ratio = peer seconds / "
-        "llmeval seconds (1.00x = as fast). The bare `LLM.generate` side decodes with vLLM's detokenizer and `.strip()`.",
+        "llmeval seconds (1.00x = as fast). The bare `LLM.generate` side decodes with vLLM's detokenizer and `.strip()`; "
+        "llmeval asks vLLM to detokenize only for stop strings and decodes the ids itself, as `hf:` does. The whole-run "
+        "row adds scoring and records for 200 samples. On this shared 2-core machine single rounds vary by +-20%: read "
+        "the medians, and rerun before drawing conclusions from a few percent.",
     ]
     return "\n".join(lines)
 
@@ -189,7 +192,7 @@ def section(off: dict[str, float], srv: dict[str, float], args: argparse.Namespa
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--cases", type=int, default=200)
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--no-write", action="store_true", help="print the results without writing bench/RESULTS.md")
     return p.parse_args(argv)
