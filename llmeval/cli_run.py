@@ -32,6 +32,8 @@ def add_subcommand(subparsers: Any) -> None:
     p.add_argument("--allow-host", dest="allow_hosts", action="append", metavar="HOST", help="host that may get the API key")
     p.add_argument("--api-key-env", action="append", metavar="[HOST=]NAME", help="environment variable with the API key")
     p.add_argument("--model-id", dest="model_ids", action="append", metavar="NAME=ID", help="declare a served model's id")
+    p.add_argument("--vllm-arg", dest="vllm_args", action="append", metavar="NAME=VALUE",
+                   help="vLLM engine argument for vllm: models (repeatable), e.g. dtype=float32")
     p.add_argument("--junit", type=Path, help="write JUnit XML here (scores as testcase properties)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_run)
@@ -44,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = Path.cwd()
     settings = cfg.Settings()
     cfg.apply(settings, cfg.pyproject_table(root), source="[tool.llmeval] in pyproject.toml")
-    names = (*FLAGS, "append", "redact_pii", "allow_hosts", "api_key_env", "model_ids")
+    names = (*FLAGS, "append", "redact_pii", "allow_hosts", "api_key_env", "model_ids", "vllm_args")
     given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if args.model:
         given["models"] = args.model

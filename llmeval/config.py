@@ -52,6 +52,7 @@ class Settings:
     engine: str = "local"  # where hf:/vllm: generation runs: this process, or a Ray actor pool
     ray_address: str | None = None  # a running Ray cluster (HOST:PORT or auto); None: start Ray locally
     ray_actors: int | None = None  # model replicas under the ray engine; None: one per GPU, else per CPU worker
+    vllm_args: list[str] = field(default_factory=list)  # "NAME=VALUE" engine arguments for vllm: models
     from_command_line: set[str] = field(default_factory=set)  # settings the command line gave (they beat suites)
     run_id: str = field(default_factory=lambda: _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
 
@@ -174,11 +175,14 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
     "ray-address": (_text, {"metavar": "HOST:PORT"}, "Ray cluster to join under --llmeval-engine ray (default: start Ray here)"),
     "ray-actors": (_count, {"type": int, "metavar": "N"},
                    "model replicas under --llmeval-engine ray (default: one per GPU, else one per CPU worker)"),
+    "vllm-arg": (_specs, {"action": "append", "metavar": "NAME=VALUE"},
+                 "vLLM engine argument for vllm: models (repeatable), e.g. dtype=float32, tensor_parallel_size=2"),
 }  # fmt: skip
 
 
 def _attr(name: str) -> str:
-    return {"model": "models", "allow-host": "allow_hosts", "model-id": "model_ids"}.get(name, name.replace("-", "_"))
+    plural = {"model": "models", "allow-host": "allow_hosts", "model-id": "model_ids", "vllm-arg": "vllm_args"}
+    return plural.get(name, name.replace("-", "_"))
 
 
 def add_options(parser: Any) -> None:
@@ -223,7 +227,7 @@ def pyproject_table(root: Path) -> dict[str, Any]:
 
 def apply(settings: Settings, values: dict[str, Any], *, source: str) -> None:
     """Set each value through its converter; an unknown name or a bad value names its source."""
-    plural = {"models": "model", "allow_hosts": "allow-host", "model_ids": "model-id"}
+    plural = {"models": "model", "allow_hosts": "allow-host", "model_ids": "model-id", "vllm_args": "vllm-arg"}
     known = {name.replace("-", "_"): name for name in OPTIONS} | plural
     for key, value in values.items():
         name = known.get(key.replace("-", "_"))

@@ -1,4 +1,4 @@
-"""Backends by spec prefix: hf:, python:, openai:, replay:, and third-party ones from entry points."""
+"""Backends by spec prefix: hf:, vllm:, python:, openai:, replay:, and third-party ones from entry points."""
 
 from __future__ import annotations
 
@@ -38,6 +38,12 @@ def _hf(target: str, root: Path, **options: Any) -> Backend:
     return HFBackend(target, root=root, **options)
 
 
+def _vllm(target: str, root: Path, **options: Any) -> Backend:
+    from llmeval.backends.vllm import VLLMBackend
+
+    return VLLMBackend(target, root=root, **options)
+
+
 def _python(target: str, root: Path, **options: Any) -> Backend:
     from llmeval.backends.python import CallableBackend
 
@@ -60,7 +66,7 @@ def prefixes() -> dict[str, BackendFactory]:
     """The known spec prefixes: built-ins plus the `llmeval.backends` entry point group."""
     from importlib.metadata import entry_points
 
-    found: dict[str, BackendFactory] = {"hf": _hf, "python": _python, "openai": _openai, "replay": _replay}
+    found: dict[str, BackendFactory] = {"hf": _hf, "vllm": _vllm, "python": _python, "openai": _openai, "replay": _replay}
     for ep in entry_points(group="llmeval.backends"):
         found[ep.name] = ep.load()
     return found

@@ -150,6 +150,11 @@ def cache_key(backend_identity: str, request: Request, *, with_vars: bool, extra
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def sample_seed(config: GenerationConfig, sample: int) -> int:
+    """The seed of one sample: repeats of a case differ, and each is reproducible from the config's seed."""
+    return config.seed * 1_000_003 + sample
+
+
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     cut = len(text)
     for s in stop:

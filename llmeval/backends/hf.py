@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from llmeval.backends.base import Generation, GenerationConfig, OnResult, Request, cut_at_stop
-from llmeval.backends.hf_decode import Decoded, Decoder, Job, continuous
+from llmeval.backends.hf_decode import Decoded, Decoder, Job, clean, continuous
 from llmeval.backends.limits import Limits
 from llmeval.config import BATCHING_MODES
 from llmeval.engine.threads import use_torch_threads
@@ -59,7 +59,7 @@ class HFBackend:
             raise BackendError(f"hf: batching must be one of {', '.join(BATCHING_MODES)}, got {batching!r}")
         self.spec = f"hf:{target}"
         self.path = _locate(target, root, self.spec)
-        self.label = self.path.name if not _is_snapshot(self.path) else target.rsplit("/", 1)[-1]
+        self.label = model_label(self.path, target)
         self.batch_size = batch_size
         self.device_name = device
         self.threads = threads
@@ -75,11 +75,7 @@ class HFBackend:
     def identity(self) -> str:
         """Hash of config, tokenizer and weight files: two different models at one path never share a key."""
         if self._identity is None:
-            if _is_snapshot(self.path):
-                digest = f"revision:{self.path.name}"
-            else:
-                digest = _fingerprint_dir(self.path)
-            self._identity = f"hf|{digest}"
+            self._identity = f"hf|{weights_digest(self.path)}"
         return self._identity
 
     # -- generation ---------------------------------------------------------------------------
@@ -89,7 +85,7 @@ class HFBackend:
     def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
         self.load()
         bounds = (limits or Limits()).over(self.defaults)
-        encoded = [self._encode(r) for r in requests]
+        encoded = encode_requests(self._tokenizer, requests)
         rest = list(range(len(requests)))
         if self._batching() == "continuous":
             rest = self._run_continuous(rest, encoded, requests, on_result, bounds)
@@ -130,15 +126,7 @@ class HFBackend:
         self._decoder = Decoder(self._model, tokenizer, device)
 
     def _encode(self, request: Request) -> list[int]:
-        tok = self._tokenizer
-        if request.messages is None:
-            return list(tok(request.prompt, add_special_tokens=False)["input_ids"])
-        messages = [{"role": r, "content": c} for r, c in request.messages]
-        if getattr(tok, "chat_template", None):
-            ids = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
-            return list(ids["input_ids"] if isinstance(ids, dict) else ids)
-        text = "\n".join(f"{r}: {c}" for r, c in request.messages) + "\nassistant:"
-        return list(tok(text, add_special_tokens=False)["input_ids"])
+        return encode_request(self._tokenizer, request)
 
     def _batches(self, order: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> Iterator[list[int]]:
         """Consecutive (length-sorted) requests while (batch size x longest prompt + new tokens) fits the budget.
@@ -265,6 +253,29 @@ class HFBackend:
         return [i for i in indexes if i not in taken] + [chosen[k] for k in left]
 
 
+def encode_request(tok: Any, request: Request) -> list[int]:
+    """Prompt token ids as hf: encodes them: the prompt without special tokens, or messages through the chat template."""
+    if request.messages is None:
+        return list(tok(request.prompt, add_special_tokens=False)["input_ids"])
+    messages = [{"role": r, "content": c} for r, c in request.messages]
+    if getattr(tok, "chat_template", None):
+        ids = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
+        return list(ids["input_ids"] if isinstance(ids, dict) else ids)
+    text = "\n".join(f"{r}: {c}" for r, c in request.messages) + "\nassistant:"
+    return list(tok(text, add_special_tokens=False)["input_ids"])
+
+
+def encode_requests(tok: Any, requests: Sequence[Request]) -> list[list[int]]:
+    """`encode_request` for many: the plain prompts in one tokenizer call (one call per prompt costs more)."""
+    plain = [i for i, r in enumerate(requests) if r.messages is None]
+    ids = tok([requests[i].prompt for i in plain], add_special_tokens=False)["input_ids"] if plain else []
+    found = dict(zip(plain, ids, strict=True))
+    return [list(found[i]) if i in found else encode_request(tok, r) for i, r in enumerate(requests)]
+
+
+clean_text = clean  # a decoded completion as hf: reports it (llmeval.backends.hf_decode.clean)
+
+
 def _static_order(indexes: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> list[int]:
     """Requests grouped by config (a batch shares one), longest prompt first within a group.
 
@@ -305,6 +316,16 @@ def _locate(target: str, root: Path, spec: str) -> Path:
         f"cannot find model '{spec}': tried the local path {candidate} and the Hugging Face cache {cache} "
         f"(llmeval never downloads at run time: fetch it once with `hf download {target}` or give a local path)"
     )
+
+
+def model_label(path: Path, target: str) -> str:
+    """A short name for a model: its folder, or the repo name of a hub snapshot."""
+    return path.name if not _is_snapshot(path) else target.rsplit("/", 1)[-1]
+
+
+def weights_digest(path: Path) -> str:
+    """What identifies a model's files: a hub snapshot's revision, else a fingerprint of the folder."""
+    return f"revision:{path.name}" if _is_snapshot(path) else _fingerprint_dir(path)
 
 
 def _is_snapshot(path: Path) -> bool:

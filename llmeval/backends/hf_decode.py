@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmeval.backends.base import GenerationConfig, cut_at_stop
+from llmeval.backends.base import GenerationConfig, cut_at_stop, sample_seed
 
 PRUNE_FRACTION = 4  # drop finished rows once a quarter of the batch has finished: each drop copies the KV cache
 
@@ -90,7 +90,7 @@ class Decoder:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         else:
             kwargs.update(temperature=config.temperature, top_p=config.top_p)
-            torch.manual_seed(config.seed * 1_000_003 + job.sample)
+            torch.manual_seed(sample_seed(config, job.sample))
         stop = _text_stop(self, config.stop, width)
         if stop is not None:
             given = job.extra.get("stopping_criteria")

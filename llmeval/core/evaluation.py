@@ -140,7 +140,8 @@ class Evaluation:
         return {"batch_size": s.batch_size, "concurrency": s.concurrency, "threads": s.threads, "timeout": s.timeout,
                 "retries": s.retries, "api_key_env": s.api_key_env, "allow_hosts": allowed,
                 "balance": s.balance, "rpm": s.rpm, "tpm": s.tpm, "model_ids": s.model_ids,
-                "openai_format": s.openai_format, "batching": s.batching}  # fmt: skip
+                "openai_format": s.openai_format, "batching": s.batching,
+                "vllm_args": s.vllm_args}  # fmt: skip
 
     def limits(self, suite: Suite) -> Limits:
         """Request limits: [tool.llmeval] and ini < the suite's `backend:` block < the command line."""

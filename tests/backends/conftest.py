@@ -17,13 +17,9 @@ from typing import Any
 
 import pytest
 
+from tests._servers import free_port, stop, wait_healthy
+
 SERVER_START_TIMEOUT_S = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve_command(model: Path, port: int) -> list[str]:
@@ -33,19 +29,9 @@ def serve_command(model: Path, port: int) -> list[str]:
 
 
 def _wait_until_healthy(process: subprocess.Popen, url: str, log: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"transformers serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"transformers serve was not healthy within {SERVER_START_TIMEOUT_S:g} s:\n{log.read_text()[-3000:]}")
+    failure = wait_healthy(process, url, log, name="transformers serve", timeout_s=SERVER_START_TIMEOUT_S)
+    if failure:
+        pytest.fail(failure)
 
 
 @pytest.fixture
@@ -78,12 +64,7 @@ def served_model(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         _wait_until_healthy(process, url, log)
         yield ServedModel(f"{url}/v1", str(tiny_model), tiny_model)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @dataclass
