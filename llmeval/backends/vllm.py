@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from llmeval.backends.base import Generation, GenerationConfig, OnResult, Request, cut_at_stop, sample_seed
+from llmeval.backends.base import Generation, GenerationConfig, OnResult, OutputFormat, Request, cut_at_stop, sample_seed
 from llmeval.backends.hf import _locate, clean_text, encode_requests, model_label, weights_digest
 from llmeval.backends.limits import Limits
 from llmeval.engine.pool import LogLikelihood, _continuation_ids
@@ -42,6 +42,9 @@ RESOURCE_ARGS = frozenset(
 )  # fmt: skip
 # On a CPU build: the KV cache is sized from RAM (0.1 of it), and no compile step (no compile cache in CI).
 CPU_DEFAULTS: dict[str, Any] = {"gpu_memory_utilization": 0.1, "enforce_eager": True}
+# Everywhere: guided JSON without free whitespace (vLLM reads this from the engine, not the request; with it, a
+# weak judge pads with spaces until max_new_tokens), as hf:'s guided decoding holds it.
+DEFAULTS: dict[str, Any] = {"structured_outputs_config": {"backend": "xgrammar", "disable_any_whitespace": True}}
 
 
 class VLLMBackend:
@@ -84,7 +87,7 @@ class VLLMBackend:
             raise BackendError(f"{INSTALL_HINT} (import failed: {exc})") from None
         from transformers import AutoTokenizer
 
-        args = {**(CPU_DEFAULTS if current_platform.is_cpu() else {}), **self.engine_args}
+        args = {**DEFAULTS, **(CPU_DEFAULTS if current_platform.is_cpu() else {}), **self.engine_args}
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
             self._llm = vllm.LLM(model=str(self.path), tokenizer=str(self.path), **args)
@@ -175,9 +178,20 @@ def sampling_params(config: GenerationConfig, sample: int) -> Any:
 
     common: dict[str, Any] = {"max_tokens": config.max_new_tokens, "stop": list(config.stop) or None,
                               "detokenize": bool(config.stop)}  # fmt: skip
+    if config.output_format is not None:  # guided decoding by vLLM's own structured-output backend (xgrammar)
+        common["structured_outputs"] = structured_outputs(config.output_format)
     if config.greedy:
         return SamplingParams(temperature=0.0, **common)
     return SamplingParams(temperature=config.temperature, top_p=config.top_p, seed=sample_seed(config, sample), **common)
+
+
+def structured_outputs(fmt: OutputFormat) -> Any:
+    """vLLM's StructuredOutputsParams for an output format: a JSON schema (compact, as hf: holds it) or a regex."""
+    from vllm.sampling_params import StructuredOutputsParams
+
+    if fmt.kind == "regex":
+        return StructuredOutputsParams(regex=fmt.value)
+    return StructuredOutputsParams(json=fmt.schema)  # compact: the engine's disable_any_whitespace (DEFAULTS)
 
 
 def external_id(internal: str) -> str:

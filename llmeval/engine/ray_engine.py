@@ -1,7 +1,8 @@
 """`--llmeval-engine ray`: a backend's generation spread over a Ray Data actor pool, one model replica per actor.
 
 `on_ray` wraps a backend that can be rebuilt from (spec, options) in another process (it says so with
-`distributable = True`: `hf:`, `vllm:`); others (HTTP, python callables, replay) stay in the driver.
+`distributable = True`: `hf:`); others stay in the driver: HTTP, python callables, replay, and `vllm:`,
+which schedules its own engine and spreads it over GPUs itself (tensor/data parallel).
 `RayBackend.generate` turns the requests into a Ray Dataset, maps it through `GenerateBlocks` actors
 (ray_worker.py), and streams each finished block back to `on_result`, so the plan caches every
 result as it arrives and a killed run keeps what finished. Identity and cache keys are the wrapped

@@ -81,10 +81,18 @@ class PerSample:
 
 
 def as_batch(scorer: Scorer | BatchScorer) -> BatchScorer:
-    """The scorer itself when it is batch-first, else wrapped in the per-sample adapter."""
-    if isinstance(scorer, BatchScorer):
-        return scorer
-    return PerSample(scorer)
+    """The scorer itself when it is batch-first, else wrapped in the per-sample adapter.
+
+    Decided once per scorer type: a runtime Protocol check evaluates every member (properties included),
+    and scorers are built per case, so checking each one cost more than some scorers' own work.
+    """
+    kind = type(scorer)
+    if kind not in _BATCH_FIRST:
+        _BATCH_FIRST[kind] = isinstance(scorer, BatchScorer)
+    return scorer if _BATCH_FIRST[kind] else PerSample(scorer)  # type: ignore[return-value,arg-type]
+
+
+_BATCH_FIRST: dict[type, bool] = {}
 
 
 Job = tuple[Scorer | BatchScorer, Sample]

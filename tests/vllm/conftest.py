@@ -107,7 +107,8 @@ def vllm_server(suites: Path) -> Iterator[Served]:
     """vLLM's OpenAI server on the demo model in fp32 on a free loopback port, once per session; killed at teardown."""
     port, log = free_port(), suites / "vllm-server.log"
     command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(DEMO), "--host", "127.0.0.1",
-               "--port", str(port), "--dtype", "float32", "--enforce-eager", "--gpu-memory-utilization", "0.1"]  # fmt: skip
+               "--port", str(port), "--dtype", "float32", "--enforce-eager", "--gpu-memory-utilization", "0.1",
+               "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}']  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     try:
