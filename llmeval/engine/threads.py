@@ -51,10 +51,22 @@ def busy_elsewhere(window: float = SAMPLE_S) -> float:
 
 
 def torch_threads(setting: int | None) -> int:
-    """The run's `threads` setting when given, else the free cores now."""
+    """The run's `threads` setting when given, else the user's OMP_NUM_THREADS, else the free cores now.
+
+    OMP_NUM_THREADS is read, never set: a user (or a benchmark) who pinned the process to N threads gets N.
+    """
     if setting:
         return setting
+    pinned = _omp_threads()
+    if pinned:
+        return pinned
     return choose_threads(usable_cpus(), busy_elsewhere())
+
+
+def _omp_threads() -> int | None:
+    """A positive integer OMP_NUM_THREADS (its first entry: OpenMP allows a list per nesting level), else None."""
+    raw = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else None
 
 
 def use_torch_threads(setting: int | None, device: str) -> int:

@@ -62,6 +62,7 @@ def test_the_default_follows_the_free_cores(monkeypatch):
     import torch
 
     before = torch.get_num_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(threads, "usable_cpus", lambda: 2)
     try:
         for busy, expected in ((0.0, 2), (1.3, 1)):
@@ -69,6 +70,16 @@ def test_the_default_follows_the_free_cores(monkeypatch):
             assert use_torch_threads(None, "cpu") == expected == torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("omp", "expected"), [("1", 1), ("3", 3), ("2,1", 2), ("0", 2), ("", 2), ("many", 2)])
+def test_a_users_omp_num_threads_is_honoured_unless_the_setting_says_otherwise(monkeypatch, omp, expected):
+    """OMP_NUM_THREADS=1 used to be overridden by the free-core choice (a 1-thread benchmark ran on 2)."""
+    monkeypatch.setattr(threads, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(threads, "busy_elsewhere", lambda: 0.0)
+    monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    assert torch_threads(None) == expected
+    assert torch_threads(4) == 4
 
 
 def test_the_hf_backend_and_the_pool_apply_the_same_choice(tiny_model, monkeypatch):
@@ -80,6 +91,7 @@ def test_the_hf_backend_and_the_pool_apply_the_same_choice(tiny_model, monkeypat
     before = torch.get_num_threads()
     monkeypatch.setattr(threads, "usable_cpus", lambda: 2)
     monkeypatch.setattr(threads, "busy_elsewhere", lambda: 1.0)  # the other core is taken
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     try:
         torch.set_num_threads(2)
         resolve(f"hf:{tiny_model}", root=tiny_model.parent).load()
