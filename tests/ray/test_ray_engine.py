@@ -146,21 +146,26 @@ def test_an_actor_killed_mid_run_errors_its_requests_and_keeps_what_finished(ray
     from llmeval.engine.ray_engine import RayBackend
 
     backend = RayBackend(resolve(f"hf:{demo_model}", root=ROOT), root=ROOT, options={"threads": 1}, actors=2)
-    requests = [Request(f"Q: Where is parcel number {n}?\nA:", None, GenerationConfig(48)) for n in range(200)]
+    requests = [Request(f"Q: Where is parcel number {n}?\nA:", None, GenerationConfig(48)) for n in range(400)]
     got: dict[int, object] = {}
 
     def on_result(index, gen):
         if not got:  # the first block is back: its actor is already on its next block; kill it (SIGKILL, as the OOM killer)
             os.kill(int(gen.meta["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
         got[index] = gen
+        calls.append(index)
 
+    calls: list[int] = []
     started = time.monotonic()
     backend.generate(requests, on_result)
     backend.close()
     assert time.monotonic() - started < 300  # far below the 900 s stall bound: the death was reported, not waited out
-    assert sorted(got) == list(range(200))  # every request reported once: a result or an error
+    assert sorted(calls) == list(range(400))  # every request reported exactly once: a result or an error
     finished = [g for g in got.values() if g.error is None]
     errors = {g.error for g in got.values() if g.error is not None}
     assert len(finished) >= 50  # the first block at least
-    assert errors and all(e.startswith("ray engine: ") and "Actor" in e for e in errors), errors
+    assert all(e.startswith("ray engine: ") and "Actor" in e for e in errors), errors
+    # The killed actor's block either becomes errors, or (seen on a fast machine) Ray Data ran it again on the
+    # other actor and everything finished; what may never happen is a request lost or reported twice.
+    assert errors or len(finished) == len(requests)
     # last in this file: after an actor death Ray Data sometimes keeps one CPU of the joined session for minutes
