@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from llmeval.backends.base import Generation, GenerationConfig, OnResult, Request, cut_at_stop
-from llmeval.backends.hf_decode import Decoded, Decoder, Job, clean, continuous
+from llmeval.backends.hf_decode import Decoded, Decoder, Job, continuous
 from llmeval.backends.limits import Limits
 from llmeval.config import BATCHING_MODES
 from llmeval.engine.threads import use_torch_threads
@@ -193,18 +193,15 @@ class HFBackend:
         Requests in one batch share their config (the output format is part of it), so the first request's
         kwargs serve the batch; a batch with extra kwargs always decodes through `model.generate`.
         """
-        return self._constrain(request.config, rows)
-
-    def _constrain(self, config: GenerationConfig, rows: int) -> dict[str, Any]:
-        """Extra model.generate kwargs that hold a batch of `rows` to the config's output format ({} without one)."""
-        if config.output_format is None:
+        fmt = request.config.output_format
+        if fmt is None:
             return {}
         if self._constraints is None:
             from llmeval.backends.constrain import Constraints
 
             vocab = self._model.get_output_embeddings().weight.shape[0]
             self._constraints = Constraints(self._tokenizer, vocab, self._decoder.eos)
-        return self._constraints.generate_kwargs(config.output_format, rows)
+        return self._constraints.generate_kwargs(fmt, rows)
 
     def _order(self, indexes: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> list[int]:
         return _static_order(indexes, encoded, requests)
@@ -273,7 +270,6 @@ def encode_requests(tok: Any, requests: Sequence[Request]) -> list[list[int]]:
     return [list(found[i]) if i in found else encode_request(tok, r) for i, r in enumerate(requests)]
 
 
-clean_text = clean  # a decoded completion as hf: reports it (llmeval.backends.hf_decode.clean)
 
 
 def _static_order(indexes: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> list[int]:

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from llmeval.backends.base import Generation, GenerationConfig, OnResult, OutputFormat, Request, cut_at_stop, sample_seed
-from llmeval.backends.hf import _locate, clean_text, encode_requests, model_label, weights_digest
+from llmeval.backends.hf import _locate, encode_requests, model_label, weights_digest
+from llmeval.backends.hf_decode import clean
 from llmeval.backends.limits import Limits
 from llmeval.engine.pool import LogLikelihood, _continuation_ids
 from llmeval.errors import BackendError
@@ -143,7 +144,7 @@ class VLLMBackend:
     def _generation(self, out: Any, config: GenerationConfig, latency: float) -> Generation:
         """Text decoded from the token ids as hf: decodes it (then cut at the stop strings), counts from vLLM."""
         done = out.outputs[0]
-        text = clean_text(self._tokenizer.decode(list(done.token_ids), skip_special_tokens=True))
+        text = clean(self._tokenizer.decode(list(done.token_ids), skip_special_tokens=True))
         return Generation(cut_at_stop(text, config.stop), len(out.prompt_token_ids), len(done.token_ids), latency)
 
     # -- scoring ------------------------------------------------------------------------------
