@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 SAMPLE_S = 0.2  # /proc/stat window: 20 scheduler ticks per core at 100 Hz, cheap beside a model load
+REUSE_S = 60.0  # a choice serves the loads that follow within this long (one run's models), then is made anew
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -60,7 +61,23 @@ def torch_threads(setting: int | None) -> int:
     pinned = _omp_threads()
     if pinned:
         return pinned
-    return choose_threads(usable_cpus(), busy_elsewhere())
+    return _free_cores()
+
+
+_last_choice: tuple[float, int] | None = None  # (time.monotonic() when made, threads)
+
+
+def _free_cores() -> int:
+    """The free-core choice, sampled once for the model loads of one run (each sample sleeps SAMPLE_S).
+
+    Without this the backend and every scoring model re-sampled /proc/stat: 0.6 s of a 10 s demo, and
+    possibly a different choice per model within one run.
+    """
+    global _last_choice
+    now = time.monotonic()
+    if _last_choice is None or now - _last_choice[0] > REUSE_S:
+        _last_choice = (now, choose_threads(usable_cpus(), busy_elsewhere()))
+    return _last_choice[1]
 
 
 def _omp_threads() -> int | None:

@@ -11,6 +11,12 @@ from llmeval.engine import threads
 from llmeval.engine.threads import busy_elsewhere, choose_threads, torch_threads, usable_cpus, use_torch_threads
 
 
+@pytest.fixture(autouse=True)
+def fresh_choice(monkeypatch):
+    """Each test makes its own free-core choice (a choice serves the loads of one run)."""
+    monkeypatch.setattr(threads, "_last_choice", None)
+
+
 @pytest.mark.parametrize(
     ("cpus", "busy", "expected"),
     [
@@ -67,6 +73,7 @@ def test_the_default_follows_the_free_cores(monkeypatch):
     try:
         for busy, expected in ((0.0, 2), (1.3, 1)):
             monkeypatch.setattr(threads, "busy_elsewhere", lambda busy=busy: busy)
+            monkeypatch.setattr(threads, "_last_choice", None)  # another run
             assert use_torch_threads(None, "cpu") == expected == torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
@@ -80,6 +87,17 @@ def test_a_users_omp_num_threads_is_honoured_unless_the_setting_says_otherwise(m
     monkeypatch.setenv("OMP_NUM_THREADS", omp)
     assert torch_threads(None) == expected
     assert torch_threads(4) == 4
+
+
+def test_one_sample_serves_the_loads_of_a_run_then_is_taken_anew(monkeypatch):
+    samples = []
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(threads, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(threads, "busy_elsewhere", lambda: samples.append(1) or 1.0)
+    assert [torch_threads(None) for _ in range(3)] == [1, 1, 1] and len(samples) == 1
+    monkeypatch.setattr(threads, "REUSE_S", -1.0)  # the window has passed
+    monkeypatch.setattr(threads, "busy_elsewhere", lambda: samples.append(1) or 0.0)
+    assert torch_threads(None) == 2 and len(samples) == 2
 
 
 def test_the_hf_backend_and_the_pool_apply_the_same_choice(tiny_model, monkeypatch):
