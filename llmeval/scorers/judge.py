@@ -18,7 +18,7 @@ from typing import Any
 
 from llmeval.judge.ask import Question, ask
 from llmeval.judge.parse import Preference, Rating, preference, preference_format, rating, rating_format
-from llmeval.scorers.base import Sample, Score, Threshold, register
+from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
 from llmeval.scorers.context import ScoringContext, shared_context
 
 RATE_PROMPT = """You are an evaluator. Criteria: {criteria}
@@ -120,7 +120,7 @@ def _win(p: Preference, output_label: str) -> float:
     return 0.5 if p.winner == "tie" else float(p.winner == output_label)
 
 
-@register("judge")
+@register("judge", scale=Scale(0.0, 1.0, "higher"))
 def judge(
     model: str, criteria: str = "helpfulness and correctness", rubric: str = "", scale: Sequence[float] = (1, 5),
     mode: str = "rating", votes: int = 1, retries: int = 2, min: float | None = None, max: float | None = None,
