@@ -32,8 +32,13 @@ def add_subcommand(subparsers: Any) -> None:
     p.add_argument("--allow-host", dest="allow_hosts", action="append", metavar="HOST", help="host that may get the API key")
     p.add_argument("--api-key-env", action="append", metavar="[HOST=]NAME", help="environment variable with the API key")
     p.add_argument("--model-id", dest="model_ids", action="append", metavar="NAME=ID", help="declare a served model's id")
-    p.add_argument("--vllm-arg", dest="vllm_args", action="append", metavar="NAME=VALUE",
-                   help="vLLM engine argument for vllm: models (repeatable), e.g. dtype=float32")
+    p.add_argument(
+        "--vllm-arg",
+        dest="vllm_args",
+        action="append",
+        metavar="NAME=VALUE",
+        help="vLLM engine argument for vllm: models (repeatable), e.g. dtype=float32",
+    )
     p.add_argument("--junit", type=Path, help="write JUnit XML here (scores as testcase properties)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_run)
@@ -126,13 +131,14 @@ def _load_suites(paths: list[Path]) -> tuple[list[Any], list[str]]:
 
 def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace) -> int:
     from llmeval.core.manifest import build_manifest
-    from llmeval.gate import build_verdict
+    from llmeval.gate import build_verdict, closing_lines
     from llmeval.reporting.outputs import comparison, write_outputs
     from llmeval.reporting.results import ResultsWriter
+    from llmeval.reporting.safe import display_line
     from llmeval.reporting.terminal import summary_lines
 
     cases, gates = result.case_records(), list(result.gates.values())
-    verdict = build_verdict([g.row() for g in gates], result.baseline_diff, run_id=run.settings.run_id)
+    verdict = build_verdict(gates, result.baseline_diff, run_id=run.settings.run_id, cases=_case_statuses(run, result))
     manifest = build_manifest(run, {r.suite: r.suite_path for r in cases})
     path = run.settings.results_path(run.root)
     with ResultsWriter(path, mode="append" if run.settings.append else "overwrite") as writer:
@@ -155,8 +161,20 @@ def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace)
         print(format_comparison(compared, markdown=False))
     for kind, file in written:
         print(f"llmeval {kind}: {run.rel(str(file))}")
-    failed = any(o.status != "passed" for o in result.cases.values()) or any(g.status in ("failed", "error") for g in gates)
-    return 1 if failed else 0
+    code = 0 if verdict.passed else 1
+    print("")
+    for line in closing_lines(verdict, width=160, exit_code=code):
+        print(display_line(line))
+    return code
+
+
+def _case_statuses(run: Any, result: Any) -> dict[str, str]:
+    """Each case result ("suite::case [model]") -> its status over its samples, for the verdict."""
+    out = {}
+    for (_, case, spec), outcome in result.cases.items():
+        suite = outcome.records[0].suite if outcome.records else ""
+        out[f"{suite}::{case} [{run.label(spec)}]"] = outcome.status
+    return out
 
 
 def _junit_tests(run: Any, targets: list[Any], result: Any) -> list[Any]:
@@ -179,7 +197,7 @@ def _junit_tests(run: Any, targets: list[Any], result: Any) -> list[Any]:
             record = result.gates[(t.suite.path, gate.name, t.spec)]
             kind = {"passed": "passed", "skipped": "skipped", "error": "error"}.get(record.status, "failure")
             item = SimpleNamespace(suite=t.suite, gate=gate, spec=t.spec)
-            message = describe_gate_failure(item, record.to_json(), run) if kind == "failure" else record.message
+            message = describe_gate_failure(item, record, run) if kind == "failure" else record.message
             tests.append(
                 JUnitTest(classname, f"gate:{gate.name}[{label}]", rel, gate.line, kind, message, properties_of([record]))
             )

@@ -36,19 +36,18 @@ def write_outputs(
     """Write --llmeval-save-baseline and --llmeval-html (plus the comparison page); returns (kind, path)."""
     written: list[tuple[str, Path]] = []
     case_rows = [r.row() for r in cases]
-    gate_rows = [g.row() for g in gates]
     if settings.save_baseline:
         from llmeval.gate.baseline import save_baseline
 
         path = root / settings.save_baseline
         versions = {r.suite: r.suite_version for r in cases if r.suite_version}
-        save_baseline(path, case_rows, gate_rows, meta={"run_id": settings.run_id, "suite_versions": versions})
+        save_baseline(path, case_rows, gates, meta={"run_id": settings.run_id, "suite_versions": versions})
         written.append(("baseline", path))
     if settings.html:
         from llmeval.reporting.html import render_html
 
         path = root / settings.html
-        render_html(case_rows + gate_rows, path, baseline_diff=diff, verdict=verdict.to_json())
+        render_html(case_rows, path, gates=gates, baseline_diff=diff, verdict=verdict)
         written.append(("html", path))
         if compared is not None:
             from llmeval.reporting.compare import render_compare_html

@@ -29,6 +29,8 @@ class Reporter:
         self._properties: dict[str, list[tuple[str, object]]] = {}
         self.written: list[tuple[str, Path]] = []
         self._verdict: Verdict | None = None
+        self.case_status: dict[str, str] = {}  # "suite::case [model]" -> passed / failed / error
+        self.exit_code: int | None = None
 
     # -- streaming ----------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -41,6 +43,7 @@ class Reporter:
             del report.llmeval_records  # pytest keeps every report until the end: keep one copy of the records
             self._write(records)
             self._record_properties(report.nodeid, records)
+            self._case_status(report, records)
         if report.when == "teardown" and report.nodeid in self._properties:
             # pytest's JUnit writer reads a test's properties from its teardown report
             report.user_properties = [*report.user_properties, *self._properties.pop(report.nodeid)]
@@ -54,6 +57,15 @@ class Reporter:
         for record in records:
             self._writer.write(record.row())
             (self.cases if record.KIND == "case" else self.gates).append(record)
+
+    def _case_status(self, report: pytest.TestReport, records: list[Any]) -> None:
+        """A case item's outcome over its samples, for the verdict (gate items are counted from their records)."""
+        cases = [r for r in records if r.KIND == "case"]
+        if not cases or report.skipped:
+            return
+        first = cases[0]
+        status = "passed" if report.passed else ("error" if all(r.status == "error" for r in cases) else "failed")
+        self.case_status[f"{first.suite}::{first.case} [{first.model_label or first.model}]"] = status
 
     def _record_properties(self, nodeid: str, records: list[Any]) -> None:
         from llmeval.reporting.junit import properties_of
@@ -71,7 +83,8 @@ class Reporter:
                     xml.add_global_property(f"{nodeid}|{name}", value)
 
     # -- end of run ---------------------------------------------------------------------------
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.exit_code = int(exitstatus)
         if not self.cases and not self.gates:
             self._close()
             return
@@ -126,7 +139,7 @@ class Reporter:
         if self._verdict is None:
             from llmeval.gate import build_verdict
 
-            self._verdict = build_verdict(self.gate_rows, self.baseline_diff(), run_id=self.settings.run_id)
+            self._verdict = build_verdict(self.gates, self.baseline_diff(), run_id=self.settings.run_id, cases=self.case_status)
         return self._verdict
 
     def manifest(self) -> Any:
@@ -153,6 +166,20 @@ class Reporter:
                 tr.write_line(line)
         for kind, path in self.written:
             tr.write_line(f"llmeval {kind}: {_shown(path, self.root)}")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """The last lines of the run, after pytest's own summary: the verdict, why, and the exit code it gives."""
+        tr = config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None or self._verdict is None:
+            return
+        from llmeval.gate import closing_lines
+        from llmeval.reporting.safe import display_line
+
+        verdict = self._verdict
+        for i, line in enumerate(closing_lines(verdict, width=160, exit_code=self.exit_code)):
+            bad = not verdict.passed or (self.exit_code or 0) != 0
+            tr.write_line(display_line(line), bold=i == 0, red=bad and i == 0, green=not bad and i == 0)
 
 
 def _shown(path: Path, root: Path) -> str:

@@ -48,13 +48,27 @@ def expand(spec: schema.SuiteSpec, linemap: LineMap) -> Suite:
         repeat=spec.repeat,
         cases=tuple(cases),
         gates=gates,
-        regression=tuple(r.model_dump() for r in spec.regression),
+        regression=tuple(r.model_dump(exclude_none=True) for r in spec.regression),
         max_error_rate=spec.max_error_rate,
         backend=spec.backend.model_dump(exclude_none=True),
         cache_key_files=_cache_key_files(spec.cache_key_files, linemap),
         cache_version=spec.cache_version,
         robustness=robustness,
+        scales=_metric_scales(spec, robustness is not None),
     )
+
+
+def _metric_scales(spec: schema.SuiteSpec, robustness: bool) -> dict[str, scorers.Scale]:
+    """Each metric the suite scores -> the scale its scorer declares (a renamed scorer keeps its scale)."""
+    entries = [e for e in spec.defaults.scorers] + [e for c in spec.cases for e in c.scorers]
+    out: dict[str, scorers.Scale] = {"robustness": scorers.Scale(0.0, 1.0, "higher")} if robustness else {}
+    for entry in entries:
+        for kind, params in entry.items():
+            info = scorers.available().get(kind)
+            name = params.get("name", kind) if isinstance(params, dict) else kind
+            if info is not None:
+                out.setdefault(str(name), info.scale)
+    return out
 
 
 def _robustness(spec: schema.SuiteSpec, linemap: LineMap) -> dict[str, Any] | None:
@@ -92,14 +106,14 @@ def _plan_gates(spec: schema.SuiteSpec, linemap: LineMap) -> tuple[Gate, ...]:
     from llmeval.gate import plan_gates
 
     gates = [g.model_dump(exclude_none=True) for g in spec.gates]
-    rules = [r.model_dump() for r in spec.regression]
+    rules = [r.model_dump(exclude_none=True) for r in spec.regression]
     lines = [linemap.line(("gates", i)) for i in range(len(gates))] + [linemap.line(("regression", j)) for j in range(len(rules))]
     for k, (one_gate, one_rule) in enumerate([([g], []) for g in gates] + [([], [r]) for r in rules]):
         try:
             plan_gates(one_gate, one_rule)
         except SuiteError as exc:
             raise SuiteError(exc.message, path=linemap.path, line=lines[k], key=exc.key, hint=exc.hint) from None
-    return tuple(Gate(p, p["name"], lines[k]) for k, p in enumerate(plan_gates(gates, rules)))
+    return tuple(Gate(g, g.name, lines[k]) for k, g in enumerate(plan_gates(gates, rules)))
 
 
 def _check_unique(cases: Sequence[Case]) -> None:
@@ -120,7 +134,7 @@ def _check_unique(cases: Sequence[Case]) -> None:
 def _check_gate_metrics(gates: Sequence[Gate], cases: Sequence[Case], path: str, extra: Sequence[str] = ()) -> None:
     names = sorted({s.name for c in cases for s in c.scorers} | set(extra))
     for gate in gates:
-        metric = str(gate.spec["metric"])
+        metric = gate.spec.metric
         if metric not in names:
             raise SuiteError(
                 f"gate '{gate.name}' aggregates metric '{metric}', which no case in this suite scores",
