@@ -259,6 +259,10 @@ class GateRecord(_Row):
     def label(self) -> str:
         return self.model_label or self.model
 
+    def row(self) -> dict[str, Any]:
+        """The JSON form (nested records as plain values): gate records are few, so the deep copy costs nothing."""
+        return self.to_json()
+
 
 @dataclass(frozen=True)
 class Verdict:

@@ -50,20 +50,33 @@ def scale_for(metric: str, scales: Mapping[str, Scale], override: tuple[float, f
 
 
 def mean_bound(units: Mapping[str, Sequence[float]], scale: Scale, confidence: float) -> bounds.Bound:
-    """The interval of a mean over units: exact for 0/1 singletons, betting when bounded, t otherwise."""
+    """The interval of a mean over units: exact binomial for 0/1 values, betting when bounded, t otherwise."""
     means = unit_means(units)
     if scale.bounded and any(not scale.low <= m <= scale.high for m in means):  # type: ignore[operator]
         return bounds.t_mean(means, confidence)
-    if scale.bounded and scale.binary and singletons(units):
+    if scale.bounded and scale.binary:
         assert scale.low is not None and scale.high is not None
-        hits = round(sum((m - scale.low) / (scale.high - scale.low) for m in means))
-        b = bounds.exact_rate(hits, len(means), confidence)
         span = scale.high - scale.low
-        return bounds.Bound(scale.low + span * b.low, scale.low + span * b.high, b.method, b.units, b.note)
+        shares = [(m - scale.low) / span for m in means]
+        b = bounds.exact_rate(rounded_hits(shares), len(shares), confidence)
+        method = b.method if all(x in (0.0, 1.0) for x in shares) else "exact binomial (units rounded at random)"
+        return bounds.Bound(scale.low + span * b.low, scale.low + span * b.high, method, b.units, b.note)
     if scale.bounded:
         assert scale.low is not None and scale.high is not None
         return bounds.betting_mean(means, scale.low, scale.high, confidence)
     return bounds.t_mean(means, confidence)
+
+
+def rounded_hits(shares: Sequence[float], seed: int = 0) -> int:
+    """Successes of the units, a unit with a fractional share (repeats that disagree) rounded at random.
+
+    Each unit's share s is replaced by one Bernoulli(s) draw (fixed seed): the rounded units are exactly
+    Bernoulli(mean), so the exact binomial interval over them holds its coverage; 0/1 shares stay as they are.
+    """
+    import numpy as np
+
+    draws = np.random.default_rng(seed).random(len(shares))
+    return int(sum(1 for s, u in zip(shares, draws, strict=True) if s >= 1.0 or (s > 0.0 and u < s)))
 
 
 def judged_end(interval: tuple[float, float], op: str, require: str) -> float | None:
