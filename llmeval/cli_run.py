@@ -1,7 +1,8 @@
 """``llmeval run``: evaluate suites on models without pytest — the same core, records and exit codes.
 
 Exit status as pytest's: 0 every case and gate passed, 1 a case or gate failed or errored, 2 a suite
-file or a model could not be loaded (the other suites still run), 4 bad usage.
+file or a model could not be loaded (the other suites still run), 4 bad usage, 5 nothing to evaluate
+(no suite file, or no case selected: no evidence is never a pass).
 """
 
 from __future__ import annotations
@@ -89,9 +90,20 @@ def _run(run: Any, args: argparse.Namespace) -> int:
             targets.append(Target(suite, spec, tuple(suite.cases)))
     for message in broken:
         print(f"ERROR {message}", file=sys.stderr)
+    if not any(t.cases for t in targets):
+        return _nothing_to_evaluate(suites, args.suites, broken)
     result = run.evaluate(targets)
     status = _report(run, targets, result, args)
     return 2 if broken else status
+
+
+def _nothing_to_evaluate(suites: list[Any], paths: list[Path], broken: list[str]) -> int:
+    """No case to run is no evidence, never a pass: exit 2 when suites could not load, else 5 (as pytest's)."""
+    where = ", ".join(str(p) for p in paths)
+    found = f"the suites under {where} select no case" if suites else f"no suite file under {where}"
+    fix = "fix the suites above" if broken else "point llmeval run at suite files (YAML with a top-level 'suite:' key)"
+    print(f"llmeval: error: nothing to evaluate: {found}; no verdict (exit {2 if broken else 5}): {fix}", file=sys.stderr)
+    return 2 if broken else 5
 
 
 def _load_suites(paths: list[Path]) -> tuple[list[Any], list[str]]:
