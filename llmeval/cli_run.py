@@ -98,12 +98,16 @@ def _run(run: Any, args: argparse.Namespace) -> int:
 
 
 def _nothing_to_evaluate(suites: list[Any], paths: list[Path], broken: list[str]) -> int:
-    """No case to run is no evidence, never a pass: exit 2 when suites could not load, else 5 (as pytest's)."""
+    """No case to run is no evidence, never a pass: exit 2 when suites or models failed to load, else 5 (as pytest's)."""
     where = ", ".join(str(p) for p in paths)
-    found = f"the suites under {where} select no case" if suites else f"no suite file under {where}"
-    fix = "fix the suites above" if broken else "point llmeval run at suite files (YAML with a top-level 'suite:' key)"
-    print(f"llmeval: error: nothing to evaluate: {found}; no verdict (exit {2 if broken else 5}): {fix}", file=sys.stderr)
-    return 2 if broken else 5
+    if broken:
+        found, fix, code = "every suite or model above failed to load", "fix the errors above", 2
+    elif suites:
+        found, fix, code = f"the suites under {where} select no case", "add cases to them", 5
+    else:
+        found, fix, code = f"no suite file under {where}", "point llmeval run at suite files (YAML with a 'suite:' key)", 5
+    print(f"llmeval: error: nothing to evaluate: {found}; no verdict (exit {code}): {fix}", file=sys.stderr)
+    return code
 
 
 def _load_suites(paths: list[Path]) -> tuple[list[Any], list[str]]:

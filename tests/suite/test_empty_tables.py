@@ -39,7 +39,9 @@ def test_a_limit_keeps_at_least_one_row(tmp_path):
 
 
 APP = "def answer(prompt, vars):\n    return 'ok'\n"
-GOOD = 'suite: good\nmodel: python:app:answer\nprompt: "{{ q }}"\ncases:\n  - {id: one, vars: {q: a}, scorers: [{contains: ok}]}\n'
+GOOD = (
+    'suite: good\nmodel: python:app:answer\nprompt: "{{ q }}"\ncases:\n  - {id: one, vars: {q: a}, scorers: [{contains: ok}]}\n'
+)
 
 
 def test_pytest_collection_error_names_the_suite_line_and_the_others_run(pytester):
