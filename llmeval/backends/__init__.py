@@ -73,7 +73,7 @@ def prefixes() -> dict[str, BackendFactory]:
     from importlib.metadata import entry_points
 
     found: dict[str, BackendFactory] = {"hf": _hf, "vllm": _vllm, "python": _python, "openai": _openai, "replay": _replay,
-                                        "replay-redacted": _replay_redacted}
+                                        "replay-redacted": _replay_redacted}  # fmt: skip
     for ep in entry_points(group="llmeval.backends"):
         found[ep.name] = ep.load()
     return found
