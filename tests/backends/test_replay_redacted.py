@@ -67,3 +67,15 @@ def test_the_explicit_opt_in_replays_the_masked_outputs_and_says_so(recorded, ca
     rows = [json.loads(line) for line in (recorded / "again.jsonl").read_text().splitlines()]
     case = next(r for r in rows if r["kind"] == "case")
     assert "<EMAIL_ADDRESS>" in case["output"] and case["model"] == "replay-redacted:masked.jsonl"
+
+
+def test_pytest_refuses_it_too(recorded):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "HF_HUB_OFFLINE": "1", "PATH": ""}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "leaky.yaml", "--llmeval-model",
+                          "replay:masked.jsonl"], cwd=recorded, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode != 0 and "PASSED" not in run.stdout
+    assert "its manifest says redact_pii: true" in run.stdout, run.stdout[-2000:]
