@@ -114,3 +114,12 @@ def test_limits_outside_0_1_are_refused(option):
 
     with pytest.raises(ScorerError, match=f"{option} must be between 0 and 1"):
         build("judge", {"model": "python:x:y", option: 1.5})
+
+
+@pytest.mark.parametrize(("flips", "refused"), [(0, False), (2, False), (3, True), (10, True)])
+def test_the_rule_is_the_observed_rate_against_the_limit(flips, refused):
+    from llmeval.scorers.base import Score, Threshold
+
+    judge = build("judge", {"model": "python:x:y", "mode": "pairwise"})
+    scores = [Score("judge", 0.5, Threshold(), True, metadata={"order_disagreement": float(i < flips)}) for i in range(10)]
+    assert (judge.audit(scores) is not None) == refused  # 2 of 10 is exactly the 20% limit: kept
