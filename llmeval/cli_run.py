@@ -101,7 +101,7 @@ def _nothing_to_evaluate(suites: list[Any], paths: list[Path], broken: list[str]
     """No case to run is no evidence, never a pass: exit 2 when suites or models failed to load, else 5 (as pytest's)."""
     where = ", ".join(str(p) for p in paths)
     if broken:
-        found, fix, code = "every suite or model above failed to load", "fix the errors above", 2
+        found, fix, code = "the errors above left no suite to run", "fix them", 2
     elif suites:
         found, fix, code = f"the suites under {where} select no case", "add cases to them", 5
     else:
