@@ -1,7 +1,8 @@
 """``llmeval run``: evaluate suites on models without pytest — the same core, records and exit codes.
 
 Exit status as pytest's: 0 every case and gate passed, 1 a case or gate failed or errored, 2 a suite
-file or a model could not be loaded (the other suites still run), 4 bad usage.
+file or a model could not be loaded (the other suites still run), 4 bad usage, 5 nothing to evaluate
+(no suite file, or no case selected: no evidence is never a pass).
 """
 
 from __future__ import annotations
@@ -94,9 +95,24 @@ def _run(run: Any, args: argparse.Namespace) -> int:
             targets.append(Target(suite, spec, tuple(suite.cases)))
     for message in broken:
         print(f"ERROR {message}", file=sys.stderr)
+    if not any(t.cases for t in targets):
+        return _nothing_to_evaluate(suites, args.suites, broken)
     result = run.evaluate(targets)
     status = _report(run, targets, result, args)
     return 2 if broken else status
+
+
+def _nothing_to_evaluate(suites: list[Any], paths: list[Path], broken: list[str]) -> int:
+    """No case to run is no evidence, never a pass: exit 2 when suites or models failed to load, else 5 (as pytest's)."""
+    where = ", ".join(str(p) for p in paths)
+    if broken:
+        found, fix, code = "the errors above left no suite to run", "fix them", 2
+    elif suites:
+        found, fix, code = f"the suites under {where} select no case", "add cases to them", 5
+    else:
+        found, fix, code = f"no suite file under {where}", "point llmeval run at suite files (YAML with a 'suite:' key)", 5
+    print(f"llmeval: error: nothing to evaluate: {found}; no verdict (exit {code}): {fix}", file=sys.stderr)
+    return code
 
 
 def _load_suites(paths: list[Path]) -> tuple[list[Any], list[str]]:

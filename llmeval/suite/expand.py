@@ -279,6 +279,10 @@ def _table_cases(
 
     table_path = resolve(entry.cases_from) or Path(os.path.normpath(Path(linemap.path).parent / entry.cases_from))
     rows = read_table(table_path, suite_path=linemap.path, line=linemap.line(loc + ("cases_from",)))
+    if not rows:
+        raise linemap.error(loc + ("cases_from",), f"case table {table_path} has no rows, so this block gives no cases",
+                            key="cases_from", hint="add rows to the table (the first CSV line is the header), "
+                            "or remove the block if it is not meant to test anything")  # fmt: skip
     if entry.limit is not None:
         rows = rows[: entry.limit]
     for row in rows:
