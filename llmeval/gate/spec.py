@@ -230,16 +230,22 @@ def gate_name(spec: Mapping[str, Any] | GateSpec) -> str:
     return parse_gate(spec).name
 
 
-def plan_gates(gates: Sequence[Mapping[str, Any]], regression: Sequence[Mapping[str, Any]] = ()) -> list[GateSpec]:
-    """Parsed gate specs with unique names, plus one regression-only gate per regression rule."""
-    planned = [parse_gate(spec) for spec in gates]
-    for rule in regression:
-        rule = validate_rule(rule)
-        spec = {"metric": rule["metric"], "regression": {k: v for k, v in rule.items() if k != "metric"}}
-        planned.append(parse_gate(spec))
+def regression_gate(rule: Mapping[str, Any]) -> GateSpec:
+    """The gate a suite-level ``regression:`` rule becomes."""
+    rule = validate_rule(rule)
+    return parse_gate({"metric": rule["metric"], "regression": {k: v for k, v in rule.items() if k != "metric"}})
+
+
+def unique_names(gates: Sequence[GateSpec]) -> list[GateSpec]:
+    """The gates with a suffix on repeated names (rougeL-mean, rougeL-mean-2)."""
     seen: dict[str, int] = {}
     named = []
-    for gate in planned:
+    for gate in gates:
         seen[gate.name] = seen.get(gate.name, 0) + 1
         named.append(gate if seen[gate.name] == 1 else replace(gate, name=f"{gate.name}-{seen[gate.name]}"))
     return named
+
+
+def plan_gates(gates: Sequence[Mapping[str, Any]], regression: Sequence[Mapping[str, Any]] = ()) -> list[GateSpec]:
+    """Parsed gate specs with unique names, plus one regression-only gate per regression rule."""
+    return unique_names([*(parse_gate(spec) for spec in gates), *(regression_gate(rule) for rule in regression)])

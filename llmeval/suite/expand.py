@@ -102,18 +102,19 @@ def _cache_key_files(globs: Sequence[str], linemap: LineMap) -> tuple[str, ...]:
 
 
 def _plan_gates(spec: schema.SuiteSpec, linemap: LineMap) -> tuple[Gate, ...]:
-    """The suite's gates plus one regression gate per regression rule, each named and at its line."""
-    from llmeval.gate import plan_gates
+    """The suite's gates plus one regression gate per regression rule, each parsed once, named and at its line."""
+    from llmeval.gate.spec import parse_gate, regression_gate, unique_names
 
     gates = [g.model_dump(exclude_none=True) for g in spec.gates]
     rules = [r.model_dump(exclude_none=True) for r in spec.regression]
     lines = [linemap.line(("gates", i)) for i in range(len(gates))] + [linemap.line(("regression", j)) for j in range(len(rules))]
-    for k, (one_gate, one_rule) in enumerate([([g], []) for g in gates] + [([], [r]) for r in rules]):
+    parsed = []
+    for k, (parse, entry) in enumerate([(parse_gate, g) for g in gates] + [(regression_gate, r) for r in rules]):
         try:
-            plan_gates(one_gate, one_rule)
+            parsed.append(parse(entry))
         except SuiteError as exc:
             raise SuiteError(exc.message, path=linemap.path, line=lines[k], key=exc.key, hint=exc.hint) from None
-    return tuple(Gate(g, g.name, lines[k]) for k, g in enumerate(plan_gates(gates, rules)))
+    return tuple(Gate(g, g.name, lines[k]) for k, g in enumerate(unique_names(parsed)))
 
 
 def _check_unique(cases: Sequence[Case]) -> None:
