@@ -28,6 +28,7 @@ selection_key = pytest.StashKey[dict]()  # suite path -> its core.Targets
 broken_key = pytest.StashKey[list]()  # suite files that could not be collected
 names_key = pytest.StashKey[dict]()  # suite name -> the file that has it
 _done_key = pytest.StashKey[set]()  # suite files an xdist worker has evaluated
+_sent_key = pytest.StashKey[list]()  # [values, secrets] an xdist worker's redactor has sent the controller
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -155,7 +156,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         records = _records(item)
         # in one process the reporter takes the frozen records as they are; xdist ships their JSON form
         report.llmeval_records = [r.to_json() for r in records] if cfg.is_xdist_worker(item.config) else records
+        if cfg.is_xdist_worker(item.config):
+            _send_redaction(item.config, report)
     return report
+
+
+def _send_redaction(config: pytest.Config, report: Any) -> None:
+    """The values this worker's redactor found since its last report: the controller masks the run with all of them."""
+    from llmeval.reporting.run_redaction import PAYLOAD, worker_payload
+
+    evaluation = config.stash.get(evaluation_key, None)
+    payload = worker_payload(evaluation.redactor, config.stash.setdefault(_sent_key, [0, 0])) if evaluation else None
+    if payload is not None:
+        setattr(report, PAYLOAD, payload)
 
 
 def _records(item: Any) -> list[Any]:

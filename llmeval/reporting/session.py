@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from llmeval import config as cfg
+
 if TYPE_CHECKING:
     from llmeval.records import CaseRecord, GateRecord, Verdict
 
@@ -29,21 +31,37 @@ class Reporter:
         self._properties: dict[str, list[tuple[str, object]]] = {}
         self.written: list[tuple[str, Path]] = []
         self._verdict: Verdict | None = None
+        self._final: Any = None  # under xdist: the run's redaction, decided here over every worker's findings
+        self._pending: list[Any] = []  # under xdist: records held until the run's redaction is known
+        if cfg.is_xdist_controller(config):
+            from llmeval.reporting.run_redaction import RunRedaction
+
+            self._final = RunRedaction(settings.redact_pii)
 
     # -- streaming ----------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self._final is not None and hasattr(report, "llmeval_redaction"):
+            self._final.learn(report.llmeval_redaction)
+            del report.llmeval_redaction
         found = getattr(report, "llmeval_records", None)
         if found:
             from llmeval.records import Record, from_json
 
             records = [r if isinstance(r, Record) else from_json(r) for r in found]
             del report.llmeval_records  # pytest keeps every report until the end: keep one copy of the records
-            self._write(records)
+            self._take(records)
             self._record_properties(report.nodeid, records)
         if report.when == "teardown" and report.nodeid in self._properties:
             # pytest's JUnit writer reads a test's properties from its teardown report
             report.user_properties = [*report.user_properties, *self._properties.pop(report.nodeid)]
+
+    def _take(self, records: list[Any]) -> None:
+        """Stream a report's records to the results file; under xdist, hold them for the run's redaction."""
+        if self._final is not None:
+            self._pending += records
+        else:
+            self._write(records)
 
     def _write(self, records: list[Any]) -> None:
         if self._writer is None:
@@ -70,8 +88,18 @@ class Reporter:
                 for name, value in props:
                     xml.add_global_property(f"{nodeid}|{name}", value)
 
+    def _redact_run(self) -> None:
+        """Under xdist: mask every record, JUnit entry and failure text with all workers' values, then write rows."""
+        self._final.shown(self.config)
+        if self._pending:
+            self._write(self._final.records(self._pending))
+        self._pending = []
+
     # -- end of run ---------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)  # before pytest's JUnit writer
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self._final is not None:
+            self._redact_run()
         if not self.cases and not self.gates:
             self._close()
             return
@@ -120,6 +148,7 @@ class Reporter:
                 from llmeval.gate.baseline import compare_with_baseline
 
                 self._diff = compare_with_baseline(self.case_rows, baseline, suite_versions=self.suite_versions())
+                self._diff = self._final.json(self._diff) if self._final is not None else self._diff
         return self._diff
 
     def verdict(self) -> Verdict:
