@@ -53,6 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         cfg.apply(settings, given, source="the command line")
         settings.from_command_line |= set(given)
+        _check_outputs(settings, root, args)
         run = Evaluation(settings, root, write_line=_printer(args.quiet))
     except LlmevalError as exc:
         print(f"llmeval: error: {exc}", file=sys.stderr)
@@ -61,6 +62,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run(run, args)
     finally:
         run.close()
+
+
+def _check_outputs(settings: Any, root: Path, args: argparse.Namespace) -> None:
+    """Every file the run writes must be writable before any model loads (a usage error, exit 4, otherwise)."""
+    from llmeval.reporting.output_paths import check_outputs, settings_outputs
+
+    junit = [("--junit", root / args.junit)] if args.junit else []
+    check_outputs([*settings_outputs(settings, root, lambda name: f"--{name}", results=True), *junit])
 
 
 def _printer(quiet: bool) -> Any:
@@ -127,26 +136,24 @@ def _load_suites(paths: list[Path]) -> tuple[list[Any], list[str]]:
 def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace) -> int:
     from llmeval.core.manifest import build_manifest
     from llmeval.gate import build_verdict
+    from llmeval.reporting.output_paths import EXIT_UNWRITABLE, Fallback
     from llmeval.reporting.outputs import comparison, write_outputs
-    from llmeval.reporting.results import ResultsWriter
     from llmeval.reporting.terminal import summary_lines
 
     cases, gates = result.case_records(), list(result.gates.values())
     verdict = build_verdict([g.row() for g in gates], result.baseline_diff, run_id=run.settings.run_id)
     manifest = build_manifest(run, {r.suite: r.suite_path for r in cases})
-    path = run.settings.results_path(run.root)
-    with ResultsWriter(path, mode="append" if run.settings.append else "overwrite") as writer:
-        for record in (*cases, *gates):
-            writer.write(record.row())
-        writer.write(verdict.to_json())
-        writer.write(manifest.to_json())
-    written = [("results", path)]
+    fallback = Fallback()
+    mode = "append" if run.settings.append else "overwrite"
+    rows = [r.row() for r in (*cases, *gates)] + [verdict.to_json(), manifest.to_json()]
+    written = [("results", fallback.write("results", run.settings.results_path(run.root), lambda p: _rows(p, rows, mode))[0])]
     if args.junit:
         from llmeval.reporting.junit import write_junit
 
-        written.append(("junit", write_junit(args.junit, _junit_tests(run, targets, result))))
+        tests = _junit_tests(run, targets, result)
+        written.append(("junit", fallback.write("JUnit XML", args.junit, lambda p: write_junit(p, tests))[0]))
     compared = comparison(cases)
-    written += write_outputs(run.settings, run.root, cases, gates, verdict, result.baseline_diff, compared)
+    written += write_outputs(run.settings, run.root, cases, gates, verdict, result.baseline_diff, compared, fallback=fallback)
     for line, _ in summary_lines([r.row() for r in cases], verdict, result.baseline_diff):
         print(line)
     if compared is not None:
@@ -155,8 +162,20 @@ def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace)
         print(format_comparison(compared, markdown=False))
     for kind, file in written:
         print(f"llmeval {kind}: {run.rel(str(file))}")
+    for message in fallback.messages:
+        print(f"llmeval: error: {message} (exit status {EXIT_UNWRITABLE})", file=sys.stderr)
+    if fallback.messages:
+        return EXIT_UNWRITABLE
     failed = any(o.status != "passed" for o in result.cases.values()) or any(g.status in ("failed", "error") for g in gates)
     return 1 if failed else 0
+
+
+def _rows(path: Path, rows: list[dict[str, Any]], mode: Any) -> None:
+    from llmeval.reporting.results import ResultsWriter
+
+    with ResultsWriter(path, mode=mode) as writer:
+        for row in rows:
+            writer.write(row)
 
 
 def _junit_tests(run: Any, targets: list[Any], result: Any) -> list[Any]:

@@ -6,6 +6,7 @@ used, and nothing here touches the environment (offline hub mode is set where a 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Generator
 from pathlib import Path
@@ -38,11 +39,22 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = cfg.from_pytest(config)
         baseline = _baseline(settings, Path(config.rootpath))
+        if not cfg.is_xdist_worker(config):
+            check_outputs(config, settings, results=False)
     except LlmevalError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[settings_key] = (settings, baseline)
     if not cfg.is_xdist_worker(config):
         config.pluginmanager.register(Reporter(config, settings), "llmeval-reporter")
+
+
+def check_outputs(config: pytest.Config, settings: Any, *, results: bool) -> None:
+    """Every output the run will write must be writable (`results`: the default results file too), before any work."""
+    from llmeval.reporting.output_paths import check_outputs, settings_outputs
+
+    outputs = settings_outputs(settings, Path(config.rootpath), lambda name: f"--llmeval-{name}", results=results)
+    xml = getattr(config.option, "xmlpath", None)
+    check_outputs([*outputs, *([("--junitxml", Path(os.path.abspath(xml)))] if xml else [])])
 
 
 def _baseline(settings: Any, root: Path) -> Any:
@@ -89,9 +101,18 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
 
         config.stash[selection_key] = select(session.items)
         if not cfg.is_xdist_worker(config):
+            _check_results_file(config)
             with _uncaptured(config):
                 config.stash[result_key] = _evaluate(evaluation_of(config), config.stash[selection_key])
     return (yield)
+
+
+def _check_results_file(config: pytest.Config) -> None:
+    """Suites were collected: the results file (written by default) must be writable before generation starts."""
+    try:
+        check_outputs(config, config.stash[settings_key][0], results=True)
+    except LlmevalError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def evaluate_file(config: pytest.Config, path: str) -> Any:

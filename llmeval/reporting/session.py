@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from llmeval import config as cfg
+from llmeval.errors import LlmevalError
+from llmeval.reporting.output_paths import EXIT_UNWRITABLE, Fallback, unwritable
 
 if TYPE_CHECKING:
     from llmeval.records import CaseRecord, GateRecord, Verdict
@@ -28,6 +30,8 @@ class Reporter:
         self.gates: list[GateRecord] = []
         self.results_path = self.settings.results_path(self.root)
         self._writer: Any = None
+        self._tail: list[dict[str, Any]] = []  # the verdict and manifest rows, once written
+        self._fallback = Fallback()
         self._properties: dict[str, list[tuple[str, object]]] = {}
         self.written: list[tuple[str, Path]] = []
         self._verdict: Verdict | None = None
@@ -37,6 +41,20 @@ class Reporter:
             from llmeval.reporting.run_redaction import RunRedaction
 
             self._final = RunRedaction(settings.redact_pii)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """Under xdist, once a worker collected suites: the results file must be writable before any item runs."""
+        from llmeval.suite import is_suite_file
+
+        files = {nodeid.partition("::")[0] for nodeid in ids}
+        if not self._pending and any(f.endswith((".yaml", ".yml")) and is_suite_file(self.root / f) for f in files):
+            from llmeval.plugin import check_outputs
+
+            try:
+                check_outputs(self.config, self.settings, results=True)
+            except LlmevalError as exc:
+                raise pytest.UsageError(str(exc)) from None
 
     # -- streaming ----------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -65,13 +83,17 @@ class Reporter:
 
     def _write(self, records: list[Any]) -> None:
         if self._writer is None:
-            from llmeval.reporting.results import ResultsWriter
+            from llmeval.reporting.output_paths import SafeResults
 
-            self._writer = ResultsWriter(self.results_path, mode="append" if self.settings.append else "overwrite")
-            self.written.append(("results", self.results_path))
+            mode = "append" if self.settings.append else "overwrite"
+            self._writer = SafeResults(self.results_path, mode, self._fallback, self._rows_so_far)
         for record in records:
             self._writer.write(record.row())
             (self.cases if record.KIND == "case" else self.gates).append(record)
+
+    def _rows_so_far(self) -> list[dict[str, Any]]:
+        """What the results file holds so far (written again to the fallback file if a write fails)."""
+        return [*self.case_rows, *self.gate_rows, *self._tail]
 
     def _record_properties(self, nodeid: str, records: list[Any]) -> None:
         from llmeval.reporting.junit import properties_of
@@ -106,16 +128,32 @@ class Reporter:
         from llmeval.reporting.outputs import write_outputs
 
         verdict = self.verdict()
-        self._writer.write(verdict.to_json())
-        self._writer.write(self.manifest().to_json())
+        for row in (verdict.to_json(), self.manifest().to_json()):
+            self._writer.write(row)
+            self._tail.append(row)
         self._close()
-        self.written += write_outputs(
-            self.settings, self.root, self.cases, self.gates, verdict, self.baseline_diff(), self.comparison()
-        )
+        self.written += write_outputs(self.settings, self.root, self.cases, self.gates, verdict, self.baseline_diff(),
+                                      self.comparison(), fallback=self._fallback)  # fmt: skip
+        self._junit_fallback()
+        if self._fallback.messages:
+            session.exitstatus = EXIT_UNWRITABLE
+
+    def _junit_fallback(self) -> None:
+        """pytest writes --junitxml after this: if its path went bad during the run, send it to a fallback file."""
+        from _pytest.junitxml import xml_key
+
+        xml = self.config.stash.get(xml_key, None)
+        if xml is not None and (reason := unwritable(Path(xml.logfile))) is not None:
+            spare = self._fallback.path_for(Path(xml.logfile))
+            self._fallback.messages.append(f"could not write the JUnit XML to {xml.logfile} ({reason}); "
+                                           f"it was written to {spare} instead")  # fmt: skip
+            xml.logfile = str(spare)
 
     def _close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+            self.written.append(("results", self._writer.path))
+            self._writer = None
 
     @property
     def case_rows(self) -> list[dict[str, Any]]:
@@ -182,6 +220,8 @@ class Reporter:
                 tr.write_line(line)
         for kind, path in self.written:
             tr.write_line(f"llmeval {kind}: {_shown(path, self.root)}")
+        for message in self._fallback.messages:
+            tr.write_line(f"llmeval: error: {message} (exit status {EXIT_UNWRITABLE})", red=True, bold=True)
 
 
 def _shown(path: Path, root: Path) -> str:
