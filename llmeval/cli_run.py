@@ -134,26 +134,15 @@ def _load_suites(paths: list[Path]) -> tuple[list[Any], list[str]]:
 
 
 def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace) -> int:
-    from llmeval.core.manifest import build_manifest
     from llmeval.gate import build_verdict
     from llmeval.reporting.output_paths import EXIT_UNWRITABLE, Fallback
-    from llmeval.reporting.outputs import comparison, write_outputs
+    from llmeval.reporting.outputs import comparison
     from llmeval.reporting.terminal import summary_lines
 
     cases, gates = result.case_records(), list(result.gates.values())
     verdict = build_verdict([g.row() for g in gates], result.baseline_diff, run_id=run.settings.run_id)
-    manifest = build_manifest(run, {r.suite: r.suite_path for r in cases})
-    fallback = Fallback()
-    mode = "append" if run.settings.append else "overwrite"
-    rows = [r.row() for r in (*cases, *gates)] + [verdict.to_json(), manifest.to_json()]
-    written = [("results", fallback.write("results", run.settings.results_path(run.root), lambda p: _rows(p, rows, mode))[0])]
-    if args.junit:
-        from llmeval.reporting.junit import write_junit
-
-        tests = _junit_tests(run, targets, result)
-        written.append(("junit", fallback.write("JUnit XML", args.junit, lambda p: write_junit(p, tests))[0]))
-    compared = comparison(cases)
-    written += write_outputs(run.settings, run.root, cases, gates, verdict, result.baseline_diff, compared, fallback=fallback)
+    compared, fallback = comparison(cases), Fallback()
+    written = _write_files(run, targets, result, args, verdict, compared, fallback)
     for line, _ in summary_lines([r.row() for r in cases], verdict, result.baseline_diff):
         print(line)
     if compared is not None:
@@ -168,6 +157,27 @@ def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace)
         return EXIT_UNWRITABLE
     failed = any(o.status != "passed" for o in result.cases.values()) or any(g.status in ("failed", "error") for g in gates)
     return 1 if failed else 0
+
+
+def _write_files(run: Any, targets: list[Any], result: Any, args: argparse.Namespace, verdict: Any, compared: Any,
+                 fallback: Any) -> list[tuple[str, Path]]:  # fmt: skip
+    """Results, JUnit, baseline and HTML; a file that cannot be written goes to `fallback` (its message says where)."""
+    from llmeval.core.manifest import build_manifest
+    from llmeval.reporting.outputs import write_outputs
+
+    cases, gates = result.case_records(), list(result.gates.values())
+    manifest = build_manifest(run, {r.suite: r.suite_path for r in cases})
+    rows = [r.row() for r in (*cases, *gates)] + [verdict.to_json(), manifest.to_json()]
+    mode = "append" if run.settings.append else "overwrite"
+    path, _ = fallback.write("results", run.settings.results_path(run.root), lambda p: _rows(p, rows, mode))
+    written = [("results", path)]
+    if args.junit:
+        from llmeval.reporting.junit import write_junit
+
+        tests = _junit_tests(run, targets, result)
+        written.append(("junit", fallback.write("JUnit XML", args.junit, lambda p: write_junit(p, tests))[0]))
+    return written + write_outputs(run.settings, run.root, cases, gates, verdict, result.baseline_diff, compared,
+                                   fallback=fallback)  # fmt: skip
 
 
 def _rows(path: Path, rows: list[dict[str, Any]], mode: Any) -> None:

@@ -19,7 +19,10 @@ def second(prompt, vars):
     return ("Card 41 11 11 11-1111-1111 noted; THOMPSON asked; mail margaret.thompson@exampl… ; "
             "iban gb82west12345698765432; tel 2125550182")
 """
-SUITE = 'suite: {name}\nmodel: python:app:{fn}\nprompt: "hello"\ndefaults:\n  scorers: [{{contains: "never"}}]\ncases:\n  - {{id: c}}\n'
+SUITE = (
+    'suite: {name}\nmodel: python:app:{fn}\nprompt: "hello"\ndefaults:\n  scorers: [{{contains: "never"}}]\n'
+    "cases:\n  - {{id: c}}\n"
+)
 PLANTED = (
     "4111 1111 1111 1111", "41 11 11 11-1111-1111", "Margaret", "Thompson", "THOMPSON", "margaret.thompson@exampl",
     "212 555 0182", "2125550182", "GB82 WEST 1234", "gb82west1234",

@@ -19,6 +19,7 @@ from llmeval.reporting.output_paths import EXIT_UNWRITABLE, Fallback, unwritable
 
 if TYPE_CHECKING:
     from llmeval.records import CaseRecord, GateRecord, Verdict
+    from llmeval.reporting.results import WriteMode
 
 
 class Reporter:
@@ -85,7 +86,7 @@ class Reporter:
         if self._writer is None:
             from llmeval.reporting.output_paths import SafeResults
 
-            mode = "append" if self.settings.append else "overwrite"
+            mode: WriteMode = "append" if self.settings.append else "overwrite"
             self._writer = SafeResults(self.results_path, mode, self._fallback, self._rows_so_far)
         for record in records:
             self._writer.write(record.row())

@@ -73,7 +73,8 @@ def test_pytest_refuses_an_unwritable_default_results_file_before_generation(pro
     (project.path / "reports").write_text("a file where the default results folder would be")
     result = project.runpytest()
     assert result.ret == 4
-    result.stderr.fnmatch_lines(["ERROR: --llmeval-results *reports/*/results.jsonl: cannot write there (*reports is not a folder)*"])
+    expected = "ERROR: --llmeval-results *reports/*/results.jsonl: cannot write there (*reports is not a folder)*"
+    result.stderr.fnmatch_lines([expected])
     assert not (project.path / "called").exists()
 
 
