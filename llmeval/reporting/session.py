@@ -49,7 +49,7 @@ class Reporter:
         from llmeval.suite import is_suite_file
 
         files = {nodeid.partition("::")[0] for nodeid in ids}
-        if not self._pending and any(f.endswith((".yaml", ".yml")) and is_suite_file(self.root / f) for f in files):
+        if any(f.endswith((".yaml", ".yml")) and is_suite_file(self.root / f) for f in files):
             from llmeval.plugin import check_outputs
 
             try:

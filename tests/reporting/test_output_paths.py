@@ -69,9 +69,10 @@ def test_pytest_refuses_an_unwritable_output_before_any_work(project, option, pa
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
-def test_pytest_refuses_an_unwritable_default_results_file_before_generation(project):
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_pytest_refuses_an_unwritable_default_results_file_before_generation(project, xdist):
     (project.path / "reports").write_text("a file where the default results folder would be")
-    result = project.runpytest()
+    result = project.runpytest_subprocess(*xdist) if xdist else project.runpytest()
     assert result.ret == 4
     expected = "ERROR: --llmeval-results *reports/*/results.jsonl: cannot write there (*reports is not a folder)*"
     result.stderr.fnmatch_lines([expected])
