@@ -1,7 +1,8 @@
 """``llmeval run``: evaluate suites on models without pytest — the same core, records and exit codes.
 
 Exit status as pytest's: 0 every case and gate passed, 1 a case or gate failed or errored, 2 a suite
-file or a model could not be loaded (the other suites still run), 4 bad usage.
+file or a model could not be loaded (the other suites still run), 4 bad usage, an unwritable output path
+included (checked before any model loads; a write that still fails at the end goes to a fallback file).
 """
 
 from __future__ import annotations
