@@ -123,9 +123,14 @@ class Reporter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self._final is not None:
             self._redact_run()
-        if not self.cases and not self.gates:
-            self._close()
-            return
+        if self.cases or self.gates:
+            self._write_outputs()
+        self._close()
+        self._junit_fallback()
+        if self._fallback.messages:
+            session.exitstatus = EXIT_UNWRITABLE
+
+    def _write_outputs(self) -> None:
         from llmeval.reporting.outputs import write_outputs
 
         verdict = self.verdict()
@@ -135,9 +140,6 @@ class Reporter:
         self._close()
         self.written += write_outputs(self.settings, self.root, self.cases, self.gates, verdict, self.baseline_diff(),
                                       self.comparison(), fallback=self._fallback)  # fmt: skip
-        self._junit_fallback()
-        if self._fallback.messages:
-            session.exitstatus = EXIT_UNWRITABLE
 
     def _junit_fallback(self) -> None:
         """pytest writes --junitxml after this: if its path went bad during the run, send it to a fallback file."""
@@ -205,6 +207,7 @@ class Reporter:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.cases and not self.gates:
+            self._show_errors(terminalreporter)
             return
         from llmeval.reporting.terminal import summary_lines
 
@@ -221,6 +224,9 @@ class Reporter:
                 tr.write_line(line)
         for kind, path in self.written:
             tr.write_line(f"llmeval {kind}: {_shown(path, self.root)}")
+        self._show_errors(tr)
+
+    def _show_errors(self, tr: Any) -> None:
         for message in self._fallback.messages:
             tr.write_line(f"llmeval: error: {message} (exit status {EXIT_UNWRITABLE})", red=True, bold=True)
 
