@@ -33,7 +33,8 @@ class Redactor:
         self._secret_list = list(dict.fromkeys(s for s in secrets if s))
         self._secrets = secret_pattern(self._secret_list)
         self._known = KnownValues()
-        self._found: dict[tuple[str, str], None] = {}  # (type, value) in the order found, for other processes
+        self._found: list[tuple[str, str]] = []  # (type, value), each once, in the order found: for other processes
+        self._found_set: set[tuple[str, str]] = set()
         self._analysed: set[str] = set()
 
     @property
@@ -59,10 +60,9 @@ class Redactor:
     def secrets(self) -> list[str]:
         return list(self._secret_list)
 
-    @property
-    def found(self) -> list[tuple[str, str]]:
-        """Every (entity type, value) detected so far, in order (what an xdist worker sends its controller)."""
-        return list(self._found)
+    def found_since(self, start: int = 0) -> list[tuple[str, str]]:
+        """The (entity type, value) pairs detected after the first `start` (what an xdist worker sends its controller)."""
+        return self._found[start:]
 
     def learn(self, values: Iterable[Sequence[str]] = (), secrets: Iterable[str] = ()) -> None:
         """Values and secrets found by another process of the run join this redactor's (no detection here)."""
@@ -82,9 +82,10 @@ class Redactor:
         return self._redact_string(text) if self.active else text
 
     def _remember(self, entity_type: str, value: str) -> None:
-        if (entity_type, value) not in self._found:
+        if (entity_type, value) not in self._found_set:
             self._known.add(entity_type, value)
-            self._found[entity_type, value] = None
+            self._found.append((entity_type, value))
+            self._found_set.add((entity_type, value))
 
     def _learn(self, texts: Sequence[str]) -> None:
         """Detect PII in the texts not analysed yet (one engine call) and remember the values found."""

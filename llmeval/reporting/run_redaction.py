@@ -20,7 +20,7 @@ _JUNIT_IDS = frozenset({"classname", "name", "file", "line", "time"})  # pytest'
 
 def worker_payload(redactor: Redactor, sent: list[int]) -> dict[str, Any] | None:
     """What the worker's redactor found since its last payload (`sent`: [values sent, secrets sent], updated)."""
-    values, secrets = redactor.found[sent[0] :], redactor.secrets[sent[1] :]
+    values, secrets = redactor.found_since(sent[0]), redactor.secrets[sent[1] :]
     if not values and not secrets:
         return None
     sent[0], sent[1] = sent[0] + len(values), sent[1] + len(secrets)
