@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import re
 import time
 from collections import defaultdict
@@ -75,6 +76,16 @@ class GenerationPlan:
         error = pattern.sub(SECRET_LABEL, gen.error) if gen.error else gen.error
         return dataclasses.replace(gen, text=pattern.sub(SECRET_LABEL, gen.text), error=error)
 
+    def _masked_material(self, job: Job, backend: Backend) -> dict[str, object]:
+        """The request as the cache stores it, with any secret in it (a key pasted into a prompt) masked."""
+        material = job.request.material(with_vars=backend.sees_vars)
+        if self._secret_pattern is None:
+            return material
+        from llmeval.reporting.redact import SECRET_LABEL
+
+        masked: dict[str, object] = json.loads(self._secret_pattern.sub(SECRET_LABEL, json.dumps(material)))
+        return masked
+
     def get(self, key: str) -> Generation:
         if key not in self.results:
             self.run([key])
@@ -138,7 +149,7 @@ class GenerationPlan:
             self.results[job.key] = gen
             if self.deadline is not None and gen.error is None:
                 self.deadline.charge(gen.prompt_tokens + gen.completion_tokens)
-            self.cache.put(job.key, backend.identity(), job.request.material(with_vars=backend.sees_vars), gen)
+            self.cache.put(job.key, backend.identity(), self._masked_material(job, backend), gen)
             progress.advance(gen.completion_tokens, gen.error is not None)
 
         message: str | None

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from llmeval.backends import Generation, GenerationConfig, Request
 from llmeval.cli import main
-from llmeval.engine.cache import FORMAT
+from llmeval.engine.cache import FORMAT, Cache
+from llmeval.engine.plan import GenerationPlan
+from llmeval.engine.progress import Progress
 
 KEY = "sk-live-ECHOED-0123456789abcdef"
 
@@ -63,3 +66,34 @@ def test_a_cache_written_before_masking_is_not_served_and_is_wiped(echoing, faul
     assert len(fault_server.seen) == 4  # generated again, not served
     assert files_holding(echoing.path, KEY) == [] and "old answer" not in (echoing.path / "r.jsonl").read_text()
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone() == (FORMAT,)
+
+
+class KeyedEcho:
+    """A real backend that holds a key and echoes the prompt (a key pasted into a prompt comes back)."""
+
+    sees_vars, spec, label = False, "test:keyed", "keyed"
+
+    def identity(self) -> str:
+        return self.spec
+
+    def secrets(self) -> list[str]:
+        return [KEY]
+
+    def generate(self, requests, on_result):
+        for i, r in enumerate(requests):
+            on_result(i, Generation(f"echo {r.prompt}", 1, 2, 0.0, error=f"saw {KEY[2:14]}" if "err" in r.prompt else None))
+
+    def close(self):
+        return None
+
+
+def test_the_plan_masks_keys_in_outputs_errors_and_the_stored_request(tmp_path):
+    plan = GenerationPlan(Cache(tmp_path / "cache"), lambda n: Progress(n, live=False, write_line=lambda _: None))
+    backend = KeyedEcho()
+    ok, err = (plan.add(backend, Request(f"{p} {KEY}", None, GenerationConfig())) for p in ("my key is", "err"))
+    plan.run()
+    assert plan.get(ok).text == "echo my key is <SECRET>" and plan.get(err).error == "saw <SECRET>"
+    plan.cache.close()
+    assert files_holding(tmp_path, KEY) == []
+    (request,) = sqlite3.connect(tmp_path / "cache" / "cache.sqlite").execute("SELECT request FROM generations")
+    assert "my key is <SECRET>" in request[0]
