@@ -38,7 +38,7 @@ class Reporter:
         self._verdict: Verdict | None = None
         self._final: Any = None  # under xdist: the run's redaction, decided here over every worker's findings
         self._pending: list[Any] = []  # under xdist: records held until the run's redaction is known
-        if cfg.is_xdist_controller(config):
+        if settings.redact_pii and cfg.is_xdist_controller(config):  # every worker knows every key; PII differs
             from llmeval.reporting.run_redaction import RunRedaction
 
             self._final = RunRedaction(settings.redact_pii)
