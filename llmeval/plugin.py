@@ -187,7 +187,9 @@ def _send_redaction(config: pytest.Config, report: Any) -> None:
     from llmeval.reporting.run_redaction import PAYLOAD, worker_payload
 
     evaluation = config.stash.get(evaluation_key, None)
-    payload = worker_payload(evaluation.redactor, config.stash.setdefault(_sent_key, [0, 0])) if evaluation else None
+    if evaluation is None or not evaluation.settings.redact_pii:  # keys: every worker knows them all
+        return
+    payload = worker_payload(evaluation.redactor, config.stash.setdefault(_sent_key, [0, 0]))
     if payload is not None:
         setattr(report, PAYLOAD, payload)
 
