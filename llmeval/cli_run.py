@@ -1,8 +1,9 @@
 """``llmeval run``: evaluate suites on models without pytest — the same core, records and exit codes.
 
 Exit status as pytest's: 0 every case and gate passed, 1 a case or gate failed or errored, 2 a suite
-file or a model could not be loaded (the other suites still run), 4 bad usage, 5 nothing to evaluate
-(no suite file, or no case selected: no evidence is never a pass).
+file or a model could not be loaded (the other suites still run), 4 bad usage, an unwritable output path
+included (checked before any model loads; a write that still fails at the end goes to a fallback file),
+5 nothing to evaluate (no suite file, or no case selected: no evidence is never a pass).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         cfg.apply(settings, given, source="the command line")
         settings.from_command_line |= set(given)
+        _check_outputs(settings, root, args)
         run = Evaluation(settings, root, write_line=_printer(args.quiet))
     except LlmevalError as exc:
         print(f"llmeval: error: {exc}", file=sys.stderr)
@@ -67,6 +69,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run(run, args)
     finally:
         run.close()
+
+
+def _check_outputs(settings: Any, root: Path, args: argparse.Namespace) -> None:
+    """Every file the run writes must be writable before any model loads (a usage error, exit 4, otherwise)."""
+    from llmeval.reporting.output_paths import check_outputs, settings_outputs
+
+    junit = [("--junit", root / args.junit)] if args.junit else []
+    check_outputs([*settings_outputs(settings, root, lambda name: f"--{name}", results=True), *junit])
 
 
 def _printer(quiet: bool) -> Any:
@@ -146,29 +156,16 @@ def _load_suites(paths: list[Path]) -> tuple[list[Any], list[str]]:
 
 
 def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace) -> int:
-    from llmeval.core.manifest import build_manifest
     from llmeval.gate import build_verdict, closing_lines
-    from llmeval.reporting.outputs import comparison, write_outputs
-    from llmeval.reporting.results import ResultsWriter
+    from llmeval.reporting.output_paths import EXIT_UNWRITABLE, Fallback
+    from llmeval.reporting.outputs import comparison
     from llmeval.reporting.safe import display_line
     from llmeval.reporting.terminal import summary_lines
 
     cases, gates = result.case_records(), list(result.gates.values())
     verdict = build_verdict(gates, result.baseline_diff, run_id=run.settings.run_id, cases=_case_statuses(run, result))
-    manifest = build_manifest(run, {r.suite: r.suite_path for r in cases})
-    path = run.settings.results_path(run.root)
-    with ResultsWriter(path, mode="append" if run.settings.append else "overwrite") as writer:
-        for record in (*cases, *gates):
-            writer.write(record.row())
-        writer.write(verdict.to_json())
-        writer.write(manifest.to_json())
-    written = [("results", path)]
-    if args.junit:
-        from llmeval.reporting.junit import write_junit
-
-        written.append(("junit", write_junit(args.junit, _junit_tests(run, targets, result))))
-    compared = comparison(cases)
-    written += write_outputs(run.settings, run.root, cases, gates, verdict, result.baseline_diff, compared)
+    compared, fallback = comparison(cases), Fallback()
+    written = _write_files(run, targets, result, args, verdict, compared, fallback)
     for line, _ in summary_lines([r.row() for r in cases], verdict, result.baseline_diff):
         print(line)
     if compared is not None:
@@ -177,7 +174,9 @@ def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace)
         print(format_comparison(compared, markdown=False))
     for kind, file in written:
         print(f"llmeval {kind}: {run.rel(str(file))}")
-    code = 0 if verdict.passed else 1
+    for message in fallback.messages:
+        print(f"llmeval: error: {message} (exit status {EXIT_UNWRITABLE})", file=sys.stderr)
+    code = EXIT_UNWRITABLE if fallback.messages else (0 if verdict.passed else 1)
     print("")
     for line in closing_lines(verdict, width=160, exit_code=code):
         print(display_line(line))
@@ -191,6 +190,35 @@ def _case_statuses(run: Any, result: Any) -> dict[str, str]:
         suite = outcome.records[0].suite if outcome.records else ""
         out[f"{suite}::{case} [{run.label(spec)}]"] = outcome.status
     return out
+
+
+def _write_files(run: Any, targets: list[Any], result: Any, args: argparse.Namespace, verdict: Any, compared: Any,
+                 fallback: Any) -> list[tuple[str, Path]]:  # fmt: skip
+    """Results, JUnit, baseline and HTML; a file that cannot be written goes to `fallback` (its message says where)."""
+    from llmeval.core.manifest import build_manifest
+    from llmeval.reporting.outputs import write_outputs
+
+    cases, gates = result.case_records(), list(result.gates.values())
+    manifest = build_manifest(run, {r.suite: r.suite_path for r in cases})
+    rows = [r.row() for r in (*cases, *gates)] + [verdict.to_json(), manifest.to_json()]
+    mode = "append" if run.settings.append else "overwrite"
+    path, _ = fallback.write("results", run.settings.results_path(run.root), lambda p: _rows(p, rows, mode))
+    written = [("results", path)]
+    if args.junit:
+        from llmeval.reporting.junit import write_junit
+
+        tests = _junit_tests(run, targets, result)
+        written.append(("junit", fallback.write("JUnit XML", args.junit, lambda p: write_junit(p, tests))[0]))
+    return written + write_outputs(run.settings, run.root, cases, gates, verdict, result.baseline_diff, compared,
+                                   fallback=fallback)  # fmt: skip
+
+
+def _rows(path: Path, rows: list[dict[str, Any]], mode: Any) -> None:
+    from llmeval.reporting.results import ResultsWriter
+
+    with ResultsWriter(path, mode=mode) as writer:
+        for row in rows:
+            writer.write(row)
 
 
 def _junit_tests(run: Any, targets: list[Any], result: Any) -> list[Any]:

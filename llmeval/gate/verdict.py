@@ -109,7 +109,7 @@ def exit_line(verdict: Verdict, exit_code: int | None = None) -> str:
         return "exit code 1: the verdict is FAIL (0 only when the verdict is PASS)"
     if verdict.passed and code == 1:
         return "exit code 1: the verdict is PASS, but other tests of this session failed"
-    return f"exit code {code}: the run did not complete normally (usage or internal error); the verdict above is partial"
+    return f"exit code {code}: the run could not finish as asked (see the error above); the verdict above stands as printed"
 
 
 def format_verdict(verdict: Verdict, *, width: int = 100) -> str:
