@@ -70,15 +70,17 @@ def same_outcome(members: Sequence[FlipMember], tolerance: float) -> bool:
     return len({str(o) for o in outcomes}) == 1
 
 
-def _group_means(sets: dict[str, list[FlipMember]]) -> dict[str, GroupStat]:
+def _group_means(sets: dict[str, list[FlipMember]], clusters: dict[str, str]) -> dict[str, GroupStat]:
     by_group: dict[str, list[float]] = {}
-    for members in sets.values():
+    units: dict[str, set[str]] = {}
+    for key, members in sets.items():
         for m in members:
             name = "+".join(m.groups.values()) or m.case
             by_group.setdefault(name, [])
+            units.setdefault(name, set()).add(clusters[key])
             if m.value is not None:
                 by_group[name].append(m.value)
-    return {k: GroupStat(sum(v) / len(v) if v else None, len(v)) for k, v in sorted(by_group.items())}
+    return {k: GroupStat(sum(v) / len(v) if v else None, len(v), len(units[k])) for k, v in sorted(by_group.items())}
 
 
 def _set_units(sets: dict[str, list[FlipMember]], clusters: dict[str, str], flipped: set[str]) -> dict[str, list[float]]:
@@ -95,8 +97,8 @@ def evaluate_consistency(g: GateSpec, rows: Sequence[R.Row]) -> Decision:
     sets, clusters = counterfactual_sets(g, rows)
     readable = {k: v for k, v in sets.items() if all(m.outcome is not None for m in v)}
     flipped = {k: v for k, v in readable.items() if not same_outcome(v, g.tolerance)}
-    extra: dict[str, Any] = {"groups": _group_means(sets) or None, "flips": tuple(Flip(k, tuple(v)) for k, v in flipped.items())}
-    extra["flipped"] = len(flipped)
+    flips = tuple(Flip(k, tuple(v)) for k, v in flipped.items())
+    extra: dict[str, Any] = {"groups": _group_means(sets, clusters) or None, "flips": flips, "flipped": len(flipped)}
     if not readable:
         text = f"consistency of {g.metric}: no counterfactual set with readable outcomes ({len(sets)} sets)"
         return Decision(False, text, text, n=0, extra=extra)

@@ -43,7 +43,7 @@ def report(tmp_path: Path, rows_with_probes: list[dict]) -> Path:
             {"metric": "contains", "by": "group", "fairlearn": "demographic_parity_difference", "max": 0.2},
         )
     ]
-    return render_html([*changed, *gates], tmp_path / "report.html", title="probe <b>report</b>", baseline_diff=diff)
+    return render_html(changed, tmp_path / "report.html", gates=gates, title="probe <b>report</b>", baseline_diff=diff)
 
 
 @pytest.fixture
