@@ -41,6 +41,7 @@ _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty 
 _SCALES = {"decade": 10, "decades": 10, "hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
            "k": 1e3, "m": 1e6, "mn": 1e6, "bn": 1e9, "b": 1e9}  # fmt: skip
 _NUM_WORD = "|".join([*_UNITS, *_TENS, "decades?", "hundred", "thousand", "million", "billion", "trillion", "half", "dozen"])
+_NOT_CONTENT = STOPWORDS | NEGATIONS | set(_UNITS) | set(_TENS) | set(_SCALES) | {"half", "dozen", "hundred"}
 _NUMBER = re.compile(
     r"(?P<digits>\d+(?:,\d{3})*(?:\.\d+)?)(?:\s*(?P<scale>thousand|million|billion|trillion|bn|mn|[kmb])\b)?"
     rf"|(?P<words>\b(?:{_NUM_WORD})(?:[\s-]+(?:and[\s-]+)?(?:{_NUM_WORD}))*\b)",
@@ -90,9 +91,19 @@ def stem(word: str) -> str:
 
 
 def content_words(text: str) -> set[str]:
-    """Stems of the words that carry content: no stopwords, no numbers, no negations."""
+    """Stems of the words that carry content: no stopwords, no numbers (digits or words), no negations."""
     words = (w for w in _WORD.findall(text) if not w[0].isdigit())
-    return {stem(w) for w in words if w.lower() not in STOPWORDS and w.lower() not in NEGATIONS and len(w) > 1}
+    return {stem(w) for w in words if w.lower() not in _NOT_CONTENT and len(w) > 1}
+
+
+def entities(text: str) -> set[str]:
+    """Capitalised words inside a sentence (names, places, organisations), as stems."""
+    found = set()
+    for sentence in sentences(text):
+        for w in _WORD.findall(sentence)[1:]:
+            if w[:1].isupper() and w.lower() not in _NOT_CONTENT and w.lower() not in MONTHS:
+                found.add(stem(w))
+    return found
 
 
 def has_negation(text: str) -> bool:
