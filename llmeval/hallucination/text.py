@@ -41,6 +41,7 @@ _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty 
 _SCALES = {"decade": 10, "decades": 10, "hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
            "k": 1e3, "m": 1e6, "mn": 1e6, "bn": 1e9, "b": 1e9}  # fmt: skip
 _NUM_WORD = "|".join([*_UNITS, *_TENS, "decades?", "hundred", "thousand", "million", "billion", "trillion", "half", "dozen"])
+_TITLES = frozenset("Mr Mrs Ms Miss Dr Prof Sir Dame Mx UNK".split())  # UNK: a corpus placeholder, not a name
 _NOT_CONTENT = STOPWORDS | NEGATIONS | set(_UNITS) | set(_TENS) | set(_SCALES) | {"half", "dozen", "hundred"}
 _NUMBER = re.compile(
     r"(?P<digits>\d+(?:,\d{3})*(?:\.\d+)?)(?:\s*(?P<scale>thousand|million|billion|trillion|bn|mn|[kmb])\b)?"
@@ -82,8 +83,9 @@ _IRREGULAR = dict(
 def stem(word: str) -> str:
     """A crude stemmer (suffixes, a few irregular forms), so "repairs"/"repaired"/"repairing" compare equal."""
     w = word.lower().replace("’", "'").strip("'-")
+    w = re.sub(r"'s$", "", w)
     w = _IRREGULAR.get(w, w)
-    for suffix in ("'s", "ing", "edly", "ed", "ies", "es", "ly", "s"):
+    for suffix in ("ment", "ing", "edly", "ed", "ies", "es", "ly", "s"):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
             w = w[: -len(suffix)]
             break
@@ -101,9 +103,34 @@ def entities(text: str) -> set[str]:
     found = set()
     for sentence in sentences(text):
         for w in _WORD.findall(sentence)[1:]:
-            if w[:1].isupper() and w.lower() not in _NOT_CONTENT and w.lower() not in MONTHS:
+            if w[:1].isupper() and w.lower() not in _NOT_CONTENT and w.lower() not in MONTHS and w not in _TITLES and len(w) > 1:
                 found.add(stem(w))
     return found
+
+
+_DOC = r"(?:the |this )?(?:provided |given |above |original )?(?:passage|article|text|document|story|source|excerpt|summary)"
+_META = re.compile(
+    r"^(?:(?:however|overall|in summary|in short|additionally|also|notably),? |it'?s (?:important|worth) to note that )?"
+    rf"(?:(?:here is|here's|below is)\b[^:]*(?::|$)"  # "Here is a concise summary:"
+    rf"|based (?:solely |only |entirely )?on (?:the information (?:provided |given )?in )?{_DOC}[^,]*,"
+    rf"|{_DOC} (?:\w+ ){{0,3}}?(?:(?:describe|mention|discuss|state|say|report|note|explain|highlight|cover|contain|"
+    rf"provide|present|give)s?|is about|talks? about|focus(?:es)? on)(?: (?:that|how))?)\s*",
+    re.IGNORECASE,
+)
+_LIST_MARK = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s*")
+
+
+def factual(claim: str) -> str:
+    """The claim without a lead-in about the text itself ("Here is a summary:", "The passage describes ...")."""
+    if claim.rstrip().endswith(":"):
+        return ""  # a heading ("Key points include:"), not a claim
+    return _META.sub("", _LIST_MARK.sub("", claim, count=1), count=1).strip()
+
+
+def small_count(value: float, claim: str) -> bool:
+    """A number word up to ten ("two separate pieces"): a summary's own counting more often than a source fact."""
+    words = {w for w, v in _UNITS.items() if v == value and 0 < v <= 10}
+    return bool(words) and any(re.search(rf"\b{w}\b", claim, re.IGNORECASE) for w in words) and not re.search(rf"(?<![\d.,]){int(value)}(?![\d.,]\d)", claim)
 
 
 def has_negation(text: str) -> bool:
