@@ -36,7 +36,7 @@ def main_table(rows: list[dict]) -> str:
         alarms = flag[y == 0].mean() if (y == 0).any() else float("nan")
         lines.append(f"| {r['data']} | {r['n']} | {r['halluc']:.0%} | {_f(auroc(y, r['risk']))} | {_f(auroc(y, r['base']))} | "
                      f"{_f(balanced(y, flag), True)} | {_f(alarms, True)} ({int(flag[y == 0].sum())}/{int((y == 0).sum())}) | "
-                     f"{r['items_s']:.1f} |")  # fmt: skip
+                     f"{r['items_s']:.1f} |" + (f" {r['gpu_items_s']:.1f} (GPU) |" if r.get("gpu_items_s") else ""))  # fmt: skip
     return "\n".join(lines)
 
 

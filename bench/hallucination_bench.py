@@ -73,10 +73,10 @@ def item_features(items: list[D.Item], pool: ModelPool) -> np.ndarray:
     return np.array([checks[0].features for checks in found])
 
 
-def items_per_second(items: list[D.Item]) -> float:
-    """The default scorer on a sample of the dataset, on a fresh pool (nothing cached, one torch thread)."""
+def items_per_second(items: list[D.Item], device: str = "cpu") -> float:
+    """The default scorer on a sample of the dataset, on a fresh pool (nothing cached; on CPU one torch thread)."""
     sample = items[:: max(len(items) // SPEED_SAMPLE, 1)][:SPEED_SAMPLE]
-    pool = ModelPool(threads=1)
+    pool = ModelPool(threads=1, device=device)
     pool.token_embed(default_model_path(), ["warm-up"])
     started = time.perf_counter()
     scores(sample, pool)
@@ -109,10 +109,17 @@ def measure(sets: dict[str, list[D.Item]], pool: ModelPool) -> list[dict]:
         risk, flagged = scores(items, pool)
         y = np.array([i.label for i in items])
         row = {"data": name, "n": len(items), "halluc": y.mean(), "flag": flagged, "y": y, "risk": risk,
-               "base": baseline(items, pool), "items_s": items_per_second(items), "items": items}  # fmt: skip
+               "base": baseline(items, pool), "items_s": items_per_second(items), "items": items,
+               "gpu_items_s": items_per_second(items, "cuda") if _cuda() else None}  # fmt: skip
         rows.append(row)
         print(f"{name}: measured", flush=True)
     return rows
+
+
+def _cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def transfer(sets: dict[str, list[D.Item]], pool: ModelPool) -> dict[str, dict[str, float]]:

@@ -35,6 +35,7 @@ WEIGHTS = (-1.424, 4.443, 4.692)
 # unsupported; set by `--calibrate` from our paraphrase set and FRANK CNN/DM's faithful summaries.
 CLAIM_THRESHOLD = 0.9981
 SYNONYM, UNRELATED = 0.95, 0.75  # token cosine at/above which a new word counts as backed / at/below which in full
+NAME_PREFIX = 5  # a name is backed by a source word sharing its first letters (demonyms, possessives)
 NEAREST = 3  # source sentences a negated claim may take its negation from
 HARD_EVIDENCE = 1.0  # a claim's score when a number, date, name or negation goes against the source
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -56,6 +57,7 @@ class SourceFacts:
     text: str
     sentences: tuple[tuple[int, int], ...]  # character spans
     words: frozenset[str]
+    prefixes: frozenset[str]  # of the longer words: "Belgian" is backed by "Belgium", "Irish" is not by "Ireland"
     trigrams: frozenset[tuple[str, ...]]
     numbers: tuple[float, ...]
     dates: frozenset[str]
@@ -63,7 +65,9 @@ class SourceFacts:
     @classmethod
     def of(cls, source: str) -> SourceFacts:
         spans = tuple(A._sentence_spans(source)) or ((0, len(source)),)
-        return cls(source, spans, frozenset(T.content_words(source)), frozenset(trigrams(source)),
+        words = frozenset(T.content_words(source))
+        prefixes = frozenset(w[:NAME_PREFIX] for w in words if len(w) >= NAME_PREFIX)
+        return cls(source, spans, words, prefixes, frozenset(trigrams(source)),
                    tuple(T.numbers(source)), frozenset(T.dates(source)))  # fmt: skip
 
     def sentence(self, i: int) -> str:
@@ -127,7 +131,7 @@ def _check(original: str, fact: SourceFacts, support: dict[str, float], nearest:
     bad_numbers = [f"{n:g}" for n in T.numbers(claim)
                    if not T.number_supported(n, list(fact.numbers)) and not T.small_count(n, claim)]  # fmt: skip
     bad_dates = sorted(T.dates(claim) - fact.dates)
-    bad_names = sorted(T.entities(claim) - fact.words)
+    bad_names = sorted(n for n in T.entities(claim) - fact.words if n[:NAME_PREFIX] not in fact.prefixes)
     flip = negation_flip(claim, nearest)
     score = combine(values)
     if bad_numbers or bad_dates or bad_names or flip:

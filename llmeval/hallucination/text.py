@@ -41,7 +41,8 @@ _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty 
 _SCALES = {"decade": 10, "decades": 10, "hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
            "k": 1e3, "m": 1e6, "mn": 1e6, "bn": 1e9, "b": 1e9}  # fmt: skip
 _NUM_WORD = "|".join([*_UNITS, *_TENS, "decades?", "hundred", "thousand", "million", "billion", "trillion", "half", "dozen"])
-_TITLES = frozenset("Mr Mrs Ms Miss Dr Prof Sir Dame Mx UNK".split())  # UNK: a corpus placeholder, not a name
+_ACRONYM = re.compile(r"[A-Z]{2,3}s?")
+_TITLES = frozenset("Mr Mrs Ms Miss Dr Prof Sir Dame Mx Sr Jr UNK".split())  # UNK: a corpus placeholder, not a name
 _NOT_CONTENT = STOPWORDS | NEGATIONS | set(_UNITS) | set(_TENS) | set(_SCALES) | {"half", "dozen", "hundred"}
 _NUMBER = re.compile(
     r"(?P<digits>\d+(?:,\d{3})*(?:\.\d+)?)(?:\s*(?P<scale>thousand|million|billion|trillion|bn|mn|[kmb])\b)?"
@@ -99,11 +100,13 @@ def content_words(text: str) -> set[str]:
 
 
 def entities(text: str) -> set[str]:
-    """Capitalised words inside a sentence (names, places, organisations), as stems."""
+    """Capitalised words inside a sentence (names, places, organisations), as stems.
+
+    Short acronyms (UK, TV, CEO) are left out: they have too many spellings (U.K., United Kingdom) to check."""
     found = set()
     for sentence in sentences(text):
         for w in _WORD.findall(sentence)[1:]:
-            if w[:1].isupper() and w.lower() not in _NOT_CONTENT and w.lower() not in MONTHS and w not in _TITLES and len(w) > 1:
+            if w[:1].isupper() and w.lower() not in _NOT_CONTENT and w.lower() not in MONTHS and w not in _TITLES and len(w) > 1 and not _ACRONYM.fullmatch(w):
                 found.add(stem(w))
     return found
 

@@ -131,12 +131,13 @@ class HallucinationScorer:
 
 
 def truncate(text: str, max_words: int = MAX_WORDS) -> tuple[str, bool]:
-    """The text's first `max_words` words (whitespace kept inside), and whether anything was cut."""
-    words = text.split(maxsplit=max_words)
+    """The text's first `max_words` words (whitespace kept inside, 20 characters a word at most), and whether it was cut."""
+    head = text[: 20 * max_words]
+    words = head.split(maxsplit=max_words)
     if len(words) <= max_words:
-        return text, False
-    end = len(text) - len(words[max_words])  # the remainder after the limit is a suffix of the text
-    return text[:end].rstrip(), True
+        return head, len(head) < len(text)
+    end = len(head) - len(words[max_words])  # the remainder after the limit is a suffix of the text
+    return head[:end].rstrip(), True
 
 
 def mean_claim_score(checks: Sequence[ClaimCheck]) -> float:
