@@ -28,7 +28,8 @@ def _f(value: float, pct: bool = False) -> str:
 
 
 def main_table(rows: list[dict]) -> str:
-    head = ("| data | items | hallucinated | AUROC | baseline AUROC* | BA at default | false alarms on faithful | items/s (CPU, 1 thread) |\n"
+    head = ("| data | items | hallucinated | AUROC | baseline AUROC* | BA at default | false alarms on faithful "
+            "| items/s (CPU, 1 thread) |\n"
             "|---|---|---|---|---|---|---|---|")  # fmt: skip
     lines = [head]
     for r in rows:
@@ -93,7 +94,8 @@ detectors disagreed on; FRANK XSum/BBC is 91% hallucinated, so its BA rests on ~
 
 def write_section(text: str) -> None:
     body = (f"{START}\n## Hallucination (offline grounding, issue 17)\n\nCommand: `{COMMAND}` (one torch thread on a "
-            f"shared 2-core CPU; token embeddings cached under .bench-cache/, items/s measured uncached)\n\n{text}\n\n{NOTES}\n{END}")  # fmt: skip
+            f"shared 2-core CPU; token embeddings cached under .bench-cache/, items/s measured uncached)\n\n"
+            f"{text}\n\n{NOTES}\n{END}")  # fmt: skip
     current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     if START in current:
         head, rest = current.split(START, 1)

@@ -36,6 +36,7 @@ from llmeval.scorers.context import ScoringContext  # noqa: E402
 from llmeval.scorers.similarity import default_model_path  # noqa: E402
 
 TUNE = "FRANK CNN/DM"
+DEMO_JUDGE = "fixtures/models/support-tiny"
 FALSE_ALARMS = 0.05
 SPEED_SAMPLE = 40
 
@@ -116,6 +117,21 @@ def measure(sets: dict[str, list[D.Item]], pool: ModelPool) -> list[dict]:
     return rows
 
 
+def judge_plumbing(items: list[D.Item], n: int = 40) -> str:
+    """`method: judge` with the demo model as judge (constrained to the verdict format): the plumbing, not accuracy."""
+    from llmeval.scorers.context import default_context
+
+    sample = items[::7][:n]
+    scorer = build("hallucination", {"method": "judge", "model": f"hf:{DEMO_JUDGE}", "source": "context"})
+    started = time.perf_counter()
+    found = scorer.score([Sample(i.output, context=(i.source,)) for i in sample], default_context(root=HERE.parent, threads=1))
+    seconds = time.perf_counter() - started
+    y, flagged = np.array([i.label for i in sample]), np.array([not s.passed for s in found])
+    return (f"`method: judge` with the demo model (`hf:{DEMO_JUDGE}`, ~1M parameters, guided decoding) on {len(sample)} items "
+            f"of our synthetic set: {len(found)} scored, none in error, {len(sample) / seconds:.1f} items/s, balanced accuracy "
+            f"{R.balanced(y, flagged):.1%} (a model this small judges at chance: this shows the plumbing only).")  # fmt: skip
+
+
 def _cuda() -> bool:
     import torch
 
@@ -147,6 +163,8 @@ def main() -> None:
         calibrate(sets, pool) if TUNE in sets else print(f"FRANK data absent ({D.FRANK}): cannot calibrate")
         return
     text = R.report(measure(sets, pool), transfer(sets, pool))
+    if (HERE.parent / DEMO_JUDGE).exists():
+        text += "\n\n" + judge_plumbing(sets["own synthetic set"])
     print(text)
     if not args.no_write:
         R.write_section(text)

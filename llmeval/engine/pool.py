@@ -112,7 +112,7 @@ class ModelPool:
         loaded = self.load("embed", model)
         rows = self._run(loaded, list(texts), lambda t: _offset_ids(loaded.tokenizer, t, max_length), _token_forward)
         out = []
-        for (spans, vectors) in rows:
+        for spans, vectors in rows:
             norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
             out.append(TokenVectors(spans, (vectors / norms).astype(np.float32, copy=False)))
         return out
@@ -262,7 +262,8 @@ def _continuation_ids(tokenizer: Any, pair: tuple[str, str]) -> dict[str, list[i
 
 def _padded(loaded: _Loaded, items: list[Encoded]) -> dict[str, Any]:
     """Right-padded tensors on the model's device."""
-    features = [{"input_ids": x} if isinstance(x, list) else {k: v for k, v in x.items() if k not in ("start", "offsets")} for x in items]
+    extra = ("start", "offsets")  # bookkeeping of the forwards, not model inputs
+    features = [{"input_ids": x} if isinstance(x, list) else {k: v for k, v in x.items() if k not in extra} for x in items]
     batch = loaded.tokenizer.pad(features, padding=True, return_tensors="pt")
     return {k: v.to(loaded.device) for k, v in batch.items()}
 

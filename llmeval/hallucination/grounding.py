@@ -7,7 +7,8 @@ Per claim, two measures of what the source does not back up, combined by a logis
 - the share of the claim's word trigrams the source never uses (a fact recombined: a swapped name or role).
 Weights were fitted on FRANK's CNN/DM validation half only (`bench/hallucination_bench.py --calibrate`) and
 reported on XSum/BBC and FaithBench. A number or date the source lacks, or a negation the closest source
-sentences lack, or a name (a capitalised word inside a sentence) it lacks, makes a claim unsupported whatever the combination says.
+sentences lack, or a name (a capitalised word inside a sentence) it lacks, makes a claim unsupported whatever
+the combination says.
 """
 
 from __future__ import annotations

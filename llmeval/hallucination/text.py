@@ -106,7 +106,7 @@ def entities(text: str) -> set[str]:
     found = set()
     for sentence in sentences(text):
         for w in _WORD.findall(sentence)[1:]:
-            if w[:1].isupper() and w.lower() not in _NOT_CONTENT and w.lower() not in MONTHS and w not in _TITLES and len(w) > 1 and not _ACRONYM.fullmatch(w):
+            if _is_name(w):
                 found.add(stem(w))
     return found
 
@@ -123,6 +123,12 @@ _META = re.compile(
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s*")
 
 
+def _is_name(word: str) -> bool:
+    lowered = word.lower()
+    plain = lowered in _NOT_CONTENT or lowered in MONTHS or word in _TITLES or _ACRONYM.fullmatch(word) is not None
+    return word[:1].isupper() and len(word) > 1 and not plain
+
+
 def factual(claim: str) -> str:
     """The claim without a lead-in about the text itself ("Here is a summary:", "The passage describes ...")."""
     if claim.rstrip().endswith(":"):
@@ -133,7 +139,8 @@ def factual(claim: str) -> str:
 def small_count(value: float, claim: str) -> bool:
     """A number word up to ten ("two separate pieces"): a summary's own counting more often than a source fact."""
     words = {w for w, v in _UNITS.items() if v == value and 0 < v <= 10}
-    return bool(words) and any(re.search(rf"\b{w}\b", claim, re.IGNORECASE) for w in words) and not re.search(rf"(?<![\d.,]){int(value)}(?![\d.,]\d)", claim)
+    as_word = any(re.search(rf"\b{w}\b", claim, re.IGNORECASE) for w in words)
+    return as_word and not re.search(rf"(?<![\d.,]){int(value)}(?![\d.,]\d)", claim)
 
 
 def has_negation(text: str) -> bool:

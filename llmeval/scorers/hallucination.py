@@ -21,6 +21,7 @@ from llmeval.scorers.context import ScoringContext, shared_context
 from llmeval.scorers.similarity import default_model_path
 
 METHODS = ("grounding", "nli", "judge")
+VOTE_THRESHOLD = 0.5  # nli and judge: a claim is unsupported when its entailment (or its share of votes) is below half
 MAX_WORDS = 10_000  # of the output and of the source; beyond, the text is cut and the score reports `truncated`
 CLAIM_PROMPT = """You check a text's claims against a source. For each numbered claim, decide whether the source supports it.
 Source:
@@ -173,6 +174,6 @@ def hallucination(
         raise ValueError(f"method '{method}' needs `model:` (an NLI model path or hub id, or a judge model spec)")
     if votes < 1 or retries < 0 or chunk_words < 8:
         raise ValueError("votes must be >= 1, retries >= 0 and chunk_words >= 8")
-    cut = CLAIM_THRESHOLD if claim_threshold is None else claim_threshold
+    cut = (CLAIM_THRESHOLD if method == "grounding" else VOTE_THRESHOLD) if claim_threshold is None else claim_threshold
     return HallucinationScorer("hallucination", Threshold(min, max), method, source, model, cut, votes, retries, chunk_words,
                                bool(constrain))  # fmt: skip

@@ -30,7 +30,8 @@ def shaky(prompt, vars):
     return ANSWERS[next(_count) % len(ANSWERS)]
 
 _facts = itertools.count()
-YEARS, HEIGHTS, NAMES = [1889, 1901, 1875, 1923, 1910], [330, 312, 281, 356, 298], ["Eiffel", "Laurent", "Moreau", "Dupont", "Girard"]
+YEARS, HEIGHTS = [1889, 1901, 1875, 1923, 1910], [330, 312, 281, 356, 298]
+NAMES = ["Eiffel", "Laurent", "Moreau", "Dupont", "Girard"]
 MONTHS = ["March", "June", "October", "January", "August"]
 
 def facts_vary(prompt, vars):
@@ -93,7 +94,8 @@ def test_numbers_dates_and_names_that_move_between_samples_are_inconsistent(proj
 
 @pytest.mark.parametrize(
     ("claim", "answer", "agreement"),
-    [("It opened in March 1889.", "Opened March 1889, it is tall.", 1.0), ("It opened in March 1889.", "It opened in June 1889.", 0.5),
+    [("It opened in March 1889.", "Opened March 1889, it is tall.", 1.0),
+     ("It opened in March 1889.", "It opened in June 1889.", 0.5),
      ("Designed by Gustave Eiffel.", "Designed by Gustave Moreau.", 0.5), ("It is very tall.", "It is 300 m tall.", 1.0),
      ("It is 330 metres tall.", "It is three hundred and thirty metres tall.", 1.0)],
 )  # fmt: skip

@@ -15,6 +15,7 @@ from llmeval.hallucination import text as T
 from llmeval.scorers.base import Sample, build
 from llmeval.scorers.context import ScoringContext, default_context
 from llmeval.scorers.similarity import default_model_path
+
 PARAPHRASES = Path(__file__).resolve().parents[2] / "fixtures" / "hallucination" / "paraphrases.jsonl"
 SOURCE = (
     "The city council of Westhaven approved a plan on Tuesday to repair the old harbour bridge. "
