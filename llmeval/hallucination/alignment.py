@@ -34,7 +34,7 @@ class Tokens:
 def windows(text: str, max_words: int = WINDOW_WORDS) -> list[tuple[int, str]]:
     """(start offset, piece) of consecutive sentences joined while they fit in `max_words`; long sentences cut."""
     pieces: list[tuple[int, str]] = []
-    for start, end in _sentence_spans(text):
+    for start, end in sentence_spans(text):
         for s, e in _word_cuts(text, start, end, max_words):
             if pieces and len(text[pieces[-1][0] : e].split()) <= max_words:
                 pieces[-1] = (pieces[-1][0], text[pieces[-1][0] : e])
@@ -43,7 +43,8 @@ def windows(text: str, max_words: int = WINDOW_WORDS) -> list[tuple[int, str]]:
     return pieces
 
 
-def _sentence_spans(text: str) -> list[tuple[int, int]]:
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of the text's sentences (`text.sentences`), in order."""
     spans, cursor = [], 0
     for sentence in T.sentences(text):
         start = text.find(sentence, cursor)

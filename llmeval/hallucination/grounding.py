@@ -65,7 +65,7 @@ class SourceFacts:
 
     @classmethod
     def of(cls, source: str) -> SourceFacts:
-        spans = tuple(A._sentence_spans(source)) or ((0, len(source)),)
+        spans = tuple(A.sentence_spans(source)) or ((0, len(source)),)
         words = frozenset(T.content_words(source))
         prefixes = frozenset(w[:NAME_PREFIX] for w in words if len(w) >= NAME_PREFIX)
         return cls(source, spans, words, prefixes, frozenset(trigrams(source)),
