@@ -87,7 +87,8 @@ averaged by length); BA and false alarms are of its default verdict (`hallucinat
 scores above `claim_threshold`). Weights (2 features + intercept) were fitted on FRANK CNN/DM only; the claim
 threshold was chosen for <= 5% false alarms on our faithful paraphrases. XSum/BBC and FaithBench are transfer
 for the fitted weights and threshold; the choice of the two features and of the alignment cut-offs (0.95 / 0.75)
-was made looking at all three development sets, so it is not: the held-out test splits are measured elsewhere. Data: FRANK (artidoro/frank, Pagnoni et al., NAACL 2021, MIT License; validation
+was made looking at all three development sets, so it is not: the held-out test splits are measured elsewhere.
+Data: FRANK (artidoro/frank, Pagnoni et al., NAACL 2021, MIT License; validation
 split) and FaithBench (vectara/FaithBench, NAACL 2025, CC BY-NC-SA 4.0; dev batches b1-b8), read in place from
 ../shared/data/hallucination (or LLMEVAL_HALLUCINATION_DATA), never copied. FaithBench keeps only summaries its
 detectors disagreed on; FRANK XSum/BBC is 91% hallucinated, so its BA rests on ~26 faithful items.
