@@ -1,7 +1,8 @@
-"""Labeled hallucination data for the bench: FaithBench's dev split (read in place, never copied) and our own set.
+"""Labeled hallucination data for the bench, read in place (never copied): FRANK valid, FaithBench dev, our own sets.
 
-FaithBench (vectara/FaithBench, NAACL 2025, CC BY-NC-SA 4.0) batches b1-b8 live in ../shared/data/hallucination/.
-We tune (weights, thresholds) on batches b1-b4 and report on b5-b8; claim labels come from the annotated spans.
+FRANK (artidoro/frank, Pagnoni et al., NAACL 2021, MIT License): CNN/DM and XSum/BBC summaries with human labels
+and the published detectors' per-item outputs. FaithBench (vectara/FaithBench, NAACL 2025, CC BY-NC-SA 4.0): LLM
+summaries, batches b1-b8. Both live in ../shared/data/hallucination/ (or LLMEVAL_HALLUCINATION_DATA).
 """
 
 from __future__ import annotations
@@ -9,16 +10,15 @@ from __future__ import annotations
 import ast
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# ../shared/data/hallucination relative to the repository root; LLMEVAL_HALLUCINATION_DATA names another folder.
 DATA_DIR = Path(os.environ.get("LLMEVAL_HALLUCINATION_DATA") or ROOT.parent / "shared" / "data" / "hallucination")
 FAITHBENCH = DATA_DIR / "faithbench-dev.jsonl"
+FRANK = DATA_DIR / "frank-valid.jsonl"
 OWN = ROOT / "fixtures" / "hallucination" / "labeled.jsonl"
-TUNE_BATCHES = frozenset({"b1", "b2", "b3", "b4"})
-BAD_LABELS = ("Unwanted", "Questionable")
+PARAPHRASES = ROOT / "fixtures" / "hallucination" / "paraphrases.jsonl"
 
 
 @dataclass(frozen=True)
@@ -27,27 +27,36 @@ class Item:
     source: str
     output: str
     label: int  # 1 = hallucinated
-    spans: tuple[tuple[int, int], ...] = ()  # character spans of the output annotated as hallucinated
     kind: str = ""
-    published: tuple[tuple[str, float], ...] = ()  # detectors' published scores (FaithBench only; 1 = consistent)
+    anchors: dict[str, float] = field(default_factory=dict)  # published detectors' scores, higher = more faithful
 
 
-def faithbench(path: Path = FAITHBENCH) -> tuple[list[Item], list[Item]] | None:
-    """(tune: b1-b4, report: b5-b8), or None when the data is absent."""
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def frank(path: Path = FRANK) -> dict[str, list[Item]]:
+    """FRANK valid by half: {"FRANK CNN/DM": [...], "FRANK XSum/BBC": [...]}; empty when the data is absent."""
+    if not path.exists():
+        return {}
+    out: dict[str, list[Item]] = {"FRANK CNN/DM": [], "FRANK XSum/BBC": []}
+    for row in _rows(path):
+        anchors = {k: float(v) for k, v in (row.get("anchors") or {}).items() if v is not None}
+        name = "FRANK CNN/DM" if row["dataset"] == "cnndm" else "FRANK XSum/BBC"
+        out[name].append(Item(row["id"], row["source"], row["summary"], int(row["hallucinated"]), row["dataset"], anchors))
+    return out
+
+
+def faithbench(path: Path = FAITHBENCH) -> list[Item] | None:
+    """FaithBench dev (b1-b8), with the published detectors' predictions (1 = consistent); None when absent."""
     if not path.exists():
         return None
-    items = [_faithbench_item(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    tune = [i for i in items if i.id.split("-")[0] in TUNE_BATCHES]
-    return tune, [i for i in items if i.id.split("-")[0] not in TUNE_BATCHES]
-
-
-def _faithbench_item(row: dict) -> Item:
-    annotations = _literal(row.get("annotations"), [])
-    bad = [a for a in annotations if any(str(label).startswith(BAD_LABELS) for label in a.get("label", []))]
-    spans = tuple((int(a["start"]), int(a["end"])) for a in bad if a.get("start") is not None)
-    detectors = _literal(row.get("detectors"), {})
-    published = tuple((k, float(v)) for k, v in detectors.items() if v is not None)
-    return Item(row["id"], row["source"], row["summary"], int(row["hallucinated"]), spans, "faithbench", published)
+    out = []
+    for row in _rows(path):
+        detectors = _literal(row.get("detectors"), {})
+        anchors = {k: float(v) for k, v in detectors.items() if v is not None}  # type: ignore[union-attr]
+        out.append(Item(row["id"], row["source"], row["summary"], int(row["hallucinated"]), "faithbench", anchors))
+    return out
 
 
 def _literal(value: object, default: object) -> object:
@@ -60,17 +69,10 @@ def _literal(value: object, default: object) -> object:
 
 
 def own(path: Path = OWN) -> list[Item]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [Item(r["id"], r["source"], r["output"], int(r["label"]), kind=r["kind"]) for r in rows]
+    """Our seeded synthetic set: one planted error (or a paraphrase) per item, labelled by kind."""
+    return [Item(r["id"], r["source"], r["output"], int(r["label"]), r["kind"]) for r in _rows(path)]
 
 
-def claim_labels(item: Item, claims: list[str]) -> list[int]:
-    """1 for a claim overlapping an annotated hallucinated span (found in order in the output), else 0."""
-    labels, cursor = [], 0
-    for claim in claims:
-        start = item.output.find(claim, cursor)
-        start = cursor if start < 0 else start
-        end = start + len(claim)
-        cursor = end
-        labels.append(int(any(s < end and e > start for s, e in item.spans)))
-    return labels
+def paraphrases(path: Path = PARAPHRASES) -> list[Item]:
+    """Our faithful paraphrases (number, date and name formats varied): all label 0."""
+    return [Item(r["id"], r["source"], r["output"], int(r["label"]), "paraphrase") for r in _rows(path)]

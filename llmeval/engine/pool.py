@@ -53,6 +53,14 @@ class LogLikelihood:
     greedy: bool
 
 
+@dataclass(frozen=True)
+class TokenVectors:
+    """One text's tokens: (start, end) character spans, shape (n, 2), and unit vectors, shape (n, dim)."""
+
+    spans: np.ndarray
+    vectors: np.ndarray
+
+
 @dataclass
 class _Loaded:
     kind: str
@@ -96,6 +104,18 @@ class ModelPool:
         if normalize and len(matrix):
             matrix = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
         return matrix.astype(np.float32, copy=False)
+
+    def token_embed(self, model: str, texts: Sequence[str], *, max_length: int = 256) -> list[TokenVectors]:
+        """Contextual token embeddings (L2-normalised, special tokens dropped) with each token's character span."""
+        import numpy as np
+
+        loaded = self.load("embed", model)
+        rows = self._run(loaded, list(texts), lambda t: _offset_ids(loaded.tokenizer, t, max_length), _token_forward)
+        out = []
+        for spans, vectors in rows:
+            norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            out.append(TokenVectors(spans, (vectors / norms).astype(np.float32, copy=False)))
+        return out
 
     def classify(self, model: str, pairs: Sequence[tuple[str, str | None]], *, max_length: int = 512) -> np.ndarray:
         """Class probabilities (softmax), one row per (text, text pair or None); columns follow `labels(model)`."""
@@ -215,6 +235,12 @@ def _token_ids(tokenizer: Any, text: str, max_length: int) -> list[int]:
     return list(tokenizer(text, truncation=True, max_length=max_length)["input_ids"])
 
 
+def _offset_ids(tokenizer: Any, text: str, max_length: int) -> dict[str, list[int]]:
+    """Token ids and each token's character span (flattened; special tokens span (0, 0))."""
+    enc = tokenizer(text, truncation=True, max_length=max_length, return_offsets_mapping=True)
+    return {"input_ids": list(enc["input_ids"]), "offsets": [int(x) for span in enc["offset_mapping"] for x in span]}
+
+
 def _pair_ids(tokenizer: Any, pair: tuple[str, str | None], max_length: int) -> dict[str, list[int]]:
     """Premise and hypothesis as the model's pair input; a long premise is truncated first."""
     enc = tokenizer(pair[0], pair[1], truncation="only_first" if pair[1] is not None else True, max_length=max_length)
@@ -236,7 +262,8 @@ def _continuation_ids(tokenizer: Any, pair: tuple[str, str]) -> dict[str, list[i
 
 def _padded(loaded: _Loaded, items: list[Encoded]) -> dict[str, Any]:
     """Right-padded tensors on the model's device."""
-    features = [{"input_ids": x} if isinstance(x, list) else {k: v for k, v in x.items() if k != "start"} for x in items]
+    extra = ("start", "offsets")  # bookkeeping of the forwards, not model inputs
+    features = [{"input_ids": x} if isinstance(x, list) else {k: v for k, v in x.items() if k not in extra} for x in items]
     batch = loaded.tokenizer.pad(features, padding=True, return_tensors="pt")
     return {k: v.to(loaded.device) for k, v in batch.items()}
 
@@ -247,6 +274,20 @@ def _embed_forward(loaded: _Loaded, items: list[Encoded]) -> list[Any]:
     mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
     pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
     return list(pooled.cpu().numpy())
+
+
+def _token_forward(loaded: _Loaded, items: list[Encoded]) -> list[Any]:
+    """Per input: the spans and last hidden states of its real (non-special) tokens."""
+    import numpy as np
+
+    hidden = loaded.model(**_padded(loaded, items)).last_hidden_state.float().cpu().numpy()
+    rows = []
+    for b, item in enumerate(items):
+        assert isinstance(item, dict)
+        spans = np.array(item["offsets"], dtype=np.int64).reshape(-1, 2)
+        keep = spans[:, 1] > spans[:, 0]
+        rows.append((spans[keep], hidden[b, : len(spans)][keep]))
+    return rows
 
 
 def _classify_forward(loaded: _Loaded, items: list[Encoded]) -> list[Any]:

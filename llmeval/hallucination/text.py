@@ -41,6 +41,9 @@ _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty 
 _SCALES = {"decade": 10, "decades": 10, "hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
            "k": 1e3, "m": 1e6, "mn": 1e6, "bn": 1e9, "b": 1e9}  # fmt: skip
 _NUM_WORD = "|".join([*_UNITS, *_TENS, "decades?", "hundred", "thousand", "million", "billion", "trillion", "half", "dozen"])
+_ACRONYM = re.compile(r"[A-Z]{2,3}s?")
+_TITLES = frozenset("Mr Mrs Ms Miss Dr Prof Sir Dame Mx Sr Jr UNK".split())  # UNK: a corpus placeholder, not a name
+_NOT_CONTENT = STOPWORDS | NEGATIONS | set(_UNITS) | set(_TENS) | set(_SCALES) | {"half", "dozen", "hundred"}
 _NUMBER = re.compile(
     r"(?P<digits>\d+(?:,\d{3})*(?:\.\d+)?)(?:\s*(?P<scale>thousand|million|billion|trillion|bn|mn|[kmb])\b)?"
     rf"|(?P<words>\b(?:{_NUM_WORD})(?:[\s-]+(?:and[\s-]+)?(?:{_NUM_WORD}))*\b)",
@@ -81,8 +84,9 @@ _IRREGULAR = dict(
 def stem(word: str) -> str:
     """A crude stemmer (suffixes, a few irregular forms), so "repairs"/"repaired"/"repairing" compare equal."""
     w = word.lower().replace("’", "'").strip("'-")
+    w = re.sub(r"'s$", "", w)
     w = _IRREGULAR.get(w, w)
-    for suffix in ("'s", "ing", "edly", "ed", "ies", "es", "ly", "s"):
+    for suffix in ("ment", "ing", "edly", "ed", "ies", "es", "ly", "s"):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
             w = w[: -len(suffix)]
             break
@@ -90,9 +94,53 @@ def stem(word: str) -> str:
 
 
 def content_words(text: str) -> set[str]:
-    """Stems of the words that carry content: no stopwords, no numbers, no negations."""
+    """Stems of the words that carry content: no stopwords, no numbers (digits or words), no negations."""
     words = (w for w in _WORD.findall(text) if not w[0].isdigit())
-    return {stem(w) for w in words if w.lower() not in STOPWORDS and w.lower() not in NEGATIONS and len(w) > 1}
+    return {stem(w) for w in words if w.lower() not in _NOT_CONTENT and len(w) > 1}
+
+
+def entities(text: str) -> set[str]:
+    """Capitalised words inside a sentence (names, places, organisations), as stems.
+
+    Short acronyms (UK, TV, CEO) are left out: they have too many spellings (U.K., United Kingdom) to check."""
+    found = set()
+    for sentence in sentences(text):
+        for w in _WORD.findall(sentence)[1:]:
+            if _is_name(w):
+                found.add(stem(w))
+    return found
+
+
+_DOC = r"(?:the |this )?(?:provided |given |above |original )?(?:passage|article|text|document|story|source|excerpt|summary)"
+_META = re.compile(
+    r"^(?:(?:however|overall|in summary|in short|additionally|also|notably),? |it'?s (?:important|worth) to note that )?"
+    rf"(?:(?:here is|here's|below is)\b[^:]*(?::|$)"  # "Here is a concise summary:"
+    rf"|based (?:solely |only |entirely )?on (?:the information (?:provided |given )?in )?{_DOC}[^,]*,"
+    rf"|{_DOC} (?:\w+ ){{0,3}}?(?:(?:describe|mention|discuss|state|say|report|note|explain|highlight|cover|contain|"
+    rf"provide|present|give)s?|is about|talks? about|focus(?:es)? on)(?: (?:that|how))?)\s*",
+    re.IGNORECASE,
+)
+_LIST_MARK = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s*")
+
+
+def _is_name(word: str) -> bool:
+    lowered = word.lower()
+    plain = lowered in _NOT_CONTENT or lowered in MONTHS or word in _TITLES or _ACRONYM.fullmatch(word) is not None
+    return word[:1].isupper() and len(word) > 1 and not plain
+
+
+def factual(claim: str) -> str:
+    """The claim without a lead-in about the text itself ("Here is a summary:", "The passage describes ...")."""
+    if claim.rstrip().endswith(":"):
+        return ""  # a heading ("Key points include:"), not a claim
+    return _META.sub("", _LIST_MARK.sub("", claim, count=1), count=1).strip()
+
+
+def small_count(value: float, claim: str) -> bool:
+    """A number word up to ten ("two separate pieces"): a summary's own counting more often than a source fact."""
+    words = {w for w, v in _UNITS.items() if v == value and 0 < v <= 10}
+    as_word = any(re.search(rf"\b{w}\b", claim, re.IGNORECASE) for w in words)
+    return as_word and not re.search(rf"(?<![\d.,]){int(value)}(?![\d.,]\d)", claim)
 
 
 def has_negation(text: str) -> bool:

@@ -4,7 +4,9 @@ For cases with no source. In a run, the sample knows the model spec and request 
 scorer asks that model again `samples` times (temperature `temperature`, sample indices 1000+k) through
 the run's plan, so the extra answers are batched and cached. A claim's support by one extra answer is
 its best sentence match: the NLI entailment probability when `model` names an NLI model, else the mean
-of content-word overlap and embedding cosine. The value is the mean over claims of 1 - mean support.
+of content-word overlap and embedding cosine, times the share of the claim's facts (numbers, dates, names)
+the extra answer repeats: a number, date or name that moves between samples is not backed however similar
+the wording. The value is the mean over claims of 1 - mean support.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ class SelfConsistencyScorer:
     def _support(self, claims: list[list[str]], extra: list[list[str]], ctx: ScoringContext) -> list[list[float]]:
         """Per claim, its mean support over the extra answers."""
         pairs = [(c, a) for cl, ex in zip(claims, extra, strict=True) for c in cl for a in ex]
-        scores = self._nli(pairs, ctx) if self.nli_model else self._overlap(pairs, ctx)
+        base = self._nli(pairs, ctx) if self.nli_model else self._overlap(pairs, ctx)
+        scores = [b * fact_agreement(claim, answer) for b, (claim, answer) in zip(base, pairs, strict=True)]
         out, row = [], 0
         for cl, ex in zip(claims, extra, strict=True):
             out.append([statistics.fmean(scores[row + j * len(ex) : row + (j + 1) * len(ex)]) for j in range(len(cl))])
@@ -100,8 +103,24 @@ class SelfConsistencyScorer:
         least = f"{claims[worst]!r} ({support[worst]:.2f})"
         why = f"inconsistency {value:.2f} over {self.samples} resampled answer(s); least backed claim: {least}"
         meta: dict[str, Any] = {"claim_support": support}
-        sig = f"self_consistency|n={self.samples}|t={self.temperature:g}|{self.nli_model or 'overlap+minilm'}"
+        sig = f"self_consistency|n={self.samples}|t={self.temperature:g}|{self.nli_model or 'overlap+minilm'}|facts"
         return Score(self.name, value, self.threshold, self.threshold.check(value), why, sig, meta)
+
+
+def facts(text: str) -> tuple[list[float], set[str], set[str]]:
+    """The checkable facts of a text: its numbers (years included), month/weekday names and names."""
+    return T.numbers(text), T.dates(text), T.entities(text)
+
+
+def fact_agreement(claim: str, answer: str) -> float:
+    """Share of the claim's numbers, dates and names that the other answer also states (1.0 for a claim without any)."""
+    numbers, dates, names = facts(claim)
+    total = len(numbers) + len(dates) + len(names)
+    if not total:
+        return 1.0
+    other_numbers, other_dates, other_words = T.numbers(answer), T.dates(answer), T.content_words(answer)
+    kept = sum(T.number_supported(n, other_numbers) for n in numbers) + len(dates & other_dates) + len(names & other_words)
+    return kept / total
 
 
 @register("self_consistency", scale=Scale(0.0, 1.0, "lower"))

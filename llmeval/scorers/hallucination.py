@@ -4,7 +4,8 @@ The source is the case's `context` (else its reference) or a named var (`source:
 is split into claims (sentences, and clauses that state a fact of their own); each claim gets a score in
 0..1 (1 = unsupported) from the chosen method, and is unsupported above `claim_threshold`. The value is
 the share of unsupported claims; metadata holds the highest claim score; the explanation names each
-unsupported claim with the closest source sentence.
+unsupported claim with the closest source sentence. Outputs and sources longer than `MAX_WORDS` words are
+cut there (cost stays bounded: a 10 MB output is scored on its first `MAX_WORDS` words) and the score says so.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from llmeval.scorers.context import ScoringContext, shared_context
 from llmeval.scorers.similarity import default_model_path
 
 METHODS = ("grounding", "nli", "judge")
+VOTE_THRESHOLD = 0.5  # nli and judge: a claim is unsupported when its entailment (or its share of votes) is below half
+MAX_WORDS = 10_000  # of the output and of the source; beyond, the text is cut and the score reports `truncated`
 CLAIM_PROMPT = """You check a text's claims against a source. For each numbered claim, decide whether the source supports it.
 Source:
 {source}
@@ -70,16 +73,15 @@ class HallucinationScorer:
         return f"hallucination|{self.method}|{self.model or 'all-MiniLM-L6-v2'}|claim>{self.claim_threshold:g}"
 
     def score(self, samples: Sequence[Sample], ctx: ScoringContext) -> list[Score]:
-        pairs = [(T.claims(s.output), source_of(s, self.source)) for s in samples]
-        return [self._score(checks) for checks in self._check(pairs, ctx)]
+        cut = [(truncate(s.output), truncate(source_of(s, self.source))) for s in samples]
+        pairs = [(T.claims(output), source) for (output, _), (source, _) in cut]
+        notes = [[name for name, (_, was_cut) in zip(("output", "source"), pair, strict=True) if was_cut] for pair in cut]
+        return [self._score(checks, note) for checks, note in zip(self._check(pairs, ctx), notes, strict=True)]
 
     def prepare(self, ctx: ScoringContext) -> None:
         """Load the encoder (grounding) or the classifier (nli) before the run times scoring."""
         if self.method == "grounding":
-            from llmeval.hallucination.grounding import claim_entities
-
-            ctx.pool.embed(self.model or default_model_path(), ["warm-up"])
-            claim_entities(["warm-up"])  # loads the spaCy pipeline
+            ctx.pool.token_embed(self.model or default_model_path(), ["warm-up"])
         elif self.method == "nli" and self.model:
             ctx.pool.labels(self.model)
 
@@ -116,14 +118,33 @@ class HallucinationScorer:
             out.append([_vote(c, [v[i] for v in votes]) for i, c in enumerate(claims)])
         return out
 
-    def _score(self, checks: list[ClaimCheck]) -> Score:
+    def _score(self, checks: list[ClaimCheck], truncated: list[str]) -> Score:
         bad = [c for c in checks if c.score > self.claim_threshold]
         value = len(bad) / len(checks) if checks else 0.0
         worst = max((c.score for c in checks), default=0.0)
         lines = [f"{len(bad)} of {len(checks)} claim(s) unsupported (claim score > {self.claim_threshold:g})"]
-        lines += [f"- {c.claim!r} (score {c.score:.2f}{_missing(c)}); closest source: {c.nearest!r}" for c in bad]
-        meta: dict[str, Any] = {"max_claim_score": worst, "claims": len(checks), "unsupported": [c.claim for c in bad]}
+        if truncated:
+            lines[0] += f"; {' and '.join(truncated)} truncated to the first {MAX_WORDS} words"
+        lines += [f"- {c.claim[:300]!r} (score {c.score:.2f}{_missing(c)}); closest source: {c.nearest[:300]!r}" for c in bad]
+        meta: dict[str, Any] = {"max_claim_score": worst, "mean_claim_score": mean_claim_score(checks), "claims": len(checks),
+                                "unsupported": [c.claim for c in bad], "truncated": truncated}  # fmt: skip
         return Score(self.name, value, self.threshold, self.threshold.check(value), "\n".join(lines), self.signature, meta)
+
+
+def truncate(text: str, max_words: int = MAX_WORDS) -> tuple[str, bool]:
+    """The text's first `max_words` words (whitespace kept inside, 20 characters a word at most), and whether it was cut."""
+    head = text[: 20 * max_words]
+    words = head.split(maxsplit=max_words)
+    if len(words) <= max_words:
+        return head, len(head) < len(text)
+    end = len(head) - len(words[max_words])  # the remainder after the limit is a suffix of the text
+    return head[:end].rstrip(), True
+
+
+def mean_claim_score(checks: Sequence[ClaimCheck]) -> float:
+    """The output's hallucination risk: claim scores averaged, weighted by claim length (0 without claims)."""
+    weights = [len(c.claim.split()) or 1 for c in checks]
+    return sum(w * c.score for w, c in zip(weights, checks, strict=True)) / sum(weights) if checks else 0.0
 
 
 def verdict_budget(claims: int) -> int:
@@ -153,6 +174,6 @@ def hallucination(
         raise ValueError(f"method '{method}' needs `model:` (an NLI model path or hub id, or a judge model spec)")
     if votes < 1 or retries < 0 or chunk_words < 8:
         raise ValueError("votes must be >= 1, retries >= 0 and chunk_words >= 8")
-    cut = CLAIM_THRESHOLD if claim_threshold is None else claim_threshold
+    cut = (CLAIM_THRESHOLD if method == "grounding" else VOTE_THRESHOLD) if claim_threshold is None else claim_threshold
     return HallucinationScorer("hallucination", Threshold(min, max), method, source, model, cut, votes, retries, chunk_words,
                                bool(constrain))  # fmt: skip

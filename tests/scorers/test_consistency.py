@@ -28,6 +28,19 @@ def steady(prompt, vars):
 def shaky(prompt, vars):
     _log()
     return ANSWERS[next(_count) % len(ANSWERS)]
+
+_facts = itertools.count()
+YEARS, HEIGHTS = [1889, 1901, 1875, 1923, 1910], [330, 312, 281, 356, 298]
+NAMES = ["Eiffel", "Laurent", "Moreau", "Dupont", "Girard"]
+MONTHS = ["March", "June", "October", "January", "August"]
+
+def facts_vary(prompt, vars):
+    k = next(_facts) % 5
+    return (f"The tower opened in {MONTHS[k]} {YEARS[k]}. It is {HEIGHTS[k]} metres tall and was designed by "
+            f"engineer Gustave {NAMES[k]}.")
+
+def facts_steady(prompt, vars):
+    return "The tower opened in March 1889. It is 330 metres tall and was designed by engineer Gustave Eiffel."
 """
 SUITE = """suite: {name}
 model: python:consistency_app:{fn}
@@ -67,6 +80,29 @@ def test_steady_model_is_consistent_shaky_one_is_not_and_resamples_are_cached(pr
     main(["run", ".", "--results", "r2.jsonl", "-q", "--threads", "1"])
     assert len(log.read_text().split()) == 8  # warm: no call to the model at all
     assert _scores(project / "r2.jsonl") == scores
+
+
+def test_numbers_dates_and_names_that_move_between_samples_are_inconsistent(project):
+    """Same wording, different year, month, height and name on every sample: inconsistent (old scores: 0.1-0.4)."""
+    for fn in ("facts_vary", "facts_steady"):
+        (project / f"{fn}.yaml").write_text(SUITE.format(name=fn, fn=fn).replace("samples: 3", "samples: 4"))
+    main(["run", ".", "--results", "r.jsonl", "-q", "--threads", "1"])
+    scores = _scores(project / "r.jsonl")
+    assert scores["facts_vary"]["value"] > 0.5 and not scores["facts_vary"]["passed"]
+    assert scores["facts_steady"]["value"] < 0.2 and scores["facts_steady"]["passed"]
+
+
+@pytest.mark.parametrize(
+    ("claim", "answer", "agreement"),
+    [("It opened in March 1889.", "Opened March 1889, it is tall.", 1.0),
+     ("It opened in March 1889.", "It opened in June 1889.", 0.5),
+     ("Designed by Gustave Eiffel.", "Designed by Gustave Moreau.", 0.5), ("It is very tall.", "It is 300 m tall.", 1.0),
+     ("It is 330 metres tall.", "It is three hundred and thirty metres tall.", 1.0)],
+)  # fmt: skip
+def test_fact_agreement_counts_numbers_dates_and_names(claim, answer, agreement):
+    from llmeval.scorers.consistency import fact_agreement
+
+    assert fact_agreement(claim, answer) == pytest.approx(agreement)
 
 
 def test_outside_a_run_the_generator_must_be_named(tmp_path):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from llmeval.engine.pool import ModelPool
+from llmeval.hallucination import alignment as A
 from llmeval.hallucination import nli
 from llmeval.hallucination import text as T
 from llmeval.scorers.base import Sample, build
 from llmeval.scorers.context import ScoringContext, default_context
 from llmeval.scorers.similarity import default_model_path
 
+PARAPHRASES = Path(__file__).resolve().parents[2] / "fixtures" / "hallucination" / "paraphrases.jsonl"
 SOURCE = (
     "The city council of Westhaven approved a plan on Tuesday to repair the old harbour bridge. "
     "Engineers found cracks in two of the steel supports. The repairs will cost 1,500,000 dollars and take "
@@ -35,6 +38,15 @@ TABLE = [
     ("Engineers did not find cracks in the steel supports.", True),
     ("Mayor Anna Kovacs said the bridge will not stay open to buses.", True),
     ("The bridge collapsed last year, killing three people, and the governor resigned.", True),
+    # faithful, with number / date / name formats varied
+    ("The repairs will cost $1.5m and take 18 months.", False),
+    ("Work on the bridge begins in March 2025.", False),
+    ("Kovacs said buses can still use the bridge.", False),
+    ("Cracks were found in two steel supports, engineers said.", False),
+    # unsupported additions carrying a name, a number or a date
+    ("The council hired Baxter Construction to repair the bridge.", True),
+    ("The repairs will cost 1,500,000 dollars, paid by a 12% tax.", True),
+    ("Mayor Anna Kovacs said the bridge will reopen on Friday.", True),
 ]
 
 
@@ -52,6 +64,52 @@ def test_grounding_table(ctx, output, hallucinated):
     if hallucinated:
         assert "closest source:" in score.explanation
     assert 0 <= score.metadata["max_claim_score"] <= 1
+
+
+def test_a_10_mb_output_and_source_are_scored_on_their_first_words_and_say_so(ctx):
+    scorer = build("hallucination", {"source": "document"})
+    huge = (SOURCE + " ") * (10_000_000 // len(SOURCE))
+    spaceless = "x" * 10_000_000
+    scores = scorer.score([Sample(huge, vars={"document": SOURCE}), Sample(TABLE[0][0], vars={"document": huge}),
+                           Sample(spaceless, vars={"document": SOURCE})], ctx)  # fmt: skip
+    assert [s.metadata["truncated"] for s in scores] == [["output"], ["source"], ["output"]]
+    assert all("truncated to the first 10000 words" in s.explanation for s in scores)
+    assert scores[0].passed and scores[1].passed  # the source's own sentences, and a paraphrase of them
+    assert scores[0].metadata["claims"] <= 10_000
+
+
+def test_false_alarms_on_the_faithful_paraphrase_set_stay_within_the_operating_point(ctx):
+    """The default claim threshold was chosen for <= 5% false alarms on these 120 faithful paraphrases."""
+    rows = [json.loads(line) for line in PARAPHRASES.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 100 and not any(r["label"] for r in rows)
+    scores = build("hallucination", {}).score([Sample(r["output"], context=(r["source"],)) for r in rows], ctx)
+    flagged = [r["output"] for r, s in zip(rows, scores, strict=True) if not s.passed]
+    assert len(flagged) <= 0.05 * len(rows), flagged
+
+
+@pytest.mark.parametrize(
+    ("claim", "stated"),
+    [("Here is a concise summary of the passage:", ""), ("Key points include:", ""), ("2. Bob won the cup.", "Bob won the cup."),
+     ("The passage describes how Bob won the cup.", "Bob won the cup."), ("Based on the article, Bob won.", "Bob won."),
+     ("However, the text does not mention the cost.", "the cost."), ("Bob described the passage.", "Bob described the passage.")],
+)  # fmt: skip
+def test_lead_ins_about_the_text_itself_are_not_claims(claim, stated):
+    assert T.factual(claim) == stated
+
+
+def test_windows_cover_the_text_in_bounded_pieces_at_their_offsets():
+    text = "One two three. " * 40 + "word " * 400
+    pieces = A.windows(text, max_words=50)
+    assert all(text[start : start + len(piece)] == piece and len(piece.split()) <= 50 for start, piece in pieces)
+    assert sum(len(piece.split()) for _, piece in pieces) == len(text.split())
+
+
+def test_token_embeddings_are_unit_vectors_at_their_words():
+    pool = ModelPool(threads=1)
+    (found,) = pool.token_embed(default_model_path(), ["Engineers found cracks."])
+    words = ["Engineers found cracks.".__getitem__(slice(a, b)) for a, b in found.spans]
+    assert "".join(words).replace("#", "") == "Engineersfoundcracks." and len(words) == len(found.vectors)
+    assert np.allclose(np.linalg.norm(found.vectors, axis=1), 1.0, atol=1e-5)
 
 
 def test_explanation_names_the_unsupported_claim_and_what_is_missing(ctx):
