@@ -30,12 +30,16 @@ def _cmd_scorers(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from llmeval.config import Settings, apply, pyproject_table
     from llmeval.suite import load_suite
 
+    settings, root = Settings(), Path.cwd()
+    apply(settings, pyproject_table(root), source="[tool.llmeval] in pyproject.toml")
     status = 0
     for path in args.suites:
+        allowed = [*settings.allow_paths, *(args.allow_paths or []), Path(path).parent]
         try:
-            suite = load_suite(path)
+            suite = load_suite(path, root=root, allow_paths=allowed)
         except LlmevalError as exc:
             print(exc, file=sys.stderr)
             status = 1
@@ -80,6 +84,8 @@ def _cmd_judge_agreement(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from llmeval.cli_run import add_allow_path
+
     parser = argparse.ArgumentParser(prog="llmeval", description="LLM evaluation suites for pytest (run suites with `pytest`).")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("schema", help="print the JSON Schema of suite files")
@@ -89,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_scorers)
     p = sub.add_parser("validate", help="load and check suite files without running them")
     p.add_argument("suites", nargs="+")
+    add_allow_path(p)
     p.set_defaults(func=_cmd_validate)
     p = sub.add_parser("cache", help="inspect or clear the generation cache")
     p.add_argument("action", choices=["info", "clear"])
