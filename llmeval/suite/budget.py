@@ -8,11 +8,11 @@ the meter of the render in progress, and stops the render the moment one budget 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 MAX_CASES = 100_000
 """Cases one suite may expand to unless its ``limits: {cases: N}`` says more."""
@@ -132,12 +132,12 @@ def measure(value: Any, meter: Meter, limit: int) -> int:
     return total
 
 
-_SEQUENCES = (list, tuple, set, frozenset, type({}.keys()), type({}.values()), type({}.items()))
+_SEQUENCES: tuple[type, ...] = (list, tuple, set, frozenset, type({}.keys()), type({}.values()), type({}.items()))
 
 
 def _children(value: Any) -> list[Any]:
     if isinstance(value, _SEQUENCES):
-        return list(value)
+        return list(cast(Iterable[Any], value))
     if isinstance(value, dict):
         return [*value.keys(), *value.values()]
     if type(value).__name__ == "Namespace":  # jinja2.utils.Namespace keeps its attributes private

@@ -38,7 +38,8 @@ class _Tally:
     def _refuse(self, loc: tuple[Any, ...], problem: str) -> None:
         raise self.linemap.error(
             loc, f"{problem}: more than this suite's cap of {self.cap:,} cases", key="limits.cases",
-            hint=f"make fewer cases, or raise the cap for this suite (at most 10,000,000), e.g.\n    limits: {{cases: {self.total or self.per_base}}}",
+            hint="make fewer cases, or raise the cap for this suite (at most 10,000,000), e.g.\n"
+                 f"    limits: {{cases: {self.total or self.per_base}}}",
         )  # fmt: skip
 
 
@@ -110,9 +111,13 @@ def _cache_key_files(globs: Sequence[str], linemap: LineMap, confinement: Confin
     for index, pattern in enumerate(globs):
         matched = []
         if pattern and not Path(pattern).is_absolute():
-            where = {"suite_path": linemap.path, "line": linemap.line(("cache_key_files", index)), "key": "cache_key_files"}
-            confinement.check(confinement.folder_of(pattern, folder), **where)
-            matched = [confinement.check(p, **where) for p in folder.glob(pattern) if p.is_file()]
+            line = linemap.line(("cache_key_files", index))
+            confinement.check(confinement.folder_of(pattern, folder), suite_path=linemap.path, line=line, key="cache_key_files")
+            matched = [
+                confinement.check(p, suite_path=linemap.path, line=line, key="cache_key_files")
+                for p in folder.glob(pattern)
+                if p.is_file()
+            ]
         if not matched:
             raise linemap.error(
                 ("cache_key_files", index),

@@ -168,7 +168,8 @@ def _check_method(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tu
         meter.allow(_replaced_size(owner, str(args[0]), str(args[1])))
     elif name == "expandtabs":
         tab = args[0] if args else kwargs.get("tabsize", 8)
-        meter.allow(len(owner) + owner.count("\t" if isinstance(owner, str) else b"\t") * int(tab))
+        tabs = owner.count("\t") if isinstance(owner, str) else owner.count(b"\t")
+        meter.allow(len(owner) + tabs * int(tab))
     elif name == "translate" and isinstance(owner, str):
         table = args[0] if args else {}
         widest = max((len(str(v)) for v in table.values()), default=1) if isinstance(table, dict) else 1

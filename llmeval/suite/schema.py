@@ -179,7 +179,7 @@ class RobustnessSpec(_Strict):
 class LimitsSpec(_Strict):
     """This suite's bounds on expansion and template rendering, raised explicitly (README "Limits")."""
 
-    cases: int = Field(MAX_CASES, ge=1, le=10_000_000, description="cases the suite may expand to (counted before they are built)")
+    cases: int = Field(MAX_CASES, ge=1, le=10_000_000, description="cases the suite may expand to (counted before building)")
     template_output: int = Field(DEFAULT.output, ge=1, le=100_000_000, description="characters one template render may output")
     template_steps: int = Field(
         DEFAULT.steps, ge=1, le=1_000_000_000, description="loop iterations, calls, filters and items measured in one render"

@@ -70,7 +70,8 @@ def _template_error(exc: Exception, path: str, line: int, what: str) -> SuiteErr
         hint = "templates use {{ name }} for variables; write a literal brace as {{ '{{' }}"
     elif isinstance(exc, BudgetExceeded):
         message = f"the {what} template is too large: {exc}"
-        hint = f"make the template do less, or raise this budget for the suite, e.g.\n    limits: {{{exc.key}: {_raised(exc.limit)}}}"
+        raised = f"limits: {{{exc.key}: {_raised(exc.limit)}}}"
+        hint = f"make the template do less, or raise this budget for the suite, e.g.\n    {raised}"
     elif isinstance(exc, TemplateLimit):
         message = f"the {what} template is too large: {exc}"
         hint = f"templates may ask for sizes up to {MAX_SIZE:,}; see README 'Limits'"

@@ -30,7 +30,9 @@ print(json.dumps({"seconds": time.perf_counter() - start, "rss_mb": rss, "messag
 
 def load_in_child(path: Path) -> dict:
     try:
-        run = subprocess.run([sys.executable, "-c", LOAD_IN_CHILD, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            [sys.executable, "-c", LOAD_IN_CHILD, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"loading {path.name} did not finish in 60 s")
     assert run.stdout, run.stderr[-2000:]
@@ -39,12 +41,15 @@ def load_in_child(path: Path) -> dict:
 
 def write_suite(folder: Path, prompt: str, extra: str = "", case_vars: str = "{}") -> Path:
     path = folder / "t.yaml"
-    path.write_text(f"suite: t\nprompt: {json.dumps(prompt)}\n{extra}cases:\n  - id: a\n    vars: {case_vars}\n    scorers: [{{exact: y}}]\n")
+    path.write_text(
+        f"suite: t\nprompt: {json.dumps(prompt)}\n{extra}cases:\n  - id: a\n    vars: {case_vars}\n    scorers: [{{exact: y}}]\n"
+    )
     return path
 
 
 LOOPS4 = "{% for a in s %}{% for b in s %}{% for c in s %}{% for d in s %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}"
 DOUBLING = "{% set ns = namespace(s='x') %}{% for i in range(31) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}"
+LOOPS3 = "{% for a in s %}{% for b in s %}{% for c in s %}{% endfor %}{% endfor %}{% endfor %}"
 MACRO = "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% else %}x{% endif %}{% endmacro %}{{ f(40)|length }}"
 HOSTILE_TEMPLATES = [
     ("four-loops", LOOPS4, "template_steps"),
@@ -54,7 +59,11 @@ HOSTILE_TEMPLATES = [
     ("replace-growth", "{% set t = 'a' * 90000 %}{{ t|replace('a', t)|length }}", "template_chars"),
     ("expandtabs", "{{ ('\t' * 90000).expandtabs(90000)|length }}", "template_chars"),
     ("join-separator", "{% set t = 'a' * 90000 %}{{ ([1] * 90000)|join(t)|length }}", "template_chars"),
-    ("nested-lists", "{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set ns.l = [ns.l, ns.l] %}{% endfor %}{{ ns.l }}", "template_"),
+    (
+        "nested-lists",
+        "{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set ns.l = [ns.l, ns.l] %}{% endfor %}{{ ns.l }}",
+        "template_",
+    ),
 ]
 
 
@@ -71,7 +80,7 @@ def test_hostile_templates_stop_at_a_named_budget(tmp_path, name, prompt, key):
 @pytest.mark.parametrize(
     ("prompt", "limits", "key"),
     [
-        ("{% for a in s %}{% for b in s %}{% for c in s %}{% endfor %}{% endfor %}{% endfor %}done", "template_steps: 2000000", "template_steps"),
+        (LOOPS3 + "done", "template_steps: 2000000", "template_steps"),
         ("{% for i in range(20) %}{{ 'x' * 99999 }}{% endfor %}", "template_output: 3000000", "template_output"),
         ("{% set ns = namespace(s='x') %}{% for i in range(24) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
          "template_chars: 100000000", "template_chars"),
@@ -86,7 +95,8 @@ def test_a_suite_raises_its_template_budget_explicitly(tmp_path, prompt, limits,
 
 
 def test_ordinary_templates_render_unchanged(tmp_path):
-    prompt = "Q: {{ s[:3]|upper }} {% for w in words %}{{ loop.index }}={{ w ~ '!' }} {% endfor %}{{ words|join(', ') }} {{ '%3d' % 7 }}"
+    prompt = "Q: {{ s[:3]|upper }} {% for w in words %}{{ loop.index }}={{ w ~ '!' }} {% endfor %}"
+    prompt += "{{ words|join(', ') }} {{ '%3d' % 7 }}"
     path = write_suite(tmp_path, prompt, case_vars=json.dumps({"s": "abcdef", "words": ["a", "b"]}))
     (case,) = load_suite(path).cases
     assert case.prompt == "Q: ABC 1=a! 2=b! a, b   7"
@@ -117,6 +127,8 @@ def test_the_case_cap_counts_every_block_and_may_be_raised(tmp_path):
     path.write_text("suite: s\nlimits: {cases: 60}\n" + body)
     with pytest.raises(SuiteError) as info:
         load_suite(path)
-    assert str(info.value).startswith(f"{path}:7: 'limits.cases': cases[1] (generate, n: 50) makes 50 cases, 80 in the suite so far")
+    assert str(info.value).startswith(
+        f"{path}:7: 'limits.cases': cases[1] (generate, n: 50) makes 50 cases, 80 in the suite so far"
+    )
     path.write_text("suite: s\nlimits: {cases: 80}\n" + body)
     assert len(load_suite(path).cases) == 80

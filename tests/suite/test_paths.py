@@ -38,7 +38,9 @@ def test_tables_outside_the_project_are_refused_through_pytest(project, table):
         (project.path / "link.csv").symlink_to(secret)
     project.makefile(".yaml", s=SUITE.format(table=table))
     result = project.runpytest("-p", "no:cacheprovider", "--llmeval-results", "r.jsonl")
-    result.stdout.fnmatch_lines([f"*s.yaml:5: 'cases_from': cases_from '*' is refused: it resolves to {secret}, outside the project*"])
+    result.stdout.fnmatch_lines(
+        [f"*s.yaml:5: 'cases_from': cases_from '*' is refused: it resolves to {secret}, outside the project*"]
+    )
     result.stdout.fnmatch_lines(["*--llmeval-allow-path DIR*"])
     assert result.ret == 2
     results = project.path / "r.jsonl"
