@@ -2,7 +2,8 @@
 
 Each example is loaded; one that loads is run with `llmeval run` on an echo `python:` app (no model).
 A clean error names the suite file (or its table) with a line; an error that calls itself a bug in
-llmeval, an exception that escapes, a load over 15 s or the process growing past 1.5 GiB fails the test.
+llmeval, an exception that escapes, a case read from outside the project, a load over 15 s or the
+process growing past 1.5 GiB fails the test.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from llmeval import SuiteError, load_suite
@@ -187,6 +188,17 @@ suites = st.builds(
 tables = st.lists(
     st.dictionaries(mostly(st.sampled_from(["q", "a", "s"]), st.just("id")), st.text(max_size=10), min_size=1), max_size=6
 )
+
+
+def TABLE_SUITE(table: str) -> dict[str, Any]:  # noqa: N802  (reads as the constant it builds)
+    return {
+        "suite": "fuzz",
+        "prompt": "{{ q }}",
+        "defaults": {"scorers": [{"length": {"max": 50}}]},
+        "cases": [{"cases_from": table}],
+    }
+
+
 mutations = mostly(st.none(), st.tuples(st.integers(0, 400), st.binary(max_size=6)))
 
 
@@ -206,6 +218,8 @@ def workspace(tmp_path_factory) -> Any:
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 @given(suite=suites, table=tables, mutation=mutations)
+@example(suite=TABLE_SUITE("../../outside.csv"), table=[{"q": "x"}], mutation=None)
+@example(suite=TABLE_SUITE("/proc/self/environ"), table=[{"q": "x"}], mutation=None)
 def test_generated_suites_give_a_clean_error_or_a_run(workspace, suite, table, mutation):
     root, counter = workspace
     folder = root / f"p{next(counter)}"
@@ -223,6 +237,8 @@ def test_generated_suites_give_a_clean_error_or_a_run(workspace, suite, table, m
     assert time.perf_counter() - start < 15
     if loaded is not None:
         event("loaded")
+        assert all(Path(c.path).resolve().is_relative_to(folder.resolve()) for c in loaded.cases), "read outside the project"
+        assert len(loaded.cases) >= len(suite["cases"]), "a case block gave no cases"
         _run(path, folder)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1.5 * 2**20  # KiB
 
