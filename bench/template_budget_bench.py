@@ -34,7 +34,8 @@ PROBES = {
 
 def load_time(folder: Path, rows: int, repeats: int) -> float:
     with (folder / "t.csv").open("w", newline="") as fh:
-        csv.writer(fh).writerows([["question", "answer"], *([f"question {i} about refunds?", f"Answer {i}"] for i in range(rows))])
+        rows_ = ([f"question {i} about refunds?", f"Answer {i}"] for i in range(rows))
+        csv.writer(fh).writerows([["question", "answer"], *rows_])
     (folder / "s.yaml").write_text(SUITE)
     best = float("inf")
     for _ in range(repeats):
