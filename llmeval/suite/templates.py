@@ -7,6 +7,7 @@ suite's line. Each render has a budget (``llmeval.suite.budget``) the suite may 
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from typing import Any
 
@@ -22,7 +23,9 @@ def _env() -> Any:
 
 @lru_cache(maxsize=4096)
 def _compile(source: str) -> Any:
-    return _env().from_string(source)
+    with warnings.catch_warnings():  # Python's compile warns about e.g. `1[0]`: the render reports it as an error
+        warnings.simplefilter("ignore", SyntaxWarning)
+        return _env().from_string(source)
 
 
 def render(source: str, variables: dict[str, Any], *, path: str, line: int, what: str) -> str:
