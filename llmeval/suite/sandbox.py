@@ -126,29 +126,59 @@ def _metered_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _estimate_filter(name: str, meter: Meter, params: list[Any], kwargs: dict[str, Any]) -> None:
-    value, rest = params[0], params[1:]
-    if name == "replace" and isinstance(value, str) and len(rest) >= 2:
-        meter.allow(_replaced_size(value, str(rest[0]), str(rest[1])))
-    elif name == "join":
-        sep = rest[0] if rest else kwargs.get("d", "")
-        items = value if isinstance(value, (list, tuple, str)) else []
-        meter.allow(len(str(sep)) * len(items))
-    elif name == "indent" and isinstance(value, str):
-        width = rest[0] if rest else kwargs.get("width", 4)
-        meter.allow(len(value) + (value.count("\n") + 1) * (len(width) if isinstance(width, str) else int(width)))
-    elif name == "wordwrap" and isinstance(value, str):
-        width = int(rest[0] if rest else kwargs.get("width", 79))
-        wrap = rest[3] if len(rest) > 3 else kwargs.get("wrapstring") or "\n"
-        meter.allow(len(value) + (len(value) // max(width, 1) + 1) * len(str(wrap)))
-    elif name == "batch" and (len(rest) > 1 or "fill_with" in kwargs):
-        fill = rest[1] if len(rest) > 1 else kwargs.get("fill_with")
-        size = int(rest[0] if rest else kwargs.get("linecount", 1))
-        meter.allow(measure(fill, meter, meter.chars) * size)
-    elif name == "sum" and isinstance(value, (list, tuple)) and value and not isinstance(value[0], (int, float)):
-        meter.allow(len(value) * measure(value, meter, meter.chars))
-    elif name == "format" and isinstance(value, str):
-        _check_format(value)
-        meter.allow(_formatted_size(value, value.count("%"), [*rest, *kwargs.values()], meter))
+    estimate = _FILTER_SIZES.get(name)
+    if estimate is not None:
+        meter.allow(estimate(params[0], params[1:], kwargs, meter))
+
+
+def _replace_filter(value: Any, rest: list[Any], kwargs: dict[str, Any], meter: Meter) -> int:
+    return _replaced_size(value, str(rest[0]), str(rest[1])) if isinstance(value, str) and len(rest) >= 2 else 0
+
+
+def _join_filter(value: Any, rest: list[Any], kwargs: dict[str, Any], meter: Meter) -> int:
+    sep = rest[0] if rest else kwargs.get("d", "")
+    return len(str(sep)) * (len(value) if isinstance(value, (list, tuple, str)) else 0)
+
+
+def _indent_filter(value: Any, rest: list[Any], kwargs: dict[str, Any], meter: Meter) -> int:
+    if not isinstance(value, str):
+        return 0
+    width = rest[0] if rest else kwargs.get("width", 4)
+    return len(value) + (value.count("\n") + 1) * (len(width) if isinstance(width, str) else int(width))
+
+
+def _wordwrap_filter(value: Any, rest: list[Any], kwargs: dict[str, Any], meter: Meter) -> int:
+    if not isinstance(value, str):
+        return 0
+    width = int(rest[0] if rest else kwargs.get("width", 79))
+    wrap = rest[3] if len(rest) > 3 else kwargs.get("wrapstring") or "\n"
+    return len(value) + (len(value) // max(width, 1) + 1) * len(str(wrap))
+
+
+def _batch_filter(value: Any, rest: list[Any], kwargs: dict[str, Any], meter: Meter) -> int:
+    fill = rest[1] if len(rest) > 1 else kwargs.get("fill_with")
+    size = int(rest[0] if rest else kwargs.get("linecount", 1))
+    return measure(fill, meter, meter.chars) * size if fill is not None else 0
+
+
+def _sum_filter(value: Any, rest: list[Any], kwargs: dict[str, Any], meter: Meter) -> int:
+    """Summing lists or strings copies the running total each time: quadratic."""
+    if isinstance(value, (list, tuple)) and value and not isinstance(value[0], (int, float)):
+        return len(value) * measure(value, meter, meter.chars)
+    return 0
+
+
+def _format_filter(value: Any, rest: list[Any], kwargs: dict[str, Any], meter: Meter) -> int:
+    if not isinstance(value, str):
+        return 0
+    _check_format(value)
+    return _formatted_size(value, value.count("%"), [*rest, *kwargs.values()], meter)
+
+
+_FILTER_SIZES: dict[str, Callable[[Any, list[Any], dict[str, Any], Meter], int]] = {
+    "replace": _replace_filter, "join": _join_filter, "indent": _indent_filter, "wordwrap": _wordwrap_filter,
+    "batch": _batch_filter, "sum": _sum_filter, "format": _format_filter,
+}  # fmt: skip
 
 
 def _check_method(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
@@ -163,21 +193,40 @@ def _check_method(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tu
     if name == "join" and args:
         items = list(args[0])
         meter.allow(len(owner) * len(items) + sum(measure(i, meter, meter.chars) for i in items))
-        args = (items, *args[1:])
-    elif name == "replace" and len(args) >= 2 and isinstance(owner, str):
-        meter.allow(_replaced_size(owner, str(args[0]), str(args[1])))
-    elif name == "expandtabs":
-        tab = args[0] if args else kwargs.get("tabsize", 8)
-        tabs = owner.count("\t") if isinstance(owner, str) else owner.count(b"\t")
-        meter.allow(len(owner) + tabs * int(tab))
-    elif name == "translate" and isinstance(owner, str):
-        table = args[0] if args else {}
-        widest = max((len(str(v)) for v in table.values()), default=1) if isinstance(table, dict) else 1
-        meter.allow(len(owner) * max(widest, 1))
-    elif name in ("format", "format_map") and isinstance(owner, str):
-        _check_format(owner)
-        meter.allow(_formatted_size(owner, owner.count("{"), [*args, *kwargs.values()], meter))
+        return (items, *args[1:])
+    estimate = _METHOD_SIZES.get(name)
+    if estimate is not None:
+        meter.allow(estimate(owner, args, kwargs, meter))
     return args
+
+
+def _replace_method(owner: str | bytes, args: tuple[Any, ...], kwargs: dict[str, Any], meter: Meter) -> int:
+    return _replaced_size(owner, str(args[0]), str(args[1])) if isinstance(owner, str) and len(args) >= 2 else 0
+
+
+def _expandtabs_method(owner: str | bytes, args: tuple[Any, ...], kwargs: dict[str, Any], meter: Meter) -> int:
+    tab = args[0] if args else kwargs.get("tabsize", 8)
+    tabs = owner.count("\t") if isinstance(owner, str) else owner.count(b"\t")
+    return len(owner) + tabs * int(tab)
+
+
+def _translate_method(owner: str | bytes, args: tuple[Any, ...], kwargs: dict[str, Any], meter: Meter) -> int:
+    table = args[0] if args else {}
+    widest = max((len(str(v)) for v in table.values()), default=1) if isinstance(table, dict) else 1
+    return len(owner) * max(widest, 1)
+
+
+def _format_method(owner: str | bytes, args: tuple[Any, ...], kwargs: dict[str, Any], meter: Meter) -> int:
+    if not isinstance(owner, str):
+        return 0
+    _check_format(owner)
+    return _formatted_size(owner, owner.count("{"), [*args, *kwargs.values()], meter)
+
+
+_METHOD_SIZES: dict[str, Callable[[str | bytes, tuple[Any, ...], dict[str, Any], Meter], int]] = {
+    "replace": _replace_method, "expandtabs": _expandtabs_method, "translate": _translate_method,
+    "format": _format_method, "format_map": _format_method,
+}  # fmt: skip
 
 
 def _replaced_size(text: str, old: str, new: str) -> int:
