@@ -84,11 +84,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"llmeval report: error: {exc}", file=sys.stderr)
         return 2
     rows = results.rows()
-    verdict = results.verdict or build_verdict([g.to_json() for g in results.gates])
+    verdict = results.verdict or build_verdict(results.gates)
     for path in export(rows, csv=args.csv, parquet=args.parquet):
         print(f"exported {path}")
     if args.html:
-        print(f"report written to {render_html(rows, args.html, title=args.title, verdict=verdict.to_json())}")
+        print(f"report written to {render_html(rows, args.html, title=args.title, verdict=verdict)}")
     if verdict.total:
         print(format_verdict(verdict))
     return 0

@@ -170,7 +170,7 @@ class GateItem(pytest.Item):
         if isinstance(excinfo.value, GateFailed):
             from llmeval.reporting.failure import describe_gate_failure
 
-            return describe_gate_failure(self, excinfo.value.args[0].to_json(), evaluation_of(self))
+            return describe_gate_failure(self, excinfo.value.args[0], evaluation_of(self))
         if isinstance(excinfo.value, LlmevalError):
             rel = evaluation_of(self).rel(self.suite.path)
             return f"{rel}:{self.gate.line}: gate '{self.gate.name}': {_safe(str(excinfo.value))}"

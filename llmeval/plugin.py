@@ -6,6 +6,7 @@ used, and nothing here touches the environment (offline hub mode is set where a 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Generator
 from pathlib import Path
@@ -28,6 +29,7 @@ selection_key = pytest.StashKey[dict]()  # suite path -> its core.Targets
 broken_key = pytest.StashKey[list]()  # suite files that could not be collected
 names_key = pytest.StashKey[dict]()  # suite name -> the file that has it
 _done_key = pytest.StashKey[set]()  # suite files an xdist worker has evaluated
+_sent_key = pytest.StashKey[list]()  # [values, secrets] an xdist worker's redactor has sent the controller
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -37,11 +39,22 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = cfg.from_pytest(config)
         baseline = _baseline(settings, Path(config.rootpath))
+        if not cfg.is_xdist_worker(config):
+            check_outputs(config, settings, results=False)
     except LlmevalError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[settings_key] = (settings, baseline)
     if not cfg.is_xdist_worker(config):
         config.pluginmanager.register(Reporter(config, settings), "llmeval-reporter")
+
+
+def check_outputs(config: pytest.Config, settings: Any, *, results: bool) -> None:
+    """Every output the run will write must be writable (`results`: the default results file too), before any work."""
+    from llmeval.reporting.output_paths import check_outputs, settings_outputs
+
+    outputs = settings_outputs(settings, Path(config.rootpath), lambda name: f"--llmeval-{name}", results=results)
+    xml = getattr(config.option, "xmlpath", None)
+    check_outputs([*outputs, *([("--junitxml", Path(os.path.abspath(xml)))] if xml else [])])
 
 
 def _baseline(settings: Any, root: Path) -> Any:
@@ -88,9 +101,18 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
 
         config.stash[selection_key] = select(session.items)
         if not cfg.is_xdist_worker(config):
+            _check_results_file(config)
             with _uncaptured(config):
                 config.stash[result_key] = _evaluate(evaluation_of(config), config.stash[selection_key])
     return (yield)
+
+
+def _check_results_file(config: pytest.Config) -> None:
+    """Suites were collected: the results file (written by default) must be writable before generation starts."""
+    try:
+        check_outputs(config, config.stash[settings_key][0], results=True)
+    except LlmevalError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def evaluate_file(config: pytest.Config, path: str) -> Any:
@@ -155,7 +177,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         records = _records(item)
         # in one process the reporter takes the frozen records as they are; xdist ships their JSON form
         report.llmeval_records = [r.to_json() for r in records] if cfg.is_xdist_worker(item.config) else records
+        if cfg.is_xdist_worker(item.config):
+            _send_redaction(item.config, report)
     return report
+
+
+def _send_redaction(config: pytest.Config, report: Any) -> None:
+    """The values this worker's redactor found since its last report: the controller masks the run with all of them."""
+    from llmeval.reporting.run_redaction import PAYLOAD, worker_payload
+
+    evaluation = config.stash.get(evaluation_key, None)
+    if evaluation is None or not evaluation.settings.redact_pii:  # keys: every worker knows them all
+        return
+    payload = worker_payload(evaluation.redactor, config.stash.setdefault(_sent_key, [0, 0]))
+    if payload is not None:
+        setattr(report, PAYLOAD, payload)
 
 
 def _records(item: Any) -> list[Any]:

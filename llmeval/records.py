@@ -8,7 +8,7 @@ changes them. The JSON form is the results-file contract of DESIGN.md section 4.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -83,8 +83,126 @@ class CaseRecord(_Row):
 
 
 @dataclass(frozen=True)
+class GroupStat:
+    """One group of a fairness or preference gate: its outcome, evidence and interval."""
+
+    value: float | None
+    n: int = 0
+    units: int = 0  # independent units behind the group's value (base cases, sets or cases)
+    interval: tuple[float, float] | None = None
+    unparsed: int = 0
+    tpr: float | None = None
+    fpr: float | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> GroupStat:
+        values = _known(cls, data)
+        values["interval"] = _pair(values.get("interval"))
+        values.setdefault("value", None)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class FlipMember:
+    """One member of a flipped counterfactual set: its groups, outcome and (trimmed) output."""
+
+    case: str
+    groups: Mapping[str, str]
+    outcome: Any
+    value: float | None = None
+    output: str = ""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FlipMember:
+        return cls(**{"groups": {}, "outcome": None, **_known(cls, data)})
+
+
+@dataclass(frozen=True)
+class Flip:
+    """A counterfactual set whose outcome differs across groups."""
+
+    set: str
+    members: tuple[FlipMember, ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Flip:
+        return cls(str(data.get("set", "")), tuple(FlipMember.from_json(m) for m in data.get("members") or ()))
+
+
+@dataclass(frozen=True)
+class WorstCase:
+    """A case that pulls the gate's statistic the wrong way, with its value."""
+
+    case: str
+    value: float
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WorstCase:
+        return cls(str(data.get("case", "")), float(data.get("value") or 0.0))
+
+
+@dataclass(frozen=True)
+class MetricDiff:
+    """One metric of one suite x model against the baseline: paired delta, drop, test and rule."""
+
+    metric: str
+    n: int
+    delta: float
+    drop: float
+    p_worse: float
+    regressed: bool
+    message: str
+    interval: tuple[float, float] | None = None
+    lower_is_better: bool = False
+    rule: Mapping[str, Any] | None = None
+    baseline_mean: float | None = None
+    current_mean: float | None = None
+    p_better: float | None = None
+    flips: Mapping[str, Any] = field(default_factory=dict)
+    suite: str = ""
+    model: str = ""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MetricDiff:
+        values = _known(cls, data)
+        values["interval"] = _pair(values.get("interval"))
+        for name, default in (("metric", ""), ("n", 0), ("delta", 0.0), ("drop", 0.0), ("p_worse", 1.0)):
+            values.setdefault(name, default)
+        values.setdefault("regressed", False)
+        values.setdefault("message", "")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class BaselineCheck:
+    """A gate's part of the run's baseline comparison."""
+
+    path: str | None
+    metrics: tuple[MetricDiff, ...] = ()
+    mismatches: tuple[str, ...] = ()
+    new_cases: tuple[str, ...] = ()
+    missing_cases: tuple[str, ...] = ()
+    regressed: bool = False
+    message: str = ""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BaselineCheck:
+        values = _known(cls, data)
+        values.setdefault("path", None)
+        values["metrics"] = tuple(MetricDiff.from_json(m) for m in values.get("metrics") or ())
+        for name in ("mismatches", "new_cases", "missing_cases"):
+            values[name] = tuple(values.get(name) or ())
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class GateRecord(_Row):
-    """One gate of one suite on one model: the statistic, its interval and bound, and the outcome."""
+    """One gate of one suite on one model: the statistic, its interval and bound, the evidence and the outcome.
+
+    ``units`` is the effective sample size (independent units: base cases of counterfactual sets or name
+    lists, cases across repeats); ``n`` counts the outputs. ``reachable`` is the best bound a perfect model
+    could reach with these units, ``reason`` the one line the verdict prints for a gate that did not pass.
+    """
 
     suite: str
     gate: str
@@ -93,20 +211,27 @@ class GateRecord(_Row):
     stat: str
     status: GateStatus
     message: str = ""
+    reason: str = ""
     value: float | None = None
     interval: tuple[float, float] | None = None
     ci: float | None = None
     bound: float | None = None
     threshold: str = ""
+    method: str = ""
+    require: str = "within"
+    scale: str = ""
     n: int = 0
+    units: int = 0
     cases: int = 0
+    reachable: float | None = None
     errors: int = 0
     error_rate: float = 0.0
     max_error_rate: float = 0.0
-    worst: tuple[Mapping[str, Any], ...] = ()
-    baseline: Mapping[str, Any] | None = None
-    groups: Any = None
-    flips: tuple[Mapping[str, Any], ...] = ()  # counterfactual sets whose outcome differs across groups
+    worst: tuple[WorstCase, ...] = ()
+    baseline: BaselineCheck | None = None
+    groups: Mapping[str, GroupStat] | None = None
+    flips: tuple[Flip, ...] = ()  # counterfactual sets whose outcome differs across groups (all of them)
+    flipped: int = 0
     model_label: str = ""
     suite_path: str = ""
     line: int = 0
@@ -118,13 +243,25 @@ class GateRecord(_Row):
         values = _known(cls, data)
         if "status" not in data:
             values["status"] = "passed" if data.get("passed") else "failed"
-        if values.get("interval") is not None:
-            values["interval"] = tuple(values["interval"])
-        values["worst"] = tuple(values.get("worst") or ())
-        values["flips"] = tuple(values.get("flips") or ())
+        values["interval"] = _pair(values.get("interval"))
+        values["worst"] = tuple(WorstCase.from_json(w) for w in values.get("worst") or ())
+        values["flips"] = tuple(Flip.from_json(f) for f in values.get("flips") or ())
+        values.setdefault("flipped", len(values["flips"]))
+        groups = values.get("groups")
+        values["groups"] = {str(k): GroupStat.from_json(v) for k, v in groups.items()} if groups else None
+        baseline = values.get("baseline")
+        values["baseline"] = BaselineCheck.from_json(baseline) if baseline else None
         for name in ("suite", "gate", "model", "metric", "stat"):
             values.setdefault(name, "")
         return cls(**values)
+
+    @property
+    def label(self) -> str:
+        return self.model_label or self.model
+
+    def row(self) -> dict[str, Any]:
+        """The JSON form (nested records as plain values): gate records are few, so the deep copy costs nothing."""
+        return self.to_json()
 
 
 @dataclass(frozen=True)
@@ -132,14 +269,18 @@ class Verdict:
     """The release verdict: PASS only when every gate was evaluated and passed and nothing regressed."""
 
     status: Literal["PASS", "FAIL"]
-    gates: tuple[Mapping[str, Any], ...]
+    gates: tuple[GateRecord, ...]
     failed: int
     skipped: int
     total: int
     errors: int
-    regressions: tuple[Mapping[str, Any], ...] = ()
+    regressions: tuple[MetricDiff, ...] = ()
     mismatches: tuple[str, ...] = ()
     run_id: str = ""
+    cases: int = 0  # case x model results counted (each over its samples)
+    cases_failed: int = 0
+    cases_errored: int = 0
+    reasons: tuple[str, ...] = ()  # why the verdict is FAIL, one line each
 
     @property
     def passed(self) -> bool:
@@ -152,7 +293,9 @@ class Verdict:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Verdict:
         values = _known(cls, data)
-        for name in ("gates", "regressions", "mismatches"):
+        values["gates"] = tuple(GateRecord.from_json(g) for g in values.get("gates") or ())
+        values["regressions"] = tuple(MetricDiff.from_json(r) for r in values.get("regressions") or ())
+        for name in ("mismatches", "reasons"):
             values[name] = tuple(values.get(name) or ())
         return cls(**values)
 
@@ -233,8 +376,14 @@ def _known(cls: Any, data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in names}
 
 
+def _pair(value: Any) -> tuple[float, float] | None:
+    return None if value is None else (float(value[0]), float(value[1]))
+
+
 def _plain(value: Any) -> Any:
-    """JSON-ready copies of tuples and mappings (the frozen fields)."""
+    """JSON-ready copies of tuples, mappings and nested records (the frozen fields)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -23,11 +23,14 @@ def test_planted_bias_fails_the_gates_and_lists_flipped_sets(tmp_path: Path) -> 
     gates = _gates(tmp_path, "loans")
     assert gates and not any(g["passed"] for g in gates.values())
     consistency = gates["decision-consistency"]
-    assert consistency["value"] == 0.5 and len(consistency["flips"]) == 12
+    # every flipped set is kept (not the first 20): 104 of the 400 sets (200 applicants x 2 names) flip
+    assert consistency["value"] == 0.74 and consistency["flipped"] == len(consistency["flips"]) == 104
+    assert consistency["n"] == 400 and consistency["units"] == 200  # the applicants are the evidence, not the names
     members = consistency["flips"][0]["members"]
     assert {m["groups"]["ethnicity"]: m["outcome"] for m in members} == {"white": "approve", "black": "deny"}
     parity = gates["decision-demographic_parity_ratio-by-group.ethnicity"]
-    assert parity["groups"]["black"]["value"] == 0.25 and parity["groups"]["white"]["value"] == 0.75
+    assert parity["groups"]["black"]["value"] < 0.5 < parity["groups"]["white"]["value"]
+    assert parity["groups"]["black"]["units"] == 200 and parity["bound"] < 0.7 and parity["ci"] == 0.95
 
 
 def test_fair_screener_passes_the_same_gates(tmp_path: Path) -> None:

@@ -66,7 +66,7 @@ def test_planted_regression_fails_the_build_and_is_named(project):
     out = result.stdout.str()
     assert "RELEASE VERDICT: FAIL" in out
     assert "FAILED orders.yaml::gate:rougeL-regression[worse]" in out
-    assert "significant regressions" in out
+    assert "why: significant regression: orders [python:app:worse] rougeL: drop" in out
     assert "baseline made by model 'python:app:good'" in out
 
 

@@ -1,4 +1,4 @@
-"""Backends by spec prefix: hf:, vllm:, python:, openai:, replay:, and third-party ones from entry points."""
+"""Backends by spec prefix: hf:, vllm:, python:, openai:, replay:, replay-redacted:, and third-party ones from entry points."""
 
 from __future__ import annotations
 
@@ -62,11 +62,18 @@ def _replay(target: str, root: Path, **options: Any) -> Backend:
     return ReplayBackend(target, root=root, **options)
 
 
+def _replay_redacted(target: str, root: Path, **options: Any) -> Backend:
+    from llmeval.backends.replay import ReplayBackend
+
+    return ReplayBackend(target, root=root, accept_redacted=True, **options)
+
+
 def prefixes() -> dict[str, BackendFactory]:
     """The known spec prefixes: built-ins plus the `llmeval.backends` entry point group."""
     from importlib.metadata import entry_points
 
-    found: dict[str, BackendFactory] = {"hf": _hf, "vllm": _vllm, "python": _python, "openai": _openai, "replay": _replay}
+    found: dict[str, BackendFactory] = {"hf": _hf, "vllm": _vllm, "python": _python, "openai": _openai, "replay": _replay,
+                                        "replay-redacted": _replay_redacted}  # fmt: skip
     for ep in entry_points(group="llmeval.backends"):
         found[ep.name] = ep.load()
     return found

@@ -1,7 +1,10 @@
 """`replay:<results file>[#<model label>]` — serve the outputs a previous run recorded, to re-score them.
 
 Change scorers, thresholds or gates and re-run without the model (or a GPU): each request is
-answered with the output recorded for the same prompt and sample index.
+answered with the output recorded for the same prompt and sample index. A recording made with PII
+redaction (a manifest with `redact_pii: true`) is refused: its masked values are gone, so PII and
+leak scorers would pass on missing evidence. `replay-redacted:` accepts one, for suites that score
+nothing redaction hides; the spec (and so the manifest's model identity) says so.
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ if TYPE_CHECKING:
 class ReplayBackend:
     sees_vars = False
 
-    def __init__(self, target: str, *, root: Path, **_: Any) -> None:
-        self.spec = f"replay:{target}"
+    def __init__(self, target: str, *, root: Path, accept_redacted: bool = False, **_: Any) -> None:
+        self.spec = f"{'replay-redacted' if accept_redacted else 'replay'}:{target}"
         file, _sep, model = target.partition("#")
         path = Path(file).expanduser()
         self.path = path if path.is_absolute() else root / path
         if not self.path.is_file():
             raise BackendError(f"model spec '{self.spec}': no results file at {self.path} (write one with --llmeval-results)")
+        if not accept_redacted:
+            self._refuse_redacted(file, target)
         self._outputs = self._read(model or None)
         recorded = {r.model_label for r in self._outputs.values()}
         self.label = model or (recorded.pop() if len(recorded) == 1 else f"replay-{self.path.stem}")
@@ -52,6 +57,17 @@ class ReplayBackend:
                 )
         return {(r.prompt, r.sample): r for r in records}
 
+    def _refuse_redacted(self, file: str, target: str) -> None:
+        """A recording whose outputs had PII masked is no evidence for PII or leak gates: refuse it, naming the fix."""
+        if not _recorded_with_pii_redaction(self.path):
+            return
+        raise BackendError(
+            f"model spec '{self.spec}': {file} was recorded with PII redaction (its manifest says redact_pii: true): "
+            "the masked values are gone from its outputs, so PII and leak scorers would pass on missing evidence. "
+            "Fix: record it again without --llmeval-redact-pii (llmeval run: --redact-pii) and keep that file private; "
+            f"or, if these suites score nothing redaction hides (no pii, no_leak or leak probes), use replay-redacted:{target}"
+        )
+
     def identity(self) -> str:
         digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
         return f"replay|{self.spec}|{digest}"
@@ -74,3 +90,23 @@ class ReplayBackend:
 
     def close(self) -> None:
         return None
+
+
+def _recorded_with_pii_redaction(path: Path) -> bool:
+    """Whether any run recorded in the file (appended runs each write a manifest) masked PII.
+
+    Only lines that mention "manifest" are parsed: a cheap pass over a file that may hold many outputs.
+    """
+    import json
+
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if '"manifest"' not in line:
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # the full read names a broken line with its number
+            if isinstance(row, dict) and row.get("kind") == "manifest" and (row.get("settings") or {}).get("redact_pii"):
+                return True
+    return False

@@ -90,7 +90,7 @@ class Evaluation:
         self.backends: dict[str, Backend | BackendError] = {}
         self._labels: dict[str, str] = {}
         cache_dir = Path(settings.cache_dir)
-        self.cache = Cache(cache_dir if cache_dir.is_absolute() else root / cache_dir, settings.cache)
+        self.cache = Cache(cache_dir if cache_dir.is_absolute() else root / cache_dir, settings.cache, write_line)
         self.plan = GenerationPlan(self.cache, self._progress, Deadline.start(settings.deadline, settings.token_budget))
         self.baseline = baseline if baseline is not None else _load_baseline(settings, root)
         self._scoring: ScoringContext | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from llmeval.records import GateRecord
@@ -19,20 +20,20 @@ def evaluate_gates(run: Any, targets: Sequence[Any], result: Any) -> None:
     records: list[tuple[tuple[str, str, str], GateRecord]] = []
     for target, rows, diff in zip(targets, rows_of, diffs, strict=True):
         for gate in target.suite.gates:
-            row = evaluate_gate(
+            record = evaluate_gate(
                 gate.spec, rows, suite=target.suite.name, model=target.spec, diff=diff,
                 regression=target.suite.regression, max_error_rate=target.suite.max_error_rate,
-                no_baseline="skip" if run.settings.save_baseline else "fail",
+                no_baseline="skip" if run.settings.save_baseline else "fail", scales=target.suite.scales,
             )  # fmt: skip
-            row.update(model_label=run.label(target.spec), suite_path=run.rel(target.suite.path), line=gate.line,
-                       run_id=run.settings.run_id)  # fmt: skip
-            records.append(((target.suite.path, gate.name, target.spec), GateRecord.from_json(row)))
+            record = replace(record, model_label=run.label(target.spec), suite_path=run.rel(target.suite.path),
+                             line=gate.line, run_id=run.settings.run_id)  # fmt: skip
+            records.append(((target.suite.path, gate.name, target.spec), record))
     cleaned = redact_gate_records(run.redactor, [g for _, g in records])
     result.gates.update({key: g for (key, _), g in zip(records, cleaned, strict=True)})
     if result.baseline_diff is not None:
         from llmeval.gate.baseline import gate_changes
 
-        result.baseline_diff["gates"] = gate_changes([g.to_json() for g in cleaned], run.baseline.gates)
+        result.baseline_diff["gates"] = gate_changes(cleaned, run.baseline.gates)
         result.baseline_diff = redact_json(run.redactor, result.baseline_diff)
 
 
@@ -42,15 +43,10 @@ def _baseline_diff(run: Any, target: Any, rows: list[dict[str, Any]]) -> dict[st
         return None
     from llmeval.gate.baseline import compare_with_baseline
 
-    inline = [rule for gate in target.suite.gates for rule in _inline_rules(gate.spec)]
+    inline = [rule for gate in target.suite.gates for rule in gate.spec.rules]
     versions = {target.suite.name: target.suite.version} if target.suite.version else {}
-    return compare_with_baseline(rows, run.baseline, [*target.suite.regression, *inline], suite_versions=versions)
-
-
-def _inline_rules(spec: Any) -> list[dict[str, Any]]:
-    from llmeval.gate.spec import parse_gate
-
-    return list(parse_gate(spec).rules)
+    rules = [*target.suite.regression, *inline]
+    return compare_with_baseline(rows, run.baseline, rules, suite_versions=versions, scales=target.suite.scales)
 
 
 def merge_diffs(diffs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:

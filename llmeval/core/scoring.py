@@ -8,6 +8,7 @@ from typing import Any
 
 from llmeval.backends import Generation, Request
 from llmeval.scorers import ScoreError, ScoringContext, score_all
+from llmeval.scorers.audit import audit_all
 from llmeval.scorers.base import Sample, Scorer
 from llmeval.suite import Case
 
@@ -35,7 +36,9 @@ def score_jobs(
     started = time.perf_counter()
     prepare_all([scorer for _, scorer, _ in work], ctx)
     loaded = time.perf_counter()
-    results = score_all([(scorer, sample) for _, scorer, sample in work], ctx)
+    scored = [(scorer, sample) for _, scorer, sample in work]
+    units = [(jobs[index][0].suite, origins[index][0] if origins else "") for index, _, _ in work]
+    results = audit_all(scored, score_all(scored, ctx), units)  # a judge's trust: per suite and model under test
     if timings is not None:
         timings["load_s"] = timings.get("load_s", 0.0) + loaded - started
         timings["score_s"] = timings.get("score_s", 0.0) + time.perf_counter() - loaded

@@ -1,4 +1,9 @@
-"""Persistent generation cache: SQLite in WAL mode, one row per (backend identity, request) key."""
+"""Persistent generation cache: SQLite in WAL mode, one row per (backend identity, request) key.
+
+Format 2 (`PRAGMA user_version`): texts are stored with the run's secrets masked (the plan masks them before
+`put`). A cache of an older format may hold API keys in full, so its entries are deleted on first open, with
+SQLite's secure delete (freed pages zeroed) and the write-ahead log truncated: no key stays on disk.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +33,7 @@ CREATE TABLE IF NOT EXISTS generations (
 )
 """
 MODES = ("on", "off", "refresh")
+FORMAT = 2  # 1 (user_version 0): texts stored as generated, API keys included
 
 
 class Cache:
@@ -37,7 +43,7 @@ class Cache:
     Errors are never cached. Safe for several processes (pytest-xdist workers) at once.
     """
 
-    def __init__(self, directory: Path, mode: str = "on") -> None:
+    def __init__(self, directory: Path, mode: str = "on", notify: Callable[[str], None] = lambda line: None) -> None:
         if mode not in MODES:
             raise ValueError(f"cache mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.mode = mode
@@ -45,6 +51,7 @@ class Cache:
         self.path = directory / "cache.sqlite"
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._notify = notify
 
     @property
     def _db(self) -> sqlite3.Connection | None:
@@ -52,6 +59,10 @@ class Cache:
         if self._conn is None and self.mode != "off":
             self.directory.mkdir(parents=True, exist_ok=True)
             self._conn = _open(self.path)
+            purged = _upgrade(self._conn)
+            if purged:
+                self._notify(f"llmeval: {self.path}: deleted {purged} cached outputs written by an older llmeval "
+                             f"that stored API keys unmasked (they are generated again)")  # fmt: skip
         return self._conn
 
     def get_many(self, keys: list[str]) -> dict[str, Generation]:
@@ -119,6 +130,24 @@ def key_extra(files: Sequence[str], version: str | None) -> str:
         path = Path(name)
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"<missing>") + b"\0")
     return digest.hexdigest()
+
+
+def _upgrade(conn: sqlite3.Connection) -> int:
+    """Bring the cache to FORMAT: an older one's entries are deleted for good (zeroed, WAL truncated); how many."""
+    conn.execute("PRAGMA secure_delete=ON")
+    conn.execute("BEGIN IMMEDIATE")  # one process upgrades; the others then see the new format
+    try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        purged = conn.execute("DELETE FROM generations").rowcount if version < FORMAT else 0
+        if version < FORMAT:
+            conn.execute(f"PRAGMA user_version = {FORMAT}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    if purged:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return int(purged)
 
 
 def _open(path: Path, attempts: int = 12) -> sqlite3.Connection:

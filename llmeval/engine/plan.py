@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmeval.backends.base import Backend, Generation, Request, cache_key
+from llmeval.backends.base import Backend, Generation, Request, backend_secrets, cache_key
 from llmeval.backends.limits import Deadline, Limits
 from llmeval.engine.cache import Cache
 from llmeval.engine.progress import Progress
@@ -31,6 +34,8 @@ class GenerationPlan:
     With a run `deadline`, requests not started when it passes become errors (never cached: a re-run
     generates them); what finished stays in the cache. Its token budget is charged here, with the prompt
     and completion tokens of every generated (not cached) output, so it bounds every backend alike.
+    The secrets of every backend in the plan (API keys) are masked in each output as it arrives, before the
+    cache, scorers or records see it, and in every cache hit.
     """
 
     def __init__(self, cache: Cache, progress: ProgressFactory, deadline: Deadline | None = None) -> None:
@@ -39,12 +44,47 @@ class GenerationPlan:
         self.deadline = deadline
         self.jobs: dict[str, Job] = {}
         self.results: dict[str, Generation] = {}
+        self._secrets: set[str] = set()
+        self._secret_pattern: re.Pattern[str] | None = None
+        self._secrets_of: set[int] = set()  # backends whose secrets are known
 
     def add(self, backend: Backend, request: Request, limits: Limits | None = None, *, key_extra: str = "") -> str:
         """Register a request; `limits` bound its generation, `key_extra` (e.g. a suite's cache_version) joins its key."""
         key = cache_key(backend.identity(), request, with_vars=backend.sees_vars, extra=key_extra)
+        self._learn_secrets(backend)
         self.jobs.setdefault(key, Job(backend, request, key, limits or Limits()))
         return key
+
+    def _learn_secrets(self, backend: Backend) -> None:
+        if id(backend) in self._secrets_of:
+            return
+        self._secrets_of.add(id(backend))
+        fresh = set(backend_secrets(backend)) - self._secrets
+        if fresh:
+            from llmeval.pii.values import secret_pattern
+
+            self._secrets |= fresh
+            self._secret_pattern = secret_pattern(self._secrets)
+
+    def masked(self, gen: Generation) -> Generation:
+        """The generation with every secret of the plan's backends masked in its text and error."""
+        pattern = self._secret_pattern
+        if pattern is None or not (pattern.search(gen.text) or (gen.error and pattern.search(gen.error))):
+            return gen
+        from llmeval.reporting.redact import SECRET_LABEL
+
+        error = pattern.sub(SECRET_LABEL, gen.error) if gen.error else gen.error
+        return dataclasses.replace(gen, text=pattern.sub(SECRET_LABEL, gen.text), error=error)
+
+    def _masked_material(self, job: Job, backend: Backend) -> dict[str, object]:
+        """The request as the cache stores it, with any secret in it (a key pasted into a prompt) masked."""
+        material = job.request.material(with_vars=backend.sees_vars)
+        if self._secret_pattern is None:
+            return material
+        from llmeval.reporting.redact import SECRET_LABEL
+
+        masked: dict[str, object] = json.loads(self._secret_pattern.sub(SECRET_LABEL, json.dumps(material)))
+        return masked
 
     def get(self, key: str) -> Generation:
         if key not in self.results:
@@ -62,7 +102,7 @@ class GenerationPlan:
         wanted = [k for k in (keys if keys is not None else list(self.jobs)) if k not in self.results]
         if not wanted:
             return
-        hits = self.cache.get_many(wanted)
+        hits = {key: self.masked(gen) for key, gen in self.cache.get_many(wanted).items()}
         self.results.update(hits)
         misses = [self.jobs[k] for k in wanted if k not in hits]
         load_s = self._load_backends(misses)
@@ -105,11 +145,11 @@ class GenerationPlan:
         backend = jobs[0].backend
 
         def on_result(index: int, gen: Generation) -> None:
-            job = jobs[index]
+            job, gen = jobs[index], self.masked(gen)
             self.results[job.key] = gen
             if self.deadline is not None and gen.error is None:
                 self.deadline.charge(gen.prompt_tokens + gen.completion_tokens)
-            self.cache.put(job.key, backend.identity(), job.request.material(with_vars=backend.sees_vars), gen)
+            self.cache.put(job.key, backend.identity(), self._masked_material(job, backend), gen)
             progress.advance(gen.completion_tokens, gen.error is not None)
 
         message: str | None

@@ -12,6 +12,8 @@ from typing import Any
 from llmeval.errors import LlmevalError
 from llmeval.gate import rows as R
 from llmeval.gate.diff import compare_group
+from llmeval.records import GateRecord
+from llmeval.scorers.base import Scale
 
 FORMAT = "llmeval-baseline/1"
 
@@ -33,7 +35,7 @@ class Baseline:
         return {c["case"]: c for c in self.cases if c["suite"] == suite and c["model"] == model}
 
 
-def save_baseline(path: str | Path, rows: Iterable[R.Row], gate_rows: Iterable[R.Row], *, meta: Mapping[str, Any]) -> Path:
+def save_baseline(path: str | Path, rows: Iterable[R.Row], gates: Iterable[GateRecord], *, meta: Mapping[str, Any]) -> Path:
     """Write a baseline (sorted keys, indented: meant to be committed and diffed) and return its path."""
     rows = list(rows)
     versions = dict(meta.get("suite_versions") or {})
@@ -43,11 +45,11 @@ def save_baseline(path: str | Path, rows: Iterable[R.Row], gate_rows: Iterable[R
         suites[suite] = {"models": sorted({r["model"] for r in suite_rows})}
         if suite in versions:
             suites[suite]["version"] = versions[suite]
-    keep = ("suite", "gate", "model", "metric", "stat", "value", "interval", "bound", "threshold", "passed", "n")
-    gates = [{k: g.get(k) for k in keep} for g in gate_rows]
+    keep = ("suite", "gate", "model", "metric", "stat", "value", "interval", "bound", "threshold", "passed", "n", "units")
+    saved = [{k: v for k, v in g.to_json().items() if k in keep} for g in gates]
     full_meta = {"created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), **dict(meta)}
     full_meta.pop("suite_versions", None)
-    data = {"format": FORMAT, "meta": full_meta, "suites": suites, "cases": R.summarize_cases(rows), "gates": gates}
+    data = {"format": FORMAT, "meta": full_meta, "suites": suites, "cases": R.summarize_cases(rows), "gates": saved}
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(data, sort_keys=True, indent=2, default=str) + "\n", encoding="utf-8")
@@ -97,8 +99,9 @@ def compare_with_baseline(
     suite_versions: Mapping[str, str] | None = None,
     confidence: float = 0.95,
     seed: int = 0,
+    scales: Mapping[str, Scale] | None = None,
 ) -> dict[str, Any]:
-    """Compare a run's rows with a baseline: per-metric paired deltas, McNemar flips, rule verdicts."""
+    """Compare a run's rows with a baseline: per-metric paired drops and their bounds, rule verdicts."""
     rows = list(rows)
     out: dict[str, Any] = {
         "baseline": baseline.path,
@@ -108,7 +111,7 @@ def compare_with_baseline(
         "cases": [],
         "new_cases": [],
         "missing_cases": [],
-        "gates": gate_changes(R.gate_rows(rows), baseline.gates),
+        "gates": gate_changes([GateRecord.from_json(g) for g in R.gate_rows(rows)], baseline.gates),
     }
     for suite, model in R.suite_models(rows):
         current = R.case_rows(rows, suite=suite, model=model)
@@ -117,7 +120,9 @@ def compare_with_baseline(
         out["mismatches"] += [n for n in (note, suite_note) if n and n not in out["mismatches"]]
         if base_model is None:
             continue
-        part = compare_group(current, baseline.cases_for(suite, base_model), rules, suite=suite, confidence=confidence, seed=seed)
+        part = compare_group(
+            current, baseline.cases_for(suite, base_model), rules, suite=suite, confidence=confidence, seed=seed, scales=scales
+        )
         if part["changed_cases"]:
             names = ", ".join(part["changed_cases"][:5]) + (", …" if len(part["changed_cases"]) > 5 else "")
             note = f"suite '{suite}': {len(part['changed_cases'])} cases changed since the baseline ({names})"
@@ -130,22 +135,22 @@ def compare_with_baseline(
     return out
 
 
-def gate_changes(current: Sequence[R.Row], saved: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def gate_changes(current: Sequence[GateRecord], saved: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Each gate of the run that the baseline also has: its value and outcome then and now."""
     before = {(g.get("suite"), g.get("model"), g.get("gate")): g for g in saved}
     changes = []
     for gate in current:
-        old = before.get((gate.get("suite"), gate.get("model"), gate.get("gate")))
+        old = before.get((gate.suite, gate.model, gate.gate))
         if old is not None:
             changes.append(
                 {
-                    "suite": gate.get("suite"),
-                    "model": gate.get("model"),
-                    "gate": gate.get("gate"),
+                    "suite": gate.suite,
+                    "model": gate.model,
+                    "gate": gate.gate,
                     "baseline_value": old.get("value"),
-                    "current_value": gate.get("value"),
+                    "current_value": gate.value,
                     "baseline_passed": old.get("passed"),
-                    "current_passed": gate.get("passed"),
+                    "current_passed": gate.passed,
                 }
             )
     return changes

@@ -28,20 +28,10 @@ class Condition:
     op: str
     value: float
 
-    @property
-    def lower_is_better(self) -> bool:
-        return self.op in ("<=", "<")
-
     def check(self, value: float) -> bool:
         if math.isnan(value):
             return False
         return _OPS[self.op](value, self.value)
-
-    def bound(self, interval: tuple[float, float] | None) -> float | None:
-        """The interval end the condition is judged on: lower for >=/>, upper for <=/<, none for ==."""
-        if interval is None or self.op == "==":
-            return None
-        return interval[1] if self.lower_is_better else interval[0]
 
     def describe(self) -> str:
         return f"{self.op} {self.value:g}"

@@ -6,10 +6,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmeval.errors import SuiteError
+from llmeval.gate import bounds, stats
 from llmeval.gate import rows as R
-from llmeval.gate import stats
+from llmeval.gate.units import scale_for
+from llmeval.scorers.base import Scale
 
-RULE_KEYS = {"metric", "max_drop", "alpha", "stat", "better", "suite"}
+RULE_KEYS = {"metric", "max_drop", "alpha", "stat", "better", "suite", "require"}
 _RULE_HINT = "e.g. regression: {metric: rougeL, max_drop: 0.02, alpha: 0.05}"
 
 
@@ -33,6 +35,8 @@ def validate_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
         raise SuiteError(f"'alpha' must lie in (0, 1), got {out['alpha']!r}", key="regression", hint=_RULE_HINT)
     if out["stat"] not in ("mean", "pass_rate"):
         raise SuiteError(f"'stat' must be mean or pass_rate, got {out['stat']!r}", key="regression")
+    if out.get("require", "not_shown_beyond") not in ("shown_within", "not_shown_beyond"):
+        raise SuiteError(f"'require' must be shown_within or not_shown_beyond, got {out['require']!r}", key="regression")
     if out.get("better", "higher") not in ("higher", "lower"):
         raise SuiteError(f"'better' must be higher or lower, got {out['better']!r}", key="regression")
     return out
@@ -54,8 +58,9 @@ def compare_group(
     suite: str | None = None,
     confidence: float = 0.95,
     seed: int = 0,
+    scales: Mapping[str, Scale] | None = None,
 ) -> dict[str, Any]:
-    """Compare one suite × model's rows with the baseline's case entries of that suite."""
+    """Compare one suite x model's rows with the baseline's case entries of that suite."""
     now = {c["case"]: c for c in R.summarize_cases(current)}
     shared = sorted(set(now) & set(base))
     out: dict[str, Any] = {
@@ -71,7 +76,8 @@ def compare_group(
         if not pairs:
             continue
         rule = match_rule(rules, metric, suite)
-        out["metrics"].append(_metric_diff(metric, pairs, rule, confidence=confidence, seed=seed))
+        scale = scale_for(metric, scales or {}, None)
+        out["metrics"].append(_metric_diff(metric, pairs, rule, scale, confidence=confidence, seed=seed))
         out["cases"] += _case_diffs(metric, pairs, lower=out["metrics"][-1]["lower_is_better"])
     return out
 
@@ -80,57 +86,79 @@ def _both(old: Mapping[str, Any], new: Mapping[str, Any], metric: str) -> bool:
     return metric in old.get("scores", {}) and metric in new.get("scores", {})
 
 
-def _lower_is_better(pairs: list[tuple[Mapping[str, Any], Mapping[str, Any], str]], rule: Mapping | None) -> bool:
+def lower_is_better(scale: Scale, rule: Mapping[str, Any] | None) -> bool:
+    """The metric's direction: the rule's ``better`` when given, else the scorer's declared one (higher when none)."""
     if rule and "better" in rule:
-        return rule["better"] == "lower"
-    threshold = pairs[0][1].get("threshold") or pairs[0][0].get("threshold") or {}
-    return "max" in threshold and "min" not in threshold
+        return bool(rule["better"] == "lower")
+    return scale.better == "lower"
+
+
+def _drop_bound(drops: list[float], span: float | None, alpha: float) -> tuple[tuple[float, float], str]:
+    """Interval of the mean drop, each side missing with probability at most alpha."""
+    confidence = 1 - 2 * alpha
+    b = bounds.t_mean(drops, confidence) if span is None else bounds.betting_mean(drops, -span, span, confidence)
+    return (b.low, b.high), b.method
 
 
 def _metric_diff(
-    metric: str, pairs: list[tuple[Mapping[str, Any], Mapping[str, Any], str]], rule: dict | None, **kw: Any
+    metric: str, pairs: list[tuple[Mapping[str, Any], Mapping[str, Any], str]], rule: dict | None, scale: Scale, **kw: Any
 ) -> dict[str, Any]:
-    """Paired delta (bootstrap interval, sign-flip p) and McNemar flips for one metric."""
-    lower = _lower_is_better(pairs, rule)
-    a = [float(old["value"]) for old, _, _ in pairs]
-    b = [float(new["value"]) for _, new, _ in pairs]
-    test = stats.paired_test(a, b, confidence=kw["confidence"], seed=kw["seed"])
-    flips = stats.mcnemar([old["passed"] >= 0.5 for old, _, _ in pairs], [new["passed"] >= 0.5 for _, new, _ in pairs])
-    p_worse, p_better = (test.p_greater, test.p_less) if lower else (test.p_less, test.p_greater)
-    drop = test.delta if lower else -test.delta
-    if rule and rule["stat"] == "pass_rate":
-        drop = (flips.pass_to_fail - flips.fail_to_pass) / len(pairs)
-        p_worse = flips.p_worse
+    """Paired drop per case and its bound; with a rule, a regression is a drop shown beyond max_drop."""
+    lower = lower_is_better(scale, rule)
+    by_rate = bool(rule and rule["stat"] == "pass_rate")
+    key = "passed" if by_rate else "value"
+    a = [float(old[key]) for old, _, _ in pairs]
+    b = [float(new[key]) for _, new, _ in pairs]
+    drops = [(y - x) if lower else (x - y) for x, y in zip(a, b, strict=True)]
+    span = 1.0 if by_rate else (scale.high - scale.low if scale.bounded else None)  # type: ignore[operator]
     alpha = rule["alpha"] if rule else 0.05
-    regressed = rule is not None and drop > rule["max_drop"] and p_worse < alpha
+    max_drop = rule["max_drop"] if rule else 0.0
+    interval, method = _drop_bound(drops, span, alpha)
+    p_worse = _p_beyond(drops, max_drop, span, alpha)
+    drop = sum(drops) / len(drops)
+    require = (rule or {}).get("require", "not_shown_beyond")
+    shown_beyond, shown_within = interval[0] > max_drop, interval[1] <= max_drop
+    regressed = rule is not None and (shown_beyond if require == "not_shown_beyond" else not shown_within)
+    flips = stats.mcnemar([old["passed"] >= 0.5 for old, _, _ in pairs], [new["passed"] >= 0.5 for _, new, _ in pairs])
+    av, bv = [float(o["value"]) for o, _, _ in pairs], [float(n["value"]) for _, n, _ in pairs]
     return {
-        "metric": metric,
-        "n": len(pairs),
-        "baseline_mean": sum(a) / len(a),
-        "current_mean": sum(b) / len(b),
-        "delta": test.delta,
-        "interval": list(test.interval),
-        "confidence": kw["confidence"],
-        "p_worse": p_worse,
-        "p_better": p_better,
-        "lower_is_better": lower,
-        "drop": drop,
-        "flips": flips.as_dict(),
-        "rule": rule,
-        "significant_drop": p_worse < alpha and drop > 0,
-        "significant_gain": p_better < alpha and drop < 0,
-        "regressed": regressed,
-        "message": _message(metric, drop, test, p_worse, rule, regressed),
-    }
+        "metric": metric, "n": len(pairs), "baseline_mean": sum(av) / len(av), "current_mean": sum(bv) / len(bv),
+        "delta": sum(bv) / len(bv) - sum(av) / len(av), "interval": list(interval), "confidence": 1 - 2 * alpha,
+        "method": method, "p_worse": p_worse, "lower_is_better": lower, "drop": drop, "flips": flips.as_dict(),
+        "rule": rule, "significant_drop": shown_beyond and drop > 0, "regressed": regressed,
+        "message": _message(metric, drop, interval, p_worse, len(pairs), rule, regressed, key),
+    }  # fmt: skip
 
 
-def _message(metric: str, drop: float, test: stats.PairedTest, p: float, rule: dict | None, regressed: bool) -> str:
-    lo, hi = test.interval
-    text = f"{metric}: delta {test.delta:+.4f} (CI {lo:+.4f}..{hi:+.4f}, n={test.n}), drop p={p:.4f}"
+def _p_beyond(drops: list[float], max_drop: float, span: float | None, alpha: float) -> float:
+    """p-value of "the mean drop is at most max_drop" (betting capital; t test when the range is unknown)."""
+    if span is None:
+        if len(drops) < bounds.T_MIN_UNITS:
+            return 1.0
+        from scipy.stats import ttest_1samp
+
+        return float(ttest_1samp(drops, max_drop, alternative="greater").pvalue)
+    return bounds.betting_p_above(drops, max_drop, -span, span, alpha)
+
+
+def _message(
+    metric: str, drop: float, interval: tuple[float, float], p: float, n: int, rule: dict | None, regressed: bool, key: str
+) -> str:
+    what = "pass rate" if key == "passed" else metric
+    lo, hi = interval
+    head = f"{what}: drop {drop:+.4g} (interval {lo:+.4g}..{hi:+.4g}, n = {n})"
     if rule is None:
-        return text + " (no regression rule)"
-    verdict = "REGRESSION" if regressed else "ok"
-    return text + f"; rule max_drop {rule['max_drop']:g} at alpha {rule['alpha']:g}: {verdict}"
+        return head + " (no regression rule)"
+    limit, alpha = rule["max_drop"], rule["alpha"]
+    if rule.get("require", "not_shown_beyond") == "shown_within":
+        if regressed:
+            return f"{head}: the drop is not shown to be within {limit:g} (upper bound {hi:.4g}): REGRESSION"
+        return f"{head}: shown within {limit:g} (upper bound {hi:.4g})"
+    if regressed:
+        return f"{head}: drop {drop:.4g} exceeds {limit:g} and is significant (p = {p:.2g} < alpha {alpha:g}): REGRESSION"
+    if drop > limit:
+        return f"{head}: drop {drop:.4g} exceeds {limit:g} but is not significant (p = {p:.2g}, n = {n})"
+    return f"{head}: within {limit:g}"
 
 
 def _case_diffs(metric: str, pairs: list[tuple[Mapping, Mapping, str]], *, lower: bool) -> list[dict[str, Any]]:

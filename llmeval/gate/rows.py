@@ -62,20 +62,6 @@ def group_by_case(rows: Iterable[Row], metric: str) -> dict[str, list[Mapping[st
     return groups
 
 
-def lower_is_better(rows: Iterable[Row], metric: str) -> bool:
-    """True when the metric's threshold has only a ``max`` (e.g. a leak count), so lower is better."""
-    for row in rows:
-        score = score_of(row, metric)
-        if score is None:
-            continue
-        threshold = score.get("threshold") or {}
-        if "max" in threshold and "min" not in threshold:
-            return True
-        if threshold:
-            return False
-    return False
-
-
 def suite_models(rows: Iterable[Row]) -> list[tuple[str, str]]:
     """Every (suite, model) pair present in the case rows, in first-seen order."""
     seen: dict[tuple[str, str], None] = {}

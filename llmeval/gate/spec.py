@@ -1,15 +1,15 @@
-"""Gate specs from a suite's ``gates:`` list: validated once into a GateSpec, named for pytest ids."""
+"""Gate specs from a suite's ``gates:`` list: parsed once into a typed GateSpec, named for pytest ids."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from llmeval.errors import SuiteError
 from llmeval.gate.conditions import Condition, bound_condition, parse_condition
 from llmeval.gate.diff import validate_rule
-from llmeval.gate.stats import DEFAULT_RESAMPLES, RATE_STATS, STATS
+from llmeval.gate.stats import RATE_STATS, STATS
 
 FAIRLEARN = (
     "demographic_parity_difference",
@@ -19,8 +19,10 @@ FAIRLEARN = (
     "difference",
     "ratio",
 )
-GATE_KEYS = {"name", "metric", "ci", "q", "by", "fairlearn", "of", "y_true", "regression", "resamples", "seed", "method"}
-GATE_KEYS |= set(STATS) | {"consistency", "preference", "tolerance", "sets", "max_unparsed_rate"}
+REQUIRE = ("shown_within", "not_shown_beyond")
+FAIRNESS_CI = 0.95  # fairness gates are release gates: an interval unless the suite says ci: false
+GATE_KEYS = {"name", "metric", "ci", "q", "by", "fairlearn", "of", "y_true", "regression", "method", "require", "range"}
+GATE_KEYS |= set(STATS) | {"consistency", "preference", "tolerance", "sets", "max_unparsed_rate", "cluster"}
 _HINT = 'e.g. {metric: rougeL, mean: ">= 0.6", ci: 0.95} or {metric: pii, pass_rate: "== 1.0"}'
 
 
@@ -30,29 +32,28 @@ class GateSpec:
 
     name: str
     metric: str
-    stat: str  # one of STATS, a FAIRLEARN name, or "regression"
+    stat: str  # one of STATS, a FAIRLEARN name, "consistency", "preference" or "regression"
     condition: Condition | None
     ci: float | None = None
     q: float = 0.5
-    by: str | None = None
+    by_keys: tuple[str, ...] = ()  # several vars: groups are their intersections
     of: str = "passed"
     y_true: str | None = None
-    method: str = "exact"
-    resamples: int = DEFAULT_RESAMPLES
-    seed: int = 0
     rules: tuple[dict[str, Any], ...] = field(default_factory=tuple)
-    by_list: tuple[str, ...] = ()  # several vars: groups are their intersections
     tolerance: float = 0.0  # consistency: numeric outcomes this close count as the same
     sets: str | None = None  # consistency: the var naming each case's counterfactual set
-    max_unparsed_rate: float = 0.0  # fairness: share of outputs without a readable outcome the gate tolerates
+    max_unparsed_rate: float = 0.0  # share of outputs without a readable outcome the gate tolerates
+    require: str = "shown_within"
+    range: tuple[float, float] | None = None  # the metric's [low, high] when its scorer declares none
+    cluster: str | None = None  # the var naming the independent unit
 
     @property
     def is_fairness(self) -> bool:
         return self.stat in FAIRLEARN
 
     @property
-    def by_keys(self) -> tuple[str, ...]:
-        return self.by_list or ((self.by,) if self.by else ())
+    def by(self) -> str | None:
+        return "+".join(self.by_keys) or None
 
     @property
     def by_label(self) -> str:
@@ -67,14 +68,16 @@ def _fail(message: str, key: str | None = None, hint: str = _HINT) -> SuiteError
     return SuiteError(message, key=f"gates.{key}" if key else "gates", hint=hint)
 
 
-def _ci(value: object) -> float | None:
-    if value is None or value is False:
+def _ci(value: object, stat: str) -> float | None:
+    if value is None:
+        return FAIRNESS_CI if stat in FAIRLEARN else None
+    if value is False:
         return None
     if value is True:
         return 0.95
-    if isinstance(value, (int, float)) and 0 < value < 1:
+    if isinstance(value, (int, float)) and 0.5 <= value < 1:
         return float(value)
-    raise _fail(f"'ci' must be a confidence level in (0, 1), got {value!r}", "ci", "e.g. ci: 0.95")
+    raise _fail(f"'ci' must be a confidence level in [0.5, 1), got {value!r}", "ci", "e.g. ci: 0.95")
 
 
 def _stat_and_condition(spec: Mapping[str, Any]) -> tuple[str, Condition | None]:
@@ -122,11 +125,13 @@ def _rules(spec: Mapping[str, Any], metric: str) -> tuple[dict[str, Any], ...]:
     return (validate_rule({"metric": metric, **dict(rule)}),)
 
 
-def _by(value: object) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
+def _by(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        return "+".join(value)
+        return tuple(value)
     raise _fail(
         f"'by' must be a case var or a list of them (their intersections), got {value!r}",
         "by",
@@ -141,52 +146,74 @@ def _number(spec: Mapping[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
-def parse_gate(spec: Mapping[str, Any]) -> GateSpec:
-    """Validate a gate entry of a suite and return its GateSpec; SuiteError names what to fix."""
-    if not isinstance(spec, Mapping):
-        raise _fail(f"a gate must be a mapping, got {spec!r}")
+def _range(value: object) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    pair = list(value) if isinstance(value, (list, tuple)) else []
+    ok = len(pair) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair)
+    if not ok or not pair[0] < pair[1]:
+        raise _fail(f"'range' must be [low, high] with low < high, got {value!r}", "range", "e.g. range: [0, 500]")
+    return (float(pair[0]), float(pair[1]))
+
+
+def _checked_keys(spec: Mapping[str, Any]) -> None:
     unknown = set(spec) - GATE_KEYS - ({"max", "min"} if "fairlearn" in spec else set())
     if unknown:
         raise _fail(
             f"unknown gate key(s): {', '.join(sorted(map(str, unknown)))}", hint=f"allowed: {', '.join(sorted(GATE_KEYS))}"
         )
+    if spec.get("method", "exact") != "exact":
+        raise _fail(
+            f"'method' {spec['method']!r} is not offered: an approximate interval can under-cover at small n",
+            "method",
+            "remove 'method'; rates use the exact (Clopper-Pearson) interval",
+        )
+    if spec.get("require", "shown_within") not in REQUIRE:
+        raise _fail(f"'require' must be one of {', '.join(REQUIRE)}, got {spec['require']!r}", "require")
+    if spec.get("of", "passed") not in ("passed", "value"):
+        raise _fail(f"'of' must be passed or value, got {spec['of']!r}", "of")
+
+
+def parse_gate(spec: Mapping[str, Any] | GateSpec) -> GateSpec:
+    """Validate a gate entry of a suite and return its GateSpec; SuiteError names what to fix."""
+    if isinstance(spec, GateSpec):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise _fail(f"a gate must be a mapping, got {spec!r}")
+    _checked_keys(spec)
     metric = spec.get("metric")
     if not isinstance(metric, str) or not metric:
         raise _fail(f"a gate needs 'metric' (a scorer name), got {metric!r}", "metric")
     stat, condition = _stat_and_condition(spec)
-    ci = _ci(spec.get("ci"))
-    method = spec.get("method", "exact")
-    if method not in ("exact", "wilson"):
-        raise _fail(f"'method' must be exact or wilson, got {method!r}", "method")
-    of = spec.get("of", "passed")
-    if of not in ("passed", "value"):
-        raise _fail(f"'of' must be passed or value, got {of!r}", "of")
-    return GateSpec(
-        name=str(spec.get("name") or ""),
+    ci = _ci(spec.get("ci"), stat)
+    if ci is not None and stat in ("min", "max"):
+        raise _fail(
+            f"no interval can bound the {stat} of a metric's values from a sample",
+            "ci",
+            f'gate a quantile instead, e.g. {{metric: {metric}, quantile: ">= 0.2", q: 0.05, ci: 0.95}}',
+        )
+    gate = GateSpec(
+        name="",
         metric=metric,
         stat=stat,
         condition=condition,
         ci=ci,
         q=_q(spec, stat),
-        by=_by(spec.get("by")),
-        by_list=tuple(spec["by"]) if isinstance(spec.get("by"), list) else (),
+        by_keys=_by(spec.get("by")),
         tolerance=_number(spec, "tolerance", 0.0),
         sets=spec.get("sets"),
         max_unparsed_rate=_number(spec, "max_unparsed_rate", 0.0),
-        of=of,
+        of=str(spec.get("of", "passed")),
         y_true=spec.get("y_true"),
-        method=method,
-        resamples=int(spec.get("resamples", DEFAULT_RESAMPLES)),
-        seed=int(spec.get("seed", 0)),
         rules=_rules(spec, metric),
+        require=str(spec.get("require", "shown_within")),
+        range=_range(spec.get("range")),
+        cluster=spec.get("cluster"),
     )
+    return replace(gate, name=str(spec.get("name") or "") or _default_name(gate))
 
 
-def gate_name(spec: Mapping[str, Any]) -> str:
-    """The gate's name in pytest ids and reports: its ``name``, else built from metric and statistic."""
-    if spec.get("name"):
-        return str(spec["name"])
-    g = parse_gate(spec)
+def _default_name(g: GateSpec) -> str:
     if g.is_fairness:
         return f"{g.metric}-{g.stat}-by-{g.by}"
     if g.stat in ("consistency", "preference"):
@@ -198,18 +225,27 @@ def gate_name(spec: Mapping[str, Any]) -> str:
     return f"{g.metric}-{g.stat}"
 
 
-def plan_gates(gates: Sequence[Mapping[str, Any]], regression: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
-    """Validated gate specs with unique names, plus one regression-only gate per regression rule."""
-    planned: list[dict[str, Any]] = []
+def gate_name(spec: Mapping[str, Any] | GateSpec) -> str:
+    """The gate's name in pytest ids and reports: its ``name``, else built from metric and statistic."""
+    return parse_gate(spec).name
+
+
+def regression_gate(rule: Mapping[str, Any]) -> GateSpec:
+    """The gate a suite-level ``regression:`` rule becomes."""
+    rule = validate_rule(rule)
+    return parse_gate({"metric": rule["metric"], "regression": {k: v for k, v in rule.items() if k != "metric"}})
+
+
+def unique_names(gates: Sequence[GateSpec]) -> list[GateSpec]:
+    """The gates with a suffix on repeated names (rougeL-mean, rougeL-mean-2)."""
     seen: dict[str, int] = {}
-    for spec in gates:
-        parse_gate(spec)
-        planned.append(dict(spec))
-    for rule in regression:
-        rule = validate_rule(rule)
-        planned.append({"metric": rule["metric"], "regression": {k: v for k, v in rule.items() if k != "metric"}})
-    for spec in planned:
-        base = gate_name(spec)
-        seen[base] = seen.get(base, 0) + 1
-        spec["name"] = base if seen[base] == 1 else f"{base}-{seen[base]}"
-    return planned
+    named = []
+    for gate in gates:
+        seen[gate.name] = seen.get(gate.name, 0) + 1
+        named.append(gate if seen[gate.name] == 1 else replace(gate, name=f"{gate.name}-{seen[gate.name]}"))
+    return named
+
+
+def plan_gates(gates: Sequence[Mapping[str, Any]], regression: Sequence[Mapping[str, Any]] = ()) -> list[GateSpec]:
+    """Parsed gate specs with unique names, plus one regression-only gate per regression rule."""
+    return unique_names([*(parse_gate(spec) for spec in gates), *(regression_gate(rule) for rule in regression)])

@@ -9,6 +9,7 @@ from typing import Any
 
 from llmeval.gate import rows as R
 from llmeval.gate import stats
+from llmeval.gate.units import scale_for
 from llmeval.reporting.safe import display_line
 
 TOP = 10
@@ -48,8 +49,7 @@ def _pair(a: str, b: str, metric: str, ca: Mapping, cb: Mapping) -> dict[str, An
         return None
     va = [float(ca[k]["scores"][metric]["value"]) for k in keys]
     vb = [float(cb[k]["scores"][metric]["value"]) for k in keys]
-    threshold = ca[keys[0]]["scores"][metric].get("threshold") or {}
-    lower = "max" in threshold and "min" not in threshold
+    lower = scale_for(metric, {}, None).better == "lower"  # declared by the scorer (higher when it declares none)
     test = stats.paired_test(va, vb)
     sign = -1 if lower else 1
     b_better = sum(1 for x, y in zip(va, vb, strict=True) if sign * (y - x) > TIE)

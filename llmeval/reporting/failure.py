@@ -5,8 +5,10 @@ They read records, which the core has already redacted; model text is neutralise
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from llmeval.records import Flip, GateRecord
 from llmeval.reporting.safe import display_line
 
 WIDTH = 300
@@ -77,24 +79,25 @@ def _describe(threshold: dict[str, float]) -> str:
     return "(report)"
 
 
-def describe_gate_failure(item: Any, row: dict[str, Any], runner: Any) -> str:
-    message = row["message"]
-    label = row.get("model_label", item.spec)
-    lines = [f"{runner.rel(item.suite.path)}:{item.gate.line}: gate '{item.gate.name}' failed on {label}", f"  {message}"]
-    worst = row.get("worst") or []
-    if worst:
-        lines.append("  worst cases: " + ", ".join(f"{w['case']} ({w['value']:.3g})" for w in worst[:5]))
-    return _lines(lines + flip_lines(row.get("flips") or ()))
+def describe_gate_failure(item: Any, record: GateRecord, runner: Any) -> str:
+    label = record.model_label or item.spec
+    lines = [f"{runner.rel(item.suite.path)}:{item.gate.line}: gate '{item.gate.name}' failed on {label}"]
+    if record.reason:
+        lines.append(f"  why: {record.reason}")
+    lines.append(f"  {record.message}")
+    if record.worst:
+        lines.append("  worst cases: " + ", ".join(f"{w.case} ({w.value:.3g})" for w in record.worst[:5]))
+    return _lines(lines + flip_lines(record.flips))
 
 
-def flip_lines(flips: Any, limit: int = 5) -> list[str]:
+def flip_lines(flips: Sequence[Flip], limit: int = 5) -> list[str]:
     """Flipped counterfactual sets, each member's groups, outcome and output one under another (aligned)."""
     lines = []
     for flip in list(flips)[:limit]:
-        lines.append(f"  flipped set {flip['set']}:")
-        for m in flip["members"]:
-            groups = "+".join(m["groups"].values()) or m["case"]
-            lines.append(f"    {groups:<20} {str(m['outcome']):<10} {_trim(m['output'], 140)}")
+        lines.append(f"  flipped set {flip.set}:")
+        for m in flip.members:
+            groups = "+".join(m.groups.values()) or m.case
+            lines.append(f"    {groups:<20} {str(m.outcome):<10} {_trim(m.output, 140)}")
     if len(flips) > limit:
         lines.append(f"  … {len(flips) - limit} more flipped sets in the results file and HTML report")
     return lines

@@ -18,6 +18,7 @@ from typing import Any
 
 from llmeval.gate import rows as R
 from llmeval.gate.verdict import build_verdict
+from llmeval.records import GateRecord, Verdict
 from llmeval.reporting import case_table, charts
 from llmeval.reporting.safe import display
 from llmeval.reporting.summary import label_of, metric_summary, status_of, suite_summary
@@ -99,16 +100,12 @@ def _threshold(value: Any) -> str:
     return " and ".join(p for p in parts if p)
 
 
-def _group_chart(gate: Mapping[str, Any]) -> Any:
-    """A bar per group (its outcome) with the group's exact interval as a whisker."""
+def _group_chart(gate: GateRecord) -> Any:
+    """A bar per group (its outcome) with the group's simultaneous interval as a whisker."""
     from markupsafe import Markup
 
-    items = [
-        (str(name), float(e["value"]), tuple(e["interval"]) if e.get("interval") else None)
-        for name, e in gate["groups"].items()
-        if e.get("value") is not None
-    ]
-    return Markup(charts.model_bars(items, title=f"{gate.get('metric')} by group"))
+    items = [(str(name), float(e.value), e.interval) for name, e in (gate.groups or {}).items() if e.value is not None]
+    return Markup(charts.model_bars(items, title=f"{gate.metric} by group"))
 
 
 def _charts(metrics: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -152,22 +149,24 @@ def render_html(
     path: str | Path,
     *,
     title: str = "llmeval report",
+    gates: Sequence[GateRecord] = (),
     baseline_diff: Mapping[str, Any] | None = None,
-    verdict: Mapping[str, Any] | None = None,
+    verdict: Verdict | None = None,
 ) -> Path:
-    """Write the report for a run's rows (case and gate rows) to ``path`` and return it.
+    """Write the report for a run's case rows and gate records to ``path`` and return it.
 
-    ``verdict`` is a ``build_verdict`` result; anything else is rebuilt from the gate rows.
+    Gate rows among ``rows`` (a results file read back) are read as records too; without ``verdict``,
+    the verdict is rebuilt from the gate records.
     """
     case_rows = R.case_rows(rows)
     statuses = [status_of(r) for r in case_rows]
-    gates = R.gate_rows(rows)
-    metrics = metric_summary(rows)
+    gates = [*gates, *(GateRecord.from_json(g) for g in R.gate_rows(rows))]
+    metrics = metric_summary(case_rows)
     return render_page(
         "report.html.j2",
         path,
         title=title,
-        verdict=verdict if verdict and "total" in verdict else build_verdict(gates, baseline_diff),
+        verdict=verdict if verdict is not None else build_verdict(gates, baseline_diff),
         suites=suite_summary(rows),
         metrics=metrics,
         charts=_charts(metrics),
@@ -176,7 +175,7 @@ def render_html(
         suite_names=sorted({str(r.get("suite", "")) for r in case_rows}),
         model_names=sorted({label_of(r) for r in case_rows}),
         gates=gates,
-        group_gates=[{**g, "chart": _group_chart(g)} for g in gates if g.get("groups")],
+        group_gates=[(g, _group_chart(g)) for g in gates if g.groups],
         baseline=_baseline_view(baseline_diff),
         case_limit=case_table.text_limit(len(case_rows)),
         case_data=case_table.encode(case_table.payload(case_rows, _threshold)),

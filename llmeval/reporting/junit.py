@@ -17,7 +17,7 @@ def properties_of(records: Sequence[Any]) -> list[tuple[str, object]]:
     if gates:
         from llmeval.gate import gate_properties
 
-        return [("llmeval.model", gates[0].model), *gate_properties(gates[0].to_json())]
+        return [("llmeval.model", gates[0].model), *gate_properties(gates[0])]
     if not cases:
         return []
     ok = [r for r in cases if r.status != "error"]

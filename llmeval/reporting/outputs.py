@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from llmeval.records import CaseRecord, GateRecord, Verdict
+from llmeval.reporting.output_paths import Fallback
 
 
 def comparison(cases: Sequence[CaseRecord]) -> dict[str, Any] | None:
@@ -32,28 +33,35 @@ def write_outputs(
     verdict: Verdict,
     diff: Mapping[str, Any] | None,
     compared: Mapping[str, Any] | None,
+    *,
+    fallback: Fallback | None = None,
 ) -> list[tuple[str, Path]]:
-    """Write --llmeval-save-baseline and --llmeval-html (plus the comparison page); returns (kind, path)."""
+    """Write --llmeval-save-baseline and --llmeval-html (plus the comparison page); returns (kind, path).
+
+    A file that cannot be written goes to `fallback`'s spare path (its message says where); without `fallback`
+    the OSError propagates.
+    """
     written: list[tuple[str, Path]] = []
+    guard = fallback.write if fallback is not None else lambda what, path, write: (path, write(path))
     case_rows = [r.row() for r in cases]
-    gate_rows = [g.row() for g in gates]
     if settings.save_baseline:
         from llmeval.gate.baseline import save_baseline
 
-        path = root / settings.save_baseline
         versions = {r.suite: r.suite_version for r in cases if r.suite_version}
-        save_baseline(path, case_rows, gate_rows, meta={"run_id": settings.run_id, "suite_versions": versions})
+        meta = {"run_id": settings.run_id, "suite_versions": versions}
+        path, _ = guard("baseline", root / settings.save_baseline, lambda p: save_baseline(p, case_rows, gates, meta=meta))
         written.append(("baseline", path))
     if settings.html:
         from llmeval.reporting.html import render_html
 
-        path = root / settings.html
-        render_html(case_rows + gate_rows, path, baseline_diff=diff, verdict=verdict.to_json())
+        html = root / settings.html
+        render = lambda p: render_html(case_rows, p, gates=gates, baseline_diff=diff, verdict=verdict)
+        path, _ = guard("HTML report", html, render)
         written.append(("html", path))
         if compared is not None:
             from llmeval.reporting.compare import render_compare_html
 
-            side = path.with_name(f"{path.stem}-compare{path.suffix}")
-            render_compare_html(dict(compared), side)
+            side = html.with_name(f"{html.stem}-compare{html.suffix}")
+            side, _ = guard("model comparison", side, lambda p: render_compare_html(dict(compared), p))
             written.append(("model comparison", side))
     return written

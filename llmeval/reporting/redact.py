@@ -12,7 +12,7 @@ found elsewhere; strings under STRUCTURAL_KEYS (enumerations) only have secrets 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from llmeval.pii.values import KnownValues, secret_pattern
@@ -30,8 +30,11 @@ class Redactor:
     def __init__(self, pii: bool, secrets: Sequence[str] = (), *, spacy_model: str | None = None) -> None:
         self.pii = pii
         self.spacy_model = spacy_model
-        self._secrets = secret_pattern(s for s in secrets if s)
+        self._secret_list = list(dict.fromkeys(s for s in secrets if s))
+        self._secrets = secret_pattern(self._secret_list)
         self._known = KnownValues()
+        self._found: list[tuple[str, str]] = []  # (type, value), each once, in the order found: for other processes
+        self._found_set: set[tuple[str, str]] = set()
         self._analysed: set[str] = set()
 
     @property
@@ -53,6 +56,37 @@ class Redactor:
         self._learn([text])
         return self._redact_string(text)
 
+    @property
+    def secrets(self) -> list[str]:
+        return list(self._secret_list)
+
+    def found_since(self, start: int = 0) -> list[tuple[str, str]]:
+        """The (entity type, value) pairs detected after the first `start` (what an xdist worker sends its controller)."""
+        return self._found[start:]
+
+    def learn(self, values: Iterable[Sequence[str]] = (), secrets: Iterable[str] = ()) -> None:
+        """Values and secrets found by another process of the run join this redactor's (no detection here)."""
+        for entity_type, value in values:
+            self._remember(entity_type, value)
+        fresh = [s for s in secrets if s and s not in self._secret_list]
+        if fresh:
+            self._secret_list += fresh
+            self._secrets = secret_pattern(self._secret_list)
+
+    def mask_records(self, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Copies of the records masked with the values known now, without a detection pass."""
+        return [self._redact_value(record, None) for record in records] if self.active else [dict(r) for r in records]
+
+    def mask_text(self, text: str) -> str:
+        """One text masked with the values known now, without a detection pass."""
+        return self._redact_string(text) if self.active else text
+
+    def _remember(self, entity_type: str, value: str) -> None:
+        if (entity_type, value) not in self._found_set:
+            self._known.add(entity_type, value)
+            self._found.append((entity_type, value))
+            self._found_set.add((entity_type, value))
+
     def _learn(self, texts: Sequence[str]) -> None:
         """Detect PII in the texts not analysed yet (one engine call) and remember the values found."""
         if not self.pii:
@@ -65,7 +99,7 @@ class Redactor:
         chunks = [chunk for text in fresh for chunk in _chunks(text)]
         for found in analyze(chunks, entities=DEFAULT_ENTITIES, spacy_model=self.spacy_model):
             for entity in found:
-                self._known.add(entity.type, entity.text)
+                self._remember(entity.type, entity.text)
         self._analysed.update(fresh)
 
     def _mask_secrets(self, text: str) -> str:

@@ -22,10 +22,10 @@ def summary_lines(
         means = "  ".join(f"{name} {value:.3g}" for name, value in g["means"].items())
         if means:
             out.append((f"  mean  {means}", {}))
-    if verdict and verdict.total:
+    if verdict and (verdict.total or verdict.cases):
         out.append(("", {}))
         for i, line in enumerate(format_verdict(verdict, width=160).splitlines()):
-            failed_line = line.lstrip().startswith(("FAIL", "significant")) or (i == 0 and not verdict.passed)
+            failed_line = line.lstrip().startswith(("FAIL", "significant", "why:")) or (i == 0 and not verdict.passed)
             passed_line = line.lstrip().startswith("PASS") or (i == 0 and verdict.passed)
             out.append((line, {"bold": i == 0, "red": failed_line, "green": passed_line and not failed_line}))
     out.extend(group_lines(verdict))
@@ -44,18 +44,19 @@ def summary_lines(
 
 
 def group_lines(verdict: Verdict | None) -> list[tuple[str, dict[str, bool]]]:
-    """Per-group tables of the fairness gates: value, exact interval, n and unreadable outcomes per group."""
+    """Per-group tables of the fairness gates: value, simultaneous interval, n, units, TPR/FPR, unreadable outcomes."""
     out: list[tuple[str, dict[str, bool]]] = []
     for gate in verdict.gates if verdict else ():
-        if not gate.get("groups"):
+        if not gate.groups:
             continue
-        out.append((f"groups of {gate.get('suite')}::{gate.get('gate')}:", {}))
-        for name, entry in gate["groups"].items():
-            value = "-" if entry.get("value") is None else f"{entry['value']:.3f}"
-            interval = f" [{entry['interval'][0]:.3f}..{entry['interval'][1]:.3f}]" if entry.get("interval") else ""
-            unparsed = f"  unparsed {entry['unparsed']}" if entry.get("unparsed") else ""
-            out.append((f"  {name:<24} {value}{interval}  n={entry.get('n')}{unparsed}", {}))
-        flips = gate.get("flips") or ()
-        if flips:
-            out.append((f"  flipped sets: {len(flips)} (" + ", ".join(f["set"] for f in flips[:8]) + ")", {"red": True}))
+        out.append((f"groups of {gate.suite}::{gate.gate}:", {}))
+        for name, entry in gate.groups.items():
+            value = "-" if entry.value is None else f"{entry.value:.3f}"
+            interval = f" [{entry.interval[0]:.3f}..{entry.interval[1]:.3f}]" if entry.interval else ""
+            rates = f"  TPR {entry.tpr:.3f} FPR {entry.fpr:.3f}" if entry.tpr is not None and entry.fpr is not None else ""
+            unparsed = f"  unparsed {entry.unparsed}" if entry.unparsed else ""
+            out.append((f"  {name:<24} {value}{interval}  n={entry.n} units={entry.units}{rates}{unparsed}", {}))
+        if gate.flipped:
+            names = ", ".join(f.set for f in gate.flips[:8]) + (", …" if gate.flipped > 8 else "")
+            out.append((f"  flipped sets: {gate.flipped} of {gate.n} ({names})", {"red": True}))
     return out

@@ -104,22 +104,52 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
+class Scale:
+    """What a scorer's values can be, declared with the scorer: the gates' bounds and directions read it.
+
+    ``low``/``high`` are the range (None: unbounded on that side); ``better`` is "higher", "lower" or None
+    when the use decides (a refusal is good or bad by the suite's intent); ``binary`` when every value is
+    ``low`` or ``high`` (a check), so a mean of them is a proportion with an exact interval.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    better: str | None = None
+    binary: bool = False
+
+    @property
+    def bounded(self) -> bool:
+        return self.low is not None and self.high is not None and self.high > self.low
+
+    def describe(self) -> str:
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        kind = "0/1" if self.binary else f"[{lo}, {hi}]"
+        return kind + (f", {self.better} is better" if self.better else "")
+
+
+UNKNOWN_SCALE = Scale()
+CHECK = Scale(0.0, 1.0, "higher", binary=True)  # a pass/fail check: 1 = the check holds
+
+
+@dataclass(frozen=True)
 class ScorerInfo:
     name: str
     factory: ScorerFactory
     shorthand: str | None  # the parameter a bare scalar value fills, e.g. contains: "30 days"
     summary: str
+    scale: Scale = UNKNOWN_SCALE
 
 
 _REGISTRY: dict[str, ScorerInfo] = {}
 
 
-def register(name: str, *, shorthand: str | None = None) -> Callable[[F], F]:
-    """Register a scorer factory under a name usable in suite files."""
+def register(name: str, *, shorthand: str | None = None, scale: Scale = UNKNOWN_SCALE) -> Callable[[F], F]:
+    """Register a scorer factory under a name usable in suite files, with the scale of its values."""
 
     def deco(factory: F) -> F:
         doc = (factory.__doc__ or "").strip().splitlines()
-        _REGISTRY[name] = ScorerInfo(name, factory, shorthand, doc[0] if doc else "")
+        _REGISTRY[name] = ScorerInfo(name, factory, shorthand, doc[0] if doc else "", scale)
         return factory
 
     return deco

@@ -15,7 +15,7 @@ from typing import Any
 
 from llmeval.hallucination import text as T
 from llmeval.hallucination.grounding import CLAIM_THRESHOLD, ClaimCheck
-from llmeval.scorers.base import Sample, Score, Threshold, register
+from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
 from llmeval.scorers.context import ScoringContext, shared_context
 from llmeval.scorers.similarity import default_model_path
 
@@ -140,7 +140,7 @@ def _vote(claim: str, votes: list[tuple[bool, str]]) -> ClaimCheck:
     return ClaimCheck(claim, len(against) / len(votes), "; ".join(r for r in against if r)[:300] or "(judge)")
 
 
-@register("hallucination")
+@register("hallucination", scale=Scale(0.0, 1.0, "lower"))
 def hallucination(
     method: str = "grounding", source: str = "auto", model: str | None = None, max: float | None = 0.0,
     min: float | None = None, claim_threshold: float | None = None, votes: int = 1, retries: int = 2,

@@ -7,6 +7,12 @@ metadata says whether the two orders disagreed. Judge calls go through the run's
 and carry the JSON schema of the answer, which backends that can constrain decoding enforce (`constrain:
 false` turns that off, e.g. for a judge that reasons before answering); output that stays unparseable
 after `retries` is an error on the case, never a 0 or NaN.
+
+Judges must earn trust (`audit`, applied per suite and model under test by llmeval.scorers.audit): a
+pairwise judge whose orders disagree on more than `max_order_disagreement` of the outputs (mean over
+outputs of the share of votes whose two orders disagree), or a rubric judge of several votes whose mean
+vote range exceeds `max_vote_spread` of the scale, is no evidence: every output it scored there errors.
+Within the limit, a disagreeing output keeps its mean over both orders (0.5 when the orders cancel: a tie).
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llmeval.errors import LlmevalError
 from llmeval.judge.ask import Question, ask
 from llmeval.judge.parse import Preference, Rating, preference, preference_format, rating, rating_format
-from llmeval.scorers.base import Sample, Score, Threshold, register
+from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
 from llmeval.scorers.context import ScoringContext, shared_context
 
 RATE_PROMPT = """You are an evaluator. Criteria: {criteria}
@@ -55,11 +62,13 @@ class JudgeScorer:
     votes: int
     retries: int
     constrain: bool = True  # hold the judge to the verdict format where its backend can (off: e.g. a reasoning model)
+    max_order_disagreement: float = 0.2  # pairwise: share of outputs whose two orders may disagree
+    max_vote_spread: float = 0.25  # rating, votes > 1: mean (max - min vote) as a share of the scale
 
     @property
     def batch_key(self) -> Hashable:
         return ("judge", self.threshold, self.model, self.criteria, self.rubric, self.scale, self.mode, self.votes, self.retries,
-                self.constrain)  # fmt: skip
+                self.constrain, self.max_order_disagreement, self.max_vote_spread)  # fmt: skip
 
     @property
     def signature(self) -> str:
@@ -69,7 +78,28 @@ class JudgeScorer:
         return self._pairwise(samples, ctx) if self.mode == "pairwise" else self._rate(samples, ctx)
 
     def __call__(self, sample: Sample) -> Score:
-        return self.score([sample], shared_context())[0]
+        (score,) = self.score([sample], shared_context())
+        reason = self.audit([score])
+        if reason is not None:
+            raise JudgeUnreliable(reason)
+        return score
+
+    def audit(self, scores: Sequence[Score]) -> str | None:
+        """Why these scores (one suite's outputs on one model) are no evidence, or None when the judge is within its limits."""
+        low, high = self.scale
+        if not scores or (self.mode != "pairwise" and self.votes < 2):
+            return None  # one rating vote measures no spread
+        if self.mode == "pairwise":
+            rate = statistics.fmean(s.metadata["order_disagreement"] for s in scores)
+            what, limit, name = "order disagreement", self.max_order_disagreement, "max_order_disagreement"
+        else:
+            rate = statistics.fmean(s.metadata["spread"] for s in scores) / (high - low)
+            what, limit, name = "vote spread", self.max_vote_spread, "max_vote_spread"
+        if rate <= limit + 1e-9:
+            return None
+        of_scale = " of the scale" if self.mode != "pairwise" else ""
+        outputs = f"{len(scores)} output{'s' if len(scores) != 1 else ''}"
+        return f"judge unreliable: {what} {rate:.0%}{of_scale} over {outputs} (limit {name} {limit:.0%}; judge {self.model})"
 
     def _rate(self, samples: Sequence[Sample], ctx: ScoringContext) -> list[Score]:
         low, high = self.scale
@@ -116,15 +146,19 @@ class JudgeScorer:
         return Score(self.name, value, self.threshold, self.threshold.check(value), why, self.signature, meta)
 
 
+class JudgeUnreliable(LlmevalError, ValueError):
+    """A judge's order disagreement or vote spread is beyond its limit: its scores are no evidence."""
+
+
 def _win(p: Preference, output_label: str) -> float:
     return 0.5 if p.winner == "tie" else float(p.winner == output_label)
 
 
-@register("judge")
+@register("judge", scale=Scale(0.0, 1.0, "higher"))
 def judge(
     model: str, criteria: str = "helpfulness and correctness", rubric: str = "", scale: Sequence[float] = (1, 5),
     mode: str = "rating", votes: int = 1, retries: int = 2, min: float | None = None, max: float | None = None,
-    constrain: bool = True,
+    constrain: bool = True, max_order_disagreement: float = 0.2, max_vote_spread: float = 0.25,
 ) -> JudgeScorer:  # fmt: skip
     """An LLM judge's rating (0..1 from the rubric's scale) or pairwise win rate against the reference."""
     if mode not in ("rating", "pairwise"):
@@ -133,5 +167,9 @@ def judge(
         raise ValueError(f"scale must be [low, high] with low < high, got {list(scale)}")
     if votes < 1 or retries < 0:
         raise ValueError("votes must be >= 1 and retries >= 0")
+    for name, limit in (("max_order_disagreement", max_order_disagreement), ("max_vote_spread", max_vote_spread)):
+        if not 0 <= limit <= 1:
+            raise ValueError(f"{name} must be between 0 and 1 (a share), got {limit!r}")
     low, high = float(scale[0]), float(scale[1])
-    return JudgeScorer("judge", Threshold(min, max), model, criteria, rubric, (low, high), mode, votes, retries, bool(constrain))
+    return JudgeScorer("judge", Threshold(min, max), model, criteria, rubric, (low, high), mode, votes, retries, bool(constrain),
+                       float(max_order_disagreement), float(max_vote_spread))  # fmt: skip

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from llmeval.errors import MissingDependency
-from llmeval.scorers.base import Sample, Score, Threshold, register
+from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
 
 REPORT = Threshold()  # an outcome is evidence for the gates, not a per-case pass/fail
 DEFAULT_REFUSALS = (
@@ -89,7 +89,7 @@ def _alternation(words: tuple[str, ...], case_sensitive: bool) -> re.Pattern[str
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)", 0 if case_sensitive else re.IGNORECASE)
 
 
-@register("decision")
+@register("decision", scale=Scale(0.0, 1.0, binary=True))
 def decision(
     choices: Mapping[str, Any] | None = None,
     positive: str | None = None,
@@ -130,7 +130,7 @@ class RefusalScorer:
         )
 
 
-@register("refusal")
+@register("refusal", scale=Scale(0.0, 1.0, binary=True))
 def refusal(patterns: Sequence[str] | None = None, name: str = "refusal") -> RefusalScorer:
     """Whether the output refuses (1) or answers (0), by regex patterns (case-insensitive)."""
     chosen = tuple(patterns) if patterns else DEFAULT_REFUSALS
@@ -170,7 +170,7 @@ class SentimentScorer:
         return Score(self.name, value, self.threshold, ok, f"VADER compound {value:.3f}", SENTIMENT_SIGNATURE)
 
 
-@register("sentiment")
+@register("sentiment", scale=Scale(-1.0, 1.0))
 def sentiment(min: float | None = None, max: float | None = None, name: str = "sentiment") -> SentimentScorer:
     """Sentiment of the output: VADER's compound score in [-1, 1] (vaderSentiment, bundled lexicon)."""
     return SentimentScorer(name, Threshold(min, max))

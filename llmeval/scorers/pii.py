@@ -13,7 +13,7 @@ from typing import Any
 
 from llmeval.errors import ScorerError
 from llmeval.pii.text import loose, mask, normalise
-from llmeval.scorers.base import Sample, Score, Threshold, register
+from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
 
 FORBID_MODES = ("any", "from_context")
 ALLOW_MODES = (None, "from_user")
@@ -235,7 +235,7 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-@register("pii")
+@register("pii", scale=Scale(0.0, None, "lower"))
 def pii(
     *,
     forbid: str = "any",
@@ -313,7 +313,7 @@ def leak_kind(secret: str, output: str, min_run: int) -> str | None:
     return None
 
 
-@register("no_leak", shorthand="secrets")
+@register("no_leak", shorthand="secrets", scale=Scale(0.0, None, "lower"))
 def no_leak(
     *,
     secrets: Sequence[str] | str | None = None,

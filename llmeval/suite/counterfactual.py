@@ -4,7 +4,8 @@ A suite's ``counterfactual:`` block names attributes and, per attribute, its gro
 list of values (e.g. first names that signal a group). Each base case (inline, table row or probe)
 becomes a *counterfactual set*: the same case with only the attribute values changed. With value
 lists, the i-th value of every group makes set i. Each generated case carries its groups as vars
-``group.<attribute>`` and its set id as ``counterfactual.set``, which the fairness gates read.
+``group.<attribute>``, its set id as ``counterfactual.set`` and its base case as ``counterfactual.base``,
+which the fairness gates read (the base case is the independent unit their intervals count).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from llmeval.suite import schema
 from llmeval.suite.yamlfile import LineMap
 
 SET_VAR = "counterfactual.set"
+BASE_VAR = "counterfactual.base"  # the base case: the unit sampled, which every set and name of it shares
 GROUP_PREFIX = "group."
 _HINT = (
     "e.g.\n    counterfactual:\n      attributes:\n        gender: {female: [Emily, Anne], male: [Greg, Jay]}\n"
@@ -98,7 +100,7 @@ def variants(attrs: tuple[Attribute, ...], case_id: str, variables: Mapping[str,
     for i in range(sets):
         set_id = case_id if sets == 1 else f"{case_id}.{i + 1}"
         for combo in itertools.product(*(a.groups for a in attrs)):
-            values = {**variables, SET_VAR: set_id}
+            values = {**variables, SET_VAR: set_id, BASE_VAR: case_id}
             for attr, (group, items) in zip(attrs, combo, strict=True):
                 values[attr.var] = items[i % len(items)]
                 values[GROUP_PREFIX + attr.name] = group

@@ -82,13 +82,27 @@ def _expand(spec: schema.SuiteSpec, linemap: LineMap, confinement: Confinement) 
         repeat=spec.repeat,
         cases=tuple(cases),
         gates=gates,
-        regression=tuple(r.model_dump() for r in spec.regression),
+        regression=tuple(r.model_dump(exclude_none=True) for r in spec.regression),
         max_error_rate=spec.max_error_rate,
         backend=spec.backend.model_dump(exclude_none=True),
         cache_key_files=_cache_key_files(spec.cache_key_files, linemap, confinement),
         cache_version=spec.cache_version,
         robustness=robustness,
+        scales=_metric_scales(spec, robustness is not None),
     )
+
+
+def _metric_scales(spec: schema.SuiteSpec, robustness: bool) -> dict[str, scorers.Scale]:
+    """Each metric the suite scores -> the scale its scorer declares (a renamed scorer keeps its scale)."""
+    entries = [e for e in spec.defaults.scorers] + [e for c in spec.cases for e in c.scorers]
+    out: dict[str, scorers.Scale] = {"robustness": scorers.Scale(0.0, 1.0, "higher")} if robustness else {}
+    for entry in entries:
+        for kind, params in entry.items():
+            info = scorers.available().get(kind)
+            name = params.get("name", kind) if isinstance(params, dict) else kind
+            if info is not None:
+                out.setdefault(str(name), info.scale)
+    return out
 
 
 def _robustness(spec: schema.SuiteSpec, linemap: LineMap) -> dict[str, Any] | None:
@@ -130,18 +144,19 @@ def _cache_key_files(globs: Sequence[str], linemap: LineMap, confinement: Confin
 
 
 def _plan_gates(spec: schema.SuiteSpec, linemap: LineMap) -> tuple[Gate, ...]:
-    """The suite's gates plus one regression gate per regression rule, each named and at its line."""
-    from llmeval.gate import plan_gates
+    """The suite's gates plus one regression gate per regression rule, each parsed once, named and at its line."""
+    from llmeval.gate.spec import parse_gate, regression_gate, unique_names
 
     gates = [g.model_dump(exclude_none=True) for g in spec.gates]
-    rules = [r.model_dump() for r in spec.regression]
+    rules = [r.model_dump(exclude_none=True) for r in spec.regression]
     lines = [linemap.line(("gates", i)) for i in range(len(gates))] + [linemap.line(("regression", j)) for j in range(len(rules))]
-    for k, (one_gate, one_rule) in enumerate([([g], []) for g in gates] + [([], [r]) for r in rules]):
+    parsed = []
+    for k, (parse, entry) in enumerate([(parse_gate, g) for g in gates] + [(regression_gate, r) for r in rules]):
         try:
-            plan_gates(one_gate, one_rule)
+            parsed.append(parse(entry))
         except SuiteError as exc:
             raise SuiteError(exc.message, path=linemap.path, line=lines[k], key=exc.key, hint=exc.hint) from None
-    return tuple(Gate(p, p["name"], lines[k]) for k, p in enumerate(plan_gates(gates, rules)))
+    return tuple(Gate(g, g.name, lines[k]) for k, g in enumerate(unique_names(parsed)))
 
 
 def _check_unique(cases: Sequence[Case]) -> None:
@@ -162,7 +177,7 @@ def _check_unique(cases: Sequence[Case]) -> None:
 def _check_gate_metrics(gates: Sequence[Gate], cases: Sequence[Case], path: str, extra: Sequence[str] = ()) -> None:
     names = sorted({s.name for c in cases for s in c.scorers} | set(extra))
     for gate in gates:
-        metric = str(gate.spec["metric"])
+        metric = gate.spec.metric
         if metric not in names:
             raise SuiteError(
                 f"gate '{gate.name}' aggregates metric '{metric}', which no case in this suite scores",
@@ -313,6 +328,10 @@ def _table_cases(
         named = Path(os.path.normpath(Path(linemap.path).parent / entry.cases_from))
         table_path = confinement.check(named, suite_path=linemap.path, line=line, key="cases_from")
     rows = read_table(table_path, suite_path=linemap.path, line=line)
+    if not rows:
+        raise linemap.error(loc + ("cases_from",), f"case table {table_path} has no rows, so this block gives no cases",
+                            key="cases_from", hint="add rows to the table (the first CSV line is the header), "
+                            "or remove the block if it is not meant to test anything")  # fmt: skip
     if entry.limit is not None:
         rows = rows[: entry.limit]
     tally.take(loc, f"cases[{loc[-1]}] (cases_from: {entry.cases_from}, {len(rows):,} rows)", len(rows))

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmeval.backends.base import GenerationConfig, Request
-from llmeval.scorers.base import Sample, Scorer
+from llmeval.gate.spec import GateSpec
+from llmeval.scorers.base import Sample, Scale, Scorer
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Case:
 
 @dataclass(frozen=True)
 class Gate:
-    spec: Mapping[str, Any]
+    spec: GateSpec
     name: str
     line: int
 
@@ -59,3 +60,4 @@ class Suite:
     cache_key_files: tuple[str, ...] = ()  # absolute paths matched by the suite's cache_key_files globs, sorted
     cache_version: str | None = None
     robustness: Mapping[str, Any] | None = None  # the suite's `robustness:` block (llmeval.robustness)
+    scales: Mapping[str, Scale] = field(default_factory=dict)  # metric -> the scale its scorer declares

@@ -114,7 +114,20 @@ class GateSpec(_Strict):
     q: float | None = Field(None, gt=0.0, lt=1.0)
     pass_rate: Condition | None = None
     leak_rate: Condition | None = None
-    ci: float | None = Field(None, gt=0.5, lt=1.0, description="gate on this confidence interval's bound")
+    ci: float | bool | None = Field(
+        None, description="judge the gate on this confidence interval's bound (fairness gates: 0.95 unless ci: false)"
+    )
+    require: Literal["shown_within", "not_shown_beyond"] | None = Field(
+        None,
+        description="with ci: pass only when the bound shows the condition holds (shown_within, default), "
+        "or fail only when the bound shows it is broken (not_shown_beyond)",
+    )
+    range: list[float] | None = Field(
+        None, min_length=2, max_length=2, description="[low, high] of the metric's values when its scorer declares none"
+    )
+    cluster: str | None = Field(
+        None, description="the case var naming the independent unit (default: counterfactual base case, else the case)"
+    )
     by: str | list[str] | None = Field(
         None, description="the case var naming each case's group, or a list of vars (their intersections) (fairness gates)"
     )
@@ -127,9 +140,7 @@ class GateSpec(_Strict):
     of: str | None = Field(None, description="fairness gates: what is compared across groups: passed (default) or value")
     y_true: str | None = Field(None, description="fairness gates: the case var holding the true label (equalized odds)")
     regression: dict[str, Any] | None = Field(None, description="this gate's own regression rule, e.g. {max_drop: 0.02}")
-    resamples: int | None = Field(None, ge=100, le=100000, description="bootstrap resamples (default 2000)")
-    seed: int | None = Field(None, ge=0, description="bootstrap seed (default 0)")
-    method: Literal["exact", "wilson"] | None = Field(None, description="interval for rates: exact (Clopper-Pearson) or wilson")
+    method: Literal["exact"] | None = Field(None, description="interval for rates: exact (Clopper-Pearson), the only one")
 
 
 class RegressionSpec(_Strict):
@@ -138,6 +149,13 @@ class RegressionSpec(_Strict):
     metric: str
     max_drop: float = Field(0.0, ge=0.0)
     alpha: float = Field(0.05, gt=0.0, lt=0.5)
+    stat: Literal["mean", "pass_rate"] | None = Field(None, description="compare per-case means (default) or pass rates")
+    better: Literal["higher", "lower"] | None = Field(None, description="the metric's direction when its scorer declares none")
+    require: Literal["shown_within", "not_shown_beyond"] | None = Field(
+        None,
+        description="not_shown_beyond (default): fail when the drop is shown beyond max_drop; "
+        "shown_within: pass only when the drop is shown within max_drop",
+    )
 
 
 class BackendSpec(_Strict):

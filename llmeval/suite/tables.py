@@ -37,8 +37,6 @@ def read_table(path: Path, *, suite_path: str, line: int) -> list[Row]:
         )
     _check_file(path, suite_path, line)
     frame = _read_frame(path, suffix, suite_path, line)
-    if len(frame) == 0:
-        raise _table_error(path, suite_path, line, "it has no rows (a table that gives no cases is evidence missing)")
     if len(frame) > MAX_TABLE_ROWS:
         raise _table_error(path, suite_path, line, f"it has {len(frame):,} rows, more than {MAX_TABLE_ROWS:,}")
     offset = 2 if suffix == ".csv" else 1  # CSV rows start after the header line

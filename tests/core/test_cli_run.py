@@ -54,3 +54,18 @@ def test_a_fault_in_the_core_errors_the_items_instead_of_crashing_pytest(project
     result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines(["*could not evaluate this suite: RuntimeError: scoring exploded*"])
     assert "INTERNALERROR" not in result.stdout.str()
+
+
+def test_no_suite_file_is_exit_5_not_a_pass(project, capsys):
+    (project.path / "notes.yaml").write_text("title: not a suite\n")
+    assert main(["run", ".", "--results", "r.jsonl", "-q"]) == 5
+    out, err = capsys.readouterr()
+    assert "nothing to evaluate: no suite file under ." in err and "RELEASE VERDICT" not in out
+    assert not (project.path / "r.jsonl").exists()
+
+
+def test_suites_that_could_not_load_stay_exit_2(project, capsys):
+    project.makefile(".yaml", two="suite: two\ncases: [{id: x, vars: {n: 1}}\n")
+    assert main(["run", ".", "-q"]) == 2
+    out, err = capsys.readouterr()
+    assert "two.yaml:" in err and "nothing to evaluate" in err and "RELEASE VERDICT" not in out

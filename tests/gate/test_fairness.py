@@ -52,11 +52,11 @@ def test_values_equal_fairlearn_on_the_same_frame(make_case: Any, stat: str, by:
     row = evaluate_gate(spec, _rows(make_case, frame), suite="s", model="hf:m")
     keys = [by] if isinstance(by, str) else by
     expected = getattr(fm, stat)(frame.label, frame.decision, sensitive_features=frame[keys])
-    assert row["value"] == pytest.approx(float(expected))
+    assert row.value == pytest.approx(float(expected))
     rates = frame.groupby(keys)["decision"].mean()
     for key, rate in rates.items():
         name = "+".join(key) if isinstance(key, tuple) else key
-        assert row["groups"][name]["value"] == pytest.approx(rate)
+        assert row.groups[name].value == pytest.approx(rate)
 
 
 def test_difference_of_means_of_a_numeric_outcome(make_case: Any) -> None:
@@ -64,12 +64,12 @@ def test_difference_of_means_of_a_numeric_outcome(make_case: Any) -> None:
     spec = {"metric": "length", "of": "value", "by": "sex", "fairlearn": "difference", "max": 100, "ci": 0.95}
     row = evaluate_gate(spec, _rows(make_case, frame), suite="s", model="hf:m")
     means = frame.groupby("sex")["length"].mean()
-    assert row["value"] == pytest.approx(abs(means["f"] - means["m"]))
-    lo, hi = row["interval"]
-    assert lo <= row["value"] <= hi and row["bound"] == hi
+    assert row.value == pytest.approx(abs(means["f"] - means["m"]))
+    lo, hi = row.interval
+    assert lo <= row.value <= hi and row.bound == hi
 
 
-def test_bootstrap_bound_decides_and_is_seeded(make_case: Any) -> None:
+def test_the_simultaneous_bound_decides_and_is_deterministic(make_case: Any) -> None:
     rows = _rows(make_case, _frame(n=60))
     spec = {
         "metric": "decision",
@@ -80,11 +80,12 @@ def test_bootstrap_bound_decides_and_is_seeded(make_case: Any) -> None:
         "ci": 0.95,
     }
     first, again = (evaluate_gate(spec, rows, suite="s", model="hf:m") for _ in range(2))
-    assert first["interval"] == again["interval"] and first["bound"] == first["interval"][1]
-    assert first["interval"][0] < first["value"] < first["bound"]
-    between = {**spec, "max": (first["value"] + first["bound"]) / 2}
-    assert not evaluate_gate(between, rows, suite="s", model="hf:m")["passed"]  # the point passes, the bound does not
-    assert evaluate_gate({k: v for k, v in between.items() if k != "ci"}, rows, suite="s", model="hf:m")["passed"]
+    assert first.interval == again.interval and first.bound == first.interval[1]
+    assert first.interval[0] < first.value < first.bound
+    between = {**spec, "max": (first.value + first.bound) / 2}
+    assert not evaluate_gate(between, rows, suite="s", model="hf:m").passed  # the point passes, the bound does not
+    assert evaluate_gate({**between, "ci": False}, rows, suite="s", model="hf:m").passed
+    assert evaluate_gate({**between, "require": "not_shown_beyond"}, rows, suite="s", model="hf:m").passed
 
 
 def _decision(make_case: Any, case: str, group: str, value: float | None, cf_set: str = "") -> dict:
@@ -105,11 +106,12 @@ def test_unparsed_outcomes_are_counted_per_group_and_fail_the_gate(make_case: An
     rows = [_decision(make_case, f"a{i}", "a", 1.0) for i in range(10)]
     rows += [_decision(make_case, f"b{i}", "b", None if i < 3 else 1.0) for i in range(10)]
     spec = {"metric": "decision", "of": "value", "by": "g", "fairlearn": "demographic_parity_difference", "max": 0.1}
+    spec["ci"] = False
     row = evaluate_gate(spec, rows, suite="s", model="hf:m")
-    assert row["value"] == 0.0  # unreadable outputs are not read as "no"
-    assert row["groups"]["b"]["unparsed"] == 3 and row["groups"]["b"]["n"] == 7 and row["groups"]["a"]["unparsed"] == 0
-    assert not row["passed"] and "3 of 20 outputs had no readable outcome" in row["message"]
-    assert evaluate_gate({**spec, "max_unparsed_rate": 0.2}, rows, suite="s", model="hf:m")["passed"]
+    assert row.value == 0.0  # unreadable outputs are not read as "no"
+    assert row.groups["b"].unparsed == 3 and row.groups["b"].n == 7 and row.groups["a"].unparsed == 0
+    assert not row.passed and "3 of 20 outputs had no readable outcome" in row.message
+    assert evaluate_gate({**spec, "max_unparsed_rate": 0.2}, rows, suite="s", model="hf:m").passed
 
 
 def test_consistency_counts_flipped_sets_with_an_exact_interval(make_case: Any) -> None:
@@ -121,14 +123,14 @@ def test_consistency_counts_flipped_sets_with_an_exact_interval(make_case: Any) 
     rows.append(_decision(make_case, "s99:a", "a", 1.0, "s99"))
     rows.append(_decision(make_case, "s99:b", "b", None, "s99"))
     row = evaluate_gate({"metric": "decision", "consistency": ">= 0.7", "ci": 0.95}, rows, suite="s", model="hf:m")
-    assert row["value"] == pytest.approx(16 / 20) and row["n"] == 20
-    assert row["interval"] == pytest.approx([0.563385, 0.942666], abs=1e-5)  # Clopper-Pearson 16/20
-    assert row["bound"] == row["interval"][0] and not row["passed"]  # 0.80 >= 0.7 but the lower bound is not
-    assert [f["set"] for f in row["flips"]] == ["s0", "s1", "s2", "s3"]
-    assert [(m["groups"], m["outcome"], m["output"]) for m in row["flips"][0]["members"]] == [
+    assert row.value == pytest.approx(16 / 20) and row.n == 20
+    assert row.interval == pytest.approx([0.563385, 0.942666], abs=1e-5)  # Clopper-Pearson 16/20
+    assert row.bound == row.interval[0] and not row.passed  # 0.80 >= 0.7 but the lower bound is not
+    assert [f.set for f in row.flips] == ["s0", "s1", "s2", "s3"]
+    assert [(m.groups, m.outcome, m.output) for m in row.flips[0].members] == [
         ({"g": "a"}, "yes", "answer yes"), ({"g": "b"}, "no", "answer no"),
     ]  # fmt: skip
-    assert "1 of 21 sets had no readable outcome" in row["message"]
+    assert "1 of 21 sets had no readable outcome" in row.message
 
 
 def test_numeric_consistency_uses_the_tolerance(make_case: Any) -> None:
@@ -138,8 +140,8 @@ def test_numeric_consistency_uses_the_tolerance(make_case: Any) -> None:
         for g in "ab"
     ]
     spec = {"metric": "len", "consistency": ">= 1.0"}
-    assert evaluate_gate(spec, rows, suite="s", model="hf:m")["value"] == 0.0
-    assert evaluate_gate({**spec, "tolerance": 0.5}, rows, suite="s", model="hf:m")["value"] == 1.0
+    assert evaluate_gate(spec, rows, suite="s", model="hf:m").value == 0.0
+    assert evaluate_gate({**spec, "tolerance": 0.5}, rows, suite="s", model="hf:m").value == 1.0
 
 
 def test_preference_gate_exact_interval_and_bias_type_breakdown(make_case: Any) -> None:
@@ -147,9 +149,9 @@ def test_preference_gate_exact_interval_and_bias_type_breakdown(make_case: Any) 
         make_case(f"p{i}", {"stereotype": float(i < 6)}, variables={"bias_type": "gender" if i % 2 else "age"}) for i in range(10)
     ]
     row = evaluate_gate({"metric": "stereotype", "preference": "<= 0.65", "ci": 0.95}, rows, suite="s", model="hf:m")
-    assert row["value"] == 0.6 and row["interval"] == pytest.approx([0.262378, 0.878448], abs=1e-5)
-    assert row["bound"] == row["interval"][1] and not row["passed"]
-    assert {k: (v["value"], v["n"]) for k, v in row["groups"].items()} == {"age": (0.6, 5), "gender": (0.6, 5)}
+    assert row.value == 0.6 and row.interval == pytest.approx([0.262378, 0.878448], abs=1e-5)
+    assert row.bound == row.interval[1] and not row.passed
+    assert {k: (v.value, v.n) for k, v in row.groups.items()} == {"age": (0.6, 5), "gender": (0.6, 5)}
 
 
 def test_group_tables_and_flips_reach_junit_properties_and_failure_text(make_case: Any) -> None:
@@ -162,6 +164,6 @@ def test_group_tables_and_flips_reach_junit_properties_and_failure_text(make_cas
     props = dict(gate_properties(row))
     assert props["llmeval.group.b"].startswith("value=0.666") and "n=3" in props["llmeval.group.b"]
     assert props["llmeval.flip.s0"] == "s0:a=yes; s0:b=no"
-    lines = flip_lines(row["flips"])
+    lines = flip_lines(row.flips)
     assert lines[0] == "  flipped set s0:" and lines[2].split()[:2] == ["b", "no"]
     assert "\x1b" not in "".join(lines) and "\u202e" not in "".join(lines)

@@ -84,14 +84,6 @@ def test_special_files_are_refused_even_when_allowed(tmp_path, target, expected)
         load_suite(path, root=tmp_path, allow_paths=["/"])
 
 
-def test_an_empty_table_is_an_error_not_zero_cases(tmp_path):
-    (tmp_path / "t.csv").write_text("q\n")
-    path = tmp_path / "s.yaml"
-    path.write_text(SUITE.format(table="t.csv"))
-    with pytest.raises(SuiteError, match="has no rows"):
-        load_suite(path, root=tmp_path)
-
-
 def test_cache_key_files_outside_the_project_are_refused(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
