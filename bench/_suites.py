@@ -6,6 +6,8 @@ import csv
 import json
 from pathlib import Path
 
+from llmeval.suite.budget import MAX_CASES
+
 ROOT = Path(__file__).resolve().parents[1]
 FAQ = ROOT / "fixtures" / "data" / "faq.csv"
 PROMPT = "Q: {{ question }}\nA:"
@@ -56,6 +58,8 @@ def write_suite(directory: Path, n: int, model: str, *, max_new_tokens: int = 48
         "cases:",
         f"  - cases_from: {table.name}",
     ]
+    if n > MAX_CASES:  # a suite's case cap, raised explicitly for the scale runs
+        lines.insert(1, f"limits: {{cases: {n}}}")
     suite = directory / f"{name}.yaml"
     suite.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return suite

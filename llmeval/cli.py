@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -30,12 +31,16 @@ def _cmd_scorers(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from llmeval.config import Settings, apply, pyproject_table
     from llmeval.suite import load_suite
 
+    settings, root = Settings(), Path.cwd()
+    apply(settings, pyproject_table(root), source="[tool.llmeval] in pyproject.toml")
     status = 0
     for path in args.suites:
+        allowed = [*settings.allow_paths, *(args.allow_paths or []), Path(path).parent]
         try:
-            suite = load_suite(path)
+            suite = load_suite(path, root=root, allow_paths=allowed)
         except LlmevalError as exc:
             print(exc, file=sys.stderr)
             status = 1
@@ -80,6 +85,8 @@ def _cmd_judge_agreement(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from llmeval.cli_run import add_allow_path
+
     parser = argparse.ArgumentParser(prog="llmeval", description="LLM evaluation suites for pytest (run suites with `pytest`).")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("schema", help="print the JSON Schema of suite files")
@@ -89,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_scorers)
     p = sub.add_parser("validate", help="load and check suite files without running them")
     p.add_argument("suites", nargs="+")
+    add_allow_path(p)
     p.set_defaults(func=_cmd_validate)
     p = sub.add_parser("cache", help="inspect or clear the generation cache")
     p.add_argument("action", choices=["info", "clear"])
@@ -111,7 +119,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+BROKEN_PIPE = 141
+"""Exit status when the reader of our output went away (`llmeval schema | head`): 128 + SIGPIPE, as a shell reports."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        status = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader closed the pipe: stop quietly, and keep the interpreter's last flush from complaining.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
+    return status
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

@@ -33,6 +33,7 @@ def add_subcommand(subparsers: Any) -> None:
     p.add_argument("--redact-pii", action="store_true", default=None, help="mask detected PII in every output")
     p.add_argument("--allow-host", dest="allow_hosts", action="append", metavar="HOST", help="host that may get the API key")
     p.add_argument("--api-key-env", action="append", metavar="[HOST=]NAME", help="environment variable with the API key")
+    add_allow_path(p)
     p.add_argument("--model-id", dest="model_ids", action="append", metavar="NAME=ID", help="declare a served model's id")
     p.add_argument(
         "--vllm-arg",
@@ -53,7 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = Path.cwd()
     settings = cfg.Settings()
     cfg.apply(settings, cfg.pyproject_table(root), source="[tool.llmeval] in pyproject.toml")
-    names = (*FLAGS, "append", "redact_pii", "allow_hosts", "api_key_env", "model_ids", "vllm_args")
+    names = (*FLAGS, "append", "redact_pii", "allow_hosts", "allow_paths", "api_key_env", "model_ids", "vllm_args")
     given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if args.model:
         given["models"] = args.model
@@ -69,6 +70,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run(run, args)
     finally:
         run.close()
+
+
+def add_allow_path(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-path", dest="allow_paths", action="append", metavar="DIR",
+                        help="folder outside the working directory that suites may read tables from (repeatable)")  # fmt: skip
+
+
+def load_suites(paths: list[Path], root: Path, allow_paths: list[str]) -> tuple[list[Any], list[str]]:
+    """Every suite file under the given paths, loaded inside `root`, the folders given and `allow_paths`."""
+    given = [p if p.is_dir() else p.parent for p in paths]
+    return _load_suites(paths, root, [*allow_paths, *given])
 
 
 def _check_outputs(settings: Any, root: Path, args: argparse.Namespace) -> None:
@@ -90,7 +102,7 @@ def _printer(quiet: bool) -> Any:
 def _run(run: Any, args: argparse.Namespace) -> int:
     from llmeval.core import Target
 
-    suites, broken = _load_suites(args.suites)
+    suites, broken = load_suites(args.suites, run.root, run.settings.allow_paths)
     targets = []
     for suite in suites:
         specs = run.models_for(suite)
@@ -125,7 +137,7 @@ def _nothing_to_evaluate(suites: list[Any], paths: list[Path], broken: list[str]
     return code
 
 
-def _load_suites(paths: list[Path]) -> tuple[list[Any], list[str]]:
+def _load_suites(paths: list[Path], root: Path, allowed: list[Any]) -> tuple[list[Any], list[str]]:
     """Every suite file under the given paths, loaded; broken ones become messages (file:line)."""
     from llmeval.suite import is_suite_file, load_suite
 
@@ -142,7 +154,7 @@ def _load_suites(paths: list[Path]) -> tuple[list[Any], list[str]]:
     names: dict[str, Path] = {}
     for file in files:
         try:
-            suite = load_suite(file)
+            suite = load_suite(file, root=root, allow_paths=allowed)
         except LlmevalError as exc:
             broken.append(str(exc))
             continue

@@ -42,6 +42,7 @@ class Settings:
     retries: int | None = None  # further attempts after a retryable failure; None: the backend's default
     deadline: float | None = None  # seconds for the whole run's generation; None: no deadline
     allow_hosts: list[str] = field(default_factory=list)  # hosts that may receive the API key
+    allow_paths: list[str] = field(default_factory=list)  # folders outside the project suites may read tables from
     api_key_env: list[str] = field(default_factory=list)  # "NAME" or "HOST=NAME": where the API key comes from
     token_budget: int | None = None  # prompt + completion tokens the run may generate; None: no budget
     balance: str | None = None  # how an openai: fleet spreads requests; None: least-outstanding
@@ -156,6 +157,8 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
                  "run deadline: requests not started by then become errors"),
     "allow-host": (_specs, {"action": "append", "metavar": "HOST"},
                    "host that may receive the API key (repeatable; https only unless http://HOST)"),
+    "allow-path": (_specs, {"action": "append", "metavar": "DIR"},
+                   "folder outside the project root that suites may read case tables and cache_key_files from (repeatable)"),
     "api-key-env": (_specs, {"action": "append", "metavar": "[HOST=]NAME"},
                     "environment variable with the API key (repeatable)"),
     # serving fleets (openai:) and the run's token budget: README "A served fleet (openai:)"
@@ -181,7 +184,8 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
 
 
 def _attr(name: str) -> str:
-    plural = {"model": "models", "allow-host": "allow_hosts", "model-id": "model_ids", "vllm-arg": "vllm_args"}
+    plural = {"model": "models", "allow-host": "allow_hosts", "allow-path": "allow_paths", "model-id": "model_ids",
+              "vllm-arg": "vllm_args"}  # fmt: skip
     return plural.get(name, name.replace("-", "_"))
 
 
@@ -227,7 +231,8 @@ def pyproject_table(root: Path) -> dict[str, Any]:
 
 def apply(settings: Settings, values: dict[str, Any], *, source: str) -> None:
     """Set each value through its converter; an unknown name or a bad value names its source."""
-    plural = {"models": "model", "allow_hosts": "allow-host", "model_ids": "model-id", "vllm_args": "vllm-arg"}
+    plural = {"models": "model", "allow_hosts": "allow-host", "allow_paths": "allow-path", "model_ids": "model-id",
+              "vllm_args": "vllm-arg"}  # fmt: skip
     known = {name.replace("-", "_"): name for name in OPTIONS} | plural
     for key, value in values.items():
         name = known.get(key.replace("-", "_"))

@@ -13,7 +13,7 @@ import pytest
 
 from llmeval.core import CaseOutcome, Evaluation, RunResult
 from llmeval.errors import BackendError, LlmevalError, SuiteError
-from llmeval.plugin import broken_key, names_key
+from llmeval.plugin import broken_key, names_key, settings_key
 from llmeval.records import GateRecord
 from llmeval.suite import Case, Gate, Suite, load_suite
 
@@ -59,7 +59,8 @@ class SuiteFile(pytest.File):
             raise
 
     def _collect(self) -> Iterator[pytest.Item]:
-        suite = load_suite(self.path)
+        settings = self.config.stash[settings_key][0]
+        suite = load_suite(self.path, root=self.config.rootpath, allow_paths=settings.allow_paths)
         _claim_name(self.config, suite)
         run = evaluation_of(self)
         specs = run.models_for(suite)

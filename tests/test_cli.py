@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 import yaml
 
 from llmeval.cli import main
@@ -96,3 +100,25 @@ def _faq(n: int) -> list[tuple[str, str]]:
 
     with (ROOT / "fixtures" / "data" / "faq.csv").open() as fh:
         return [(r["question"], r["answer"]) for r in list(csv.DictReader(fh))[:n]]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["schema"], ["scorers"], ["probes", "list"], ["--help"], ["validate", "suites/support.yaml"], ["run", "SUITE", "-q"]],
+    ids=lambda c: c[0],
+)
+def test_a_closed_pipe_ends_every_command_quietly(tmp_path, command):
+    """`llmeval schema | head`: the reader went away before we wrote; no BrokenPipeError traceback."""
+    if "SUITE" in command:
+        (tmp_path / "app.py").write_text("def answer(prompt, vars):\n    return 'ok'\n")
+        suite = tmp_path / "s.yaml"
+        suite.write_text("suite: s\nmodel: python:app:answer\nprompt: hi\ncases:\n  - {id: a, scorers: [{contains: ok}]}\n")
+        command = ["run", str(suite), "-q", "--results", str(tmp_path / "r.jsonl"), "--cache-dir", str(tmp_path / "c")]
+    read, write = os.pipe()
+    os.close(read)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
+    run = subprocess.run([sys.executable, "-m", "llmeval", *command], cwd=ROOT, stdout=write, stderr=subprocess.PIPE,
+                         text=True, timeout=120, env=env)  # fmt: skip
+    os.close(write)
+    assert "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr, run.stderr
+    assert run.returncode == (0 if command == ["--help"] else 141)  # argparse itself ignores a failed write of --help

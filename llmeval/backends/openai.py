@@ -339,10 +339,11 @@ def _parse(response: Any, request: Request, latency: float, url: str) -> _Attemp
     try:
         body = response.json()
         choice = body["choices"][0]
-        text = choice["text"] if request.messages is None else (choice["message"].get("content") or "")
+        field, text = ("text", choice["text"]) if request.messages is None else ("message.content", choice["message"]["content"])
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return _Attempt(error=f"unexpected response from POST {url} (no choices[0] text): {_body_excerpt(response)}")
-    text = str(text)
+    if not isinstance(text, str):
+        return _Attempt(error=_no_text(url, field, text, choice))
     text = text.strip() if text.startswith(" ") else text  # as the hf: backend, so one suite scores alike
     text = cut_at_stop(text, request.config.stop)
     usage = body.get("usage") or {}
@@ -351,6 +352,14 @@ def _parse(response: Any, request: Request, latency: float, url: str) -> _Attemp
     counted = usage.get("prompt_tokens") and usage.get("completion_tokens") is not None
     meta = {"finish_reason": choice.get("finish_reason"), "token_source": "usage" if counted else "words"}
     return _Attempt(Generation(text, int(prompt_tokens), int(completion_tokens), latency, meta=meta))
+
+
+def _no_text(url: str, field: str, value: Any, choice: Any) -> str:
+    """A null (or non-string) answer is missing output, never the text 'None'."""
+    shown = "null" if value is None else f"a {type(value).__name__}"
+    refusal = choice.get("message", {}).get("refusal") if isinstance(choice.get("message"), dict) else None
+    why = f" (refusal: {str(refusal)[:200]!r})" if refusal else f" (finish_reason: {choice.get('finish_reason')!r})"
+    return f"POST {url} answered choices[0].{field} = {shown}, not text{why}: no output to score"
 
 
 def _answered(attempt: _Attempt) -> bool:

@@ -83,6 +83,14 @@ def set_count(attrs: tuple[Attribute, ...]) -> int:
     return max((len(values) for a in attrs for _, values in a.groups), default=1)
 
 
+def variant_count(attrs: tuple[Attribute, ...]) -> int:
+    """Cases each base case becomes: value sets x the product of the attributes' group counts (no list built)."""
+    count = set_count(attrs)
+    for attr in attrs:
+        count *= len(attr.groups)
+    return count
+
+
 def variants(attrs: tuple[Attribute, ...], case_id: str, variables: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(case id, vars) of every counterfactual variant of one base case, set by set."""
     if not attrs:

@@ -12,25 +12,59 @@ from llmeval.backends.base import GenerationConfig
 from llmeval.errors import SuiteError
 from llmeval.scorers import base as scorers
 from llmeval.suite import counterfactual, schema
+from llmeval.suite.budget import suite_budget
 from llmeval.suite.model import Case, Gate, Suite
+from llmeval.suite.paths import Confinement
 from llmeval.suite.tables import Row, read_table
 from llmeval.suite.templates import render
 from llmeval.suite.yamlfile import LineMap
 
 
-def expand(spec: schema.SuiteSpec, linemap: LineMap) -> Suite:
+class _Tally:
+    """Cases the suite will make, counted block by block before each is built, against `limits.cases`."""
+
+    def __init__(self, cap: int, linemap: LineMap, per_base: int) -> None:
+        self.cap, self.linemap, self.per_base, self.total = cap, linemap, per_base, 0
+        if per_base > cap:
+            self._refuse(("counterfactual",), f"the counterfactual block makes {per_base:,} variants of each case")
+
+    def take(self, loc: tuple[Any, ...], block: str, base: int) -> None:
+        count = base * self.per_base
+        self.total += count
+        if self.total > self.cap:
+            made = f"{base:,} x {self.per_base:,} counterfactual variants = {count:,}" if self.per_base > 1 else f"{count:,}"
+            self._refuse(loc, f"{block} makes {made} cases, {self.total:,} in the suite so far")
+
+    def _refuse(self, loc: tuple[Any, ...], problem: str) -> None:
+        raise self.linemap.error(
+            loc, f"{problem}: more than this suite's cap of {self.cap:,} cases", key="limits.cases",
+            hint="make fewer cases, or raise the cap for this suite (at most 10,000,000), e.g.\n"
+                 f"    limits: {{cases: {self.total or self.per_base}}}",
+        )  # fmt: skip
+
+
+def expand(spec: schema.SuiteSpec, linemap: LineMap, confinement: Confinement) -> Suite:
+    """The suite's cases, gates and settings; file references must resolve inside `confinement`."""
+    with suite_budget(spec.limits.budget()):
+        return _expand(spec, linemap, confinement)
+
+
+def _expand(spec: schema.SuiteSpec, linemap: LineMap, confinement: Confinement) -> Suite:
     path = linemap.path
     gen = spec.generation
     config = GenerationConfig(gen.max_new_tokens, gen.temperature, gen.top_p, gen.seed, tuple(gen.stop))
     cases: list[Case] = []
     attrs = counterfactual.parse(spec.counterfactual.model_dump() if spec.counterfactual else None, linemap)
+    tally = _Tally(spec.limits.cases, linemap, counterfactual.variant_count(attrs))
     for index, entry in enumerate(spec.cases):
         loc = ("cases", index)
         if isinstance(entry, schema.TableSpec):
-            built = _table_cases(spec, entry, loc, linemap, attrs)
+            built = _table_cases(spec, entry, loc, linemap, attrs, tally, confinement)
         elif isinstance(entry, schema.GenerateSpec):
+            tally.take(loc, f"cases[{index}] (generate, n: {entry.n:,})", entry.n)
             built = _generated_cases(spec, entry, loc, linemap, attrs)
         else:
+            tally.take(loc, f"case '{entry.id}'", 1)
             built = _variant_cases(spec, entry, entry.id, dict(entry.vars), path, linemap.line(loc), linemap, loc, attrs)
         cases.extend(built)
     _check_unique(cases)
@@ -51,7 +85,7 @@ def expand(spec: schema.SuiteSpec, linemap: LineMap) -> Suite:
         regression=tuple(r.model_dump(exclude_none=True) for r in spec.regression),
         max_error_rate=spec.max_error_rate,
         backend=spec.backend.model_dump(exclude_none=True),
-        cache_key_files=_cache_key_files(spec.cache_key_files, linemap),
+        cache_key_files=_cache_key_files(spec.cache_key_files, linemap, confinement),
         cache_version=spec.cache_version,
         robustness=robustness,
         scales=_metric_scales(spec, robustness is not None),
@@ -84,12 +118,20 @@ def _robustness(spec: schema.SuiteSpec, linemap: LineMap) -> dict[str, Any] | No
     return spec.robustness.model_dump()
 
 
-def _cache_key_files(globs: Sequence[str], linemap: LineMap) -> tuple[str, ...]:
-    """The files each glob (relative to the suite's folder) matches; a glob that matches none is an error."""
+def _cache_key_files(globs: Sequence[str], linemap: LineMap, confinement: Confinement) -> tuple[str, ...]:
+    """The files each glob (relative to the suite's folder) matches, inside the project; none matched is an error."""
     folder = Path(linemap.path).parent
     found: set[str] = set()
     for index, pattern in enumerate(globs):
-        matched = [p for p in folder.glob(pattern) if p.is_file()] if pattern and not Path(pattern).is_absolute() else []
+        matched = []
+        if pattern and not Path(pattern).is_absolute():
+            line = linemap.line(("cache_key_files", index))
+            confinement.check(confinement.folder_of(pattern, folder), suite_path=linemap.path, line=line, key="cache_key_files")
+            matched = [
+                confinement.check(p, suite_path=linemap.path, line=line, key="cache_key_files")
+                for p in folder.glob(pattern)
+                if p.is_file()
+            ]
         if not matched:
             raise linemap.error(
                 ("cache_key_files", index),
@@ -97,7 +139,7 @@ def _cache_key_files(globs: Sequence[str], linemap: LineMap) -> tuple[str, ...]:
                 key="cache_key_files",
                 hint="write globs relative to the suite file, e.g.\n    cache_key_files: [../myapp/**/*.py, ../prompts/*.txt]",
             )
-        found.update(str(p.resolve()) for p in matched)
+        found.update(str(p) for p in matched)
     return tuple(sorted(found))
 
 
@@ -274,18 +316,25 @@ def _table_cases(
     entry: schema.TableSpec,
     loc: tuple[Any, ...],
     linemap: LineMap,
-    attrs: tuple[counterfactual.Attribute, ...] = (),
+    attrs: tuple[counterfactual.Attribute, ...],
+    tally: _Tally,
+    confinement: Confinement,
 ) -> Iterator[Case]:
     from llmeval.robustness.probes import resolve
 
-    table_path = resolve(entry.cases_from) or Path(os.path.normpath(Path(linemap.path).parent / entry.cases_from))
-    rows = read_table(table_path, suite_path=linemap.path, line=linemap.line(loc + ("cases_from",)))
+    line = linemap.line(loc + ("cases_from",))
+    table_path = resolve(entry.cases_from)
+    if table_path is None:
+        named = Path(os.path.normpath(Path(linemap.path).parent / entry.cases_from))
+        table_path = confinement.check(named, suite_path=linemap.path, line=line, key="cases_from")
+    rows = read_table(table_path, suite_path=linemap.path, line=line)
     if not rows:
         raise linemap.error(loc + ("cases_from",), f"case table {table_path} has no rows, so this block gives no cases",
                             key="cases_from", hint="add rows to the table (the first CSV line is the header), "
                             "or remove the block if it is not meant to test anything")  # fmt: skip
     if entry.limit is not None:
         rows = rows[: entry.limit]
+    tally.take(loc, f"cases[{loc[-1]}] (cases_from: {entry.cases_from}, {len(rows):,} rows)", len(rows))
     for row in rows:
         variables = {**entry.vars, **row.values}
         case_id = _row_case_id(entry, row, variables, table_path)

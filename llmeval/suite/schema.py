@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
+from llmeval.suite.budget import DEFAULT, MAX_CASES, Budget
+
 ScorerEntry = Annotated[
     dict[str, Any],
     Field(
@@ -192,6 +194,23 @@ class RobustnessSpec(_Strict):
     tags: list[str] = Field(default_factory=list, description="only cases with one of these tags (default: all)")
 
 
+class LimitsSpec(_Strict):
+    """This suite's bounds on expansion and template rendering, raised explicitly (README "Limits")."""
+
+    cases: int = Field(MAX_CASES, ge=1, le=10_000_000, description="cases the suite may expand to (counted before building)")
+    template_output: int = Field(DEFAULT.output, ge=1, le=100_000_000, description="characters one template render may output")
+    template_steps: int = Field(
+        DEFAULT.steps, ge=1, le=1_000_000_000, description="loop iterations, calls, filters and items measured in one render"
+    )
+    template_chars: int = Field(
+        DEFAULT.chars, ge=1, le=1_000_000_000, description="characters built in one render (strings and list items, together)"
+    )
+    template_seconds: float = Field(DEFAULT.seconds, gt=0, le=3600, description="wall time of one render")
+
+    def budget(self) -> Budget:
+        return Budget(self.template_output, self.template_steps, self.template_chars, self.template_seconds)
+
+
 class SuiteSpec(_Strict):
     """A suite file: prompts, cases, expectations and gates. Data only, never code."""
 
@@ -218,6 +237,7 @@ class SuiteSpec(_Strict):
     )
     cache_version: str | None = Field(None, description="joins the cache key: bump it to regenerate every output")
     robustness: RobustnessSpec | None = Field(None, description="perturb each case's prompt; the relation must hold")
+    limits: LimitsSpec = Field(default_factory=lambda: LimitsSpec(), description="raise the bounds on cases and templates")
 
 
 def json_schema() -> dict[str, Any]:

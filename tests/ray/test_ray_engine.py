@@ -35,8 +35,10 @@ cases:
 
 
 def write_suite(folder: Path, model: Path) -> Path:
+    """The suite and a copy of its table: suites read tables inside the project only."""
+    shutil.copy(FAQ, folder / FAQ.name)
     path = folder / "faq.yaml"
-    path.write_text(SUITE.format(model=model, faq=FAQ))
+    path.write_text(SUITE.format(model=model, faq=FAQ.name))
     return path
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.suite.test_bounds import DOUBLING, LOOPS4
 from tests.suite.test_hostile import billion_laughs
 
 GOOD = """\
@@ -20,8 +21,10 @@ HOSTILE = {
     "bomb": (billion_laughs().encode(), 6, "aliases expand the document"),
     "zerodiv": (b'suite: zerodiv\nmodel: python:app:answer\nprompt: "{{ 1/0 }}"\n', 5, "ZeroDivisionError"),
     "include": (b"suite: include\nmodel: python:app:answer\nprompt: \"{% include 'x' %}\"\n", 5, "no loader"),
+    "loops": (b"suite: loops\nmodel: python:app:answer\nprompt: \"" + LOOPS4.encode() + b"\"\n", 5, "budget of 500,000 steps"),
+    "doubling": (b"suite: doubling\nmodel: python:app:answer\nprompt: \"" + DOUBLING.encode() + b"\"\n", 5, "10,000,000"),
 }
-CASES = b"cases:\n  - {id: a, scorers: [{contains: ok}]}\n"
+CASES = b"cases:\n  - {id: a, vars: {s: " + b"y" * 400 + b"}, scorers: [{contains: ok}]}\n"
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))

@@ -216,7 +216,7 @@ def test_inline_ids_with_double_colon_are_refused(tmp_path):
 @pytest.mark.parametrize(
     ("target", "table", "expected"),
     [
-        ("/dev/zero", "zero.csv", "not a regular file"),
+        ("/dev/zero", "zero.csv", "is a special file"),
         (None, "folder.csv", "not a regular file"),
         (None, "deep.jsonl", "nested more than 64 deep"),
         (None, "broken.parquet", "cannot parse case table"),
