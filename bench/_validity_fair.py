@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
 from _validity_sim import GROUP_B, Design, Run, case_row, counterfactual_cases, score
 
 CUTOFF_A = 0.375  # group A approves (1 - noise)(1 - t) + noise / 2 = 0.6 at noise 0.2

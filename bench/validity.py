@@ -122,7 +122,7 @@ def rows(cells: Sequence[Cell]) -> list[tuple[str, ...]]:
     return out
 
 
-def section(cells: Sequence[Cell], command: str, wall_s: float) -> str:
+def section(cells: Sequence[Cell], command: str, wall_s: float, jobs: int = 1) -> str:
     header = ("gate kind", "design", "n", "false-pass at limit", "false-pass clearly bad", "false alarm (good)", "> 5%?")
     runs = sorted({c.runs for c in cells})
     flags = sum(1 for r in rows(cells) if r[-1])
@@ -130,7 +130,8 @@ def section(cells: Sequence[Cell], command: str, wall_s: float) -> str:
              if any(c.kind == k.name for c in cells)]  # fmt: skip
     lines = [
         "## Gate validity (bench/validity.py)", "",
-        f"Command: `{command}` ({', '.join(map(str, runs))} simulated runs per cell, {wall_s / 60:.1f} min on one core).",
+        f"Command: `{command}` ({', '.join(map(str, runs))} simulated runs per cell; {wall_s / 60:.1f} min wall time in "
+        f"{jobs} process(es), CPU time {sum(c.seconds for c in cells) / 60:.1f} min).",
         "Rates are shares of runs ± their Monte Carlo standard error. n counts independent units (cases, base cases of "
         "counterfactual sets, templates); clustered designs put several outputs on each unit. **FLAG**: a false-pass "
         f"rate above {ALPHA:g} (= 1 - confidence) by more than {FLAG_SE:g} Monte Carlo errors. "
@@ -161,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     cells = measure(plan(kinds, sizes, runs, args.seed), args.jobs)
     command = " ".join([".venv/bin/python bench/validity.py", *(argv if argv is not None else sys.argv[1:])])
-    text = section(cells, command, time.perf_counter() - started)
+    text = section(cells, command, time.perf_counter() - started, args.jobs)
     print(text, flush=True)
     if args.json:
         args.json.write_text(json.dumps([asdict(c) | {"error_rate": c.error_rate, "mc_se": c.mc_se} for c in cells], indent=1))
