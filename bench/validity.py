@@ -36,6 +36,14 @@ RESULTS = HERE / "RESULTS.md"
 SIZES = (1, 3, 10, 50, 200)
 ALPHA = 1 - CONFIDENCE
 FLAG_SE = 3.0
+NOTES = (
+    "How to read it: a false-pass rate at the limit is the worst case over bad apps; the false alarm of the good app "
+    "is the power a user gets at that n. Regression gates fail only on a significant drop (README): they bound the "
+    "false alarm of a system that did not drop, not the false pass of a drop at max_drop. Judge designs are measured "
+    'against the answers\' true quality: a lenient rater (+0.5 on 1-5) or a pairwise judge that always answers "A" '
+    "passes bad apps whatever the bound, and a pairwise judge that errs on 10% of questions pulls every win rate "
+    "toward 0.5. Fairness: 1 name/group gives one set per applicant; 4 names/group reuses each applicant in 4 sets.",
+)
 
 
 @dataclass(frozen=True)
@@ -131,12 +139,13 @@ def section(cells: Sequence[Cell], command: str, wall_s: float, jobs: int = 1) -
     lines = [
         "## Gate validity (bench/validity.py)", "",
         f"Command: `{command}` ({', '.join(map(str, runs))} simulated runs per cell; {wall_s / 60:.1f} min wall time in "
-        f"{jobs} process(es), CPU time {sum(c.seconds for c in cells) / 60:.1f} min).",
+        f"{jobs} process(es), {sum(c.seconds for c in cells) / 60:.1f} min summed over cells).",
         "Rates are shares of runs ± their Monte Carlo standard error. n counts independent units (cases, base cases of "
         "counterfactual sets, templates); clustered designs put several outputs on each unit. **FLAG**: a false-pass "
         f"rate above {ALPHA:g} (= 1 - confidence) by more than {FLAG_SE:g} Monte Carlo errors. "
         f"{flags} of {len(rows(cells))} rows flagged.", "",
-        *table(header, rows(cells)), "", "Gates as the suites write them (confidence 0.95 throughout):", "", *specs,
+        *table(header, rows(cells)), "", *NOTES, "", "Gates as the suites write them (confidence 0.95 throughout):", "",
+        *specs,
     ]  # fmt: skip
     return "\n".join(lines)
 
