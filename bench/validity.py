@@ -8,7 +8,7 @@ false-pass rate (a bad app passes) and the false-alarm rate (a good app fails), 
 errors. A cell is flagged when a false-pass rate exceeds 1 - confidence by more than 3 Monte Carlo errors.
 
 Run: .venv/bin/python bench/validity.py [--runs 1000] [--quick] [--jobs N] [--kinds "pass_rate,consistency"]
-                                        [--n 1,3,10,50,200] [--json PATH] [--no-write]
+                                        [--n 1,3,10,50,200] [--json PATH] [--from-json PATH] [--no-write]
 """
 
 from __future__ import annotations
@@ -159,22 +159,39 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write every cell as JSON to this path")
+    parser.add_argument("--from-json", type=Path, help="show (and write) a run saved with --json instead of running")
     parser.add_argument("--no-write", action="store_true", help="print the table without writing bench/RESULTS.md")
     return parser.parse_args(argv)
 
 
+def save(path: Path, cells: Sequence[Cell], command: str, wall_s: float, jobs: int) -> None:
+    data = [asdict(c) | {"error_rate": c.error_rate, "mc_se": c.mc_se} for c in cells]
+    path.write_text(json.dumps({"command": command, "wall_s": wall_s, "jobs": jobs, "cells": data}, indent=1))
+
+
+def load(path: Path) -> tuple[list[Cell], str, float, int]:
+    """A run saved with --json: its cells, command, wall time and process count."""
+    data = json.loads(path.read_text())
+    fields = Cell.__dataclass_fields__
+    cells = [Cell(**{k: c[k] for k in fields}) for c in data["cells"]]
+    return cells, data["command"], data["wall_s"], data["jobs"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
-    kinds = [kind(name.strip()) for name in args.kinds.split(",")] if args.kinds else list(KINDS)
-    sizes = [int(x) for x in args.n.split(",")] if args.n else ([3, 50] if args.quick else list(SIZES))
-    runs = 100 if args.quick else args.runs
-    started = time.perf_counter()
-    cells = measure(plan(kinds, sizes, runs, args.seed), args.jobs)
-    command = " ".join([".venv/bin/python bench/validity.py", *(argv if argv is not None else sys.argv[1:])])
-    text = section(cells, command, time.perf_counter() - started, args.jobs)
+    if args.from_json:
+        cells, command, wall_s, jobs = load(args.from_json)
+    else:
+        kinds = [kind(name.strip()) for name in args.kinds.split(",")] if args.kinds else list(KINDS)
+        sizes = [int(x) for x in args.n.split(",")] if args.n else ([3, 50] if args.quick else list(SIZES))
+        started, jobs = time.perf_counter(), args.jobs
+        cells = measure(plan(kinds, sizes, 100 if args.quick else args.runs, args.seed), jobs)
+        command = " ".join([".venv/bin/python bench/validity.py", *(argv if argv is not None else sys.argv[1:])])
+        wall_s = time.perf_counter() - started
+    text = section(cells, command, wall_s, jobs)
     print(text, flush=True)
     if args.json:
-        args.json.write_text(json.dumps([asdict(c) | {"error_rate": c.error_rate, "mc_se": c.mc_se} for c in cells], indent=1))
+        save(args.json, cells, command, wall_s, jobs)
     if not args.no_write:
         write_section(RESULTS, text, name="validity")
     return 0

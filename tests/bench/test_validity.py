@@ -92,10 +92,15 @@ def test_the_adapter_compares_with_the_baseline():
     assert gate.decide(spec, worse, base) is False
 
 
-def test_main_writes_the_table_and_json(tmp_path: Path):
+def test_main_writes_the_table_and_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     out = tmp_path / "cells.json"
     assert validity.main(["--kinds", "pass_rate", "--n", "3", "--runs", "20", "--no-write", "--json", str(out)]) == 0
-    saved = json.loads(out.read_text())
+    saved = json.loads(out.read_text())["cells"]
     assert {(c["design"], c["truth"]) for c in saved} == {(d, t) for d in ("independent", "repeats x5") for t in cells.TRUTHS}
-    text = validity.section([validity.Cell(**{k: c[k] for k in validity.Cell.__dataclass_fields__}) for c in saved], "cmd", 1.0)
-    assert "| pass_rate | independent | 3 |" in text and "## Gate validity (bench/validity.py)" in text
+    assert all(c["runs"] == 20 and 0 <= c["passed"] <= 20 for c in saved)
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n\n<!-- pii:start -->\nPII\n<!-- pii:end -->\n")
+    monkeypatch.setattr(validity, "RESULTS", results)
+    assert validity.main(["--from-json", str(out)]) == 0
+    text = results.read_text()
+    assert "| pass_rate | independent | 3 |" in text and "## Gate validity (bench/validity.py)" in text and "PII" in text
