@@ -7,6 +7,10 @@ llmeval's own gate (bench/_validity_gate.py: ``decide``). No generation. Per gat
 false-pass rate (a bad app passes) and the false-alarm rate (a good app fails), with their Monte Carlo standard
 errors. A cell is flagged when a false-pass rate exceeds 1 - confidence by more than 3 Monte Carlo errors.
 
+Cost grows with runs: today's fairness gates take 0.1-0.4 s per evaluation at n = 200 (fairlearn and a 2,000-draw
+bootstrap), so 100 runs per cell took 110 min of cell time on a loaded 2-core machine and the default 1,000 ten
+times that; spread it with --jobs, or measure some kinds with --kinds. `make bench` runs 100 per cell.
+
 Run: .venv/bin/python bench/validity.py [--runs 1000] [--quick] [--jobs N] [--kinds "pass_rate,consistency"]
                                         [--n 1,3,10,50,200] [--json PATH] [--from-json PATH] [--no-write]
 """
