@@ -1,9 +1,10 @@
 """llmeval's benchmark: the engine (issue 3, item 8: naive per-case loop vs. the generation plan, warm cache,
 plugin start-up and collection, on the demo model), then scale (issue 8, item 10: a 100,000-case run, scoring
-vs. generation time). Writes bench/RESULTS.md (engine and scale sections), then runs the PII bench.
+vs. generation time). Writes bench/RESULTS.md (engine and scale sections), then runs the PII bench and the
+gates' error rates by simulation (bench/validity.py, VALIDITY_RUNS runs per cell; --quick: its quick mode).
 
 Run: make bench   (= .venv/bin/python bench/run.py [--cases N] [--quick] [--skip-pii] [--skip-hallucination]
-                   [--skip-judge-format] [--gpu]
+                   [--skip-judge-format] [--skip-validity] [--gpu]
                    [--only-scale | --skip-scale] [--scale-cases N])
 """
 
@@ -34,6 +35,7 @@ import _suites  # noqa: E402
 DEMO_MODEL = ROOT / "fixtures" / "models" / "support-tiny"
 RESULTS = HERE / "RESULTS.md"
 MAX_NEW_TOKENS = 48
+VALIDITY_RUNS = 100  # per cell in `make bench` (~1 h on one core today: fairness gates cost 0.1-0.4 s each at n = 200)
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-pii", action="store_true", help="do not run bench/pii_bench.py afterwards")
     parser.add_argument("--skip-hallucination", action="store_true", help="do not run bench/hallucination_bench.py afterwards")
     parser.add_argument("--skip-judge-format", action="store_true", help="do not run bench/judge_format_bench.py afterwards")
+    parser.add_argument("--skip-validity", action="store_true", help="do not run bench/validity.py afterwards")
     parser.add_argument("--gpu", action="store_true", help="also run (a) and (b) on a random Qwen2-0.5B-shaped model on CUDA")
     parser.add_argument("--model", type=Path, help="model folder instead of the demo model (for development)")
     parser.add_argument("--no-write", action="store_true", help="print the results without writing bench/RESULTS.md")
@@ -258,8 +261,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.skip_judge_format:
         log("running bench/judge_format_bench.py (prints its table; bench/RESULTS.md has the recorded run)")
         subprocess.run([sys.executable, str(HERE / "judge_format_bench.py")], cwd=ROOT, env=_measure.env(), check=True)
+    if not args.skip_validity:
+        run_validity_bench(args.quick, write=not args.no_write)
     run_vllm_bench()
     return 0
+
+
+def run_validity_bench(quick: bool, *, write: bool) -> None:
+    """The gates' false-pass and false-alarm rates by simulation (writes its section of bench/RESULTS.md unless quick)."""
+    extra = ["--quick", "--no-write"] if quick else ["--runs", str(VALIDITY_RUNS)] + ([] if write else ["--no-write"])
+    log(f"running bench/validity.py {' '.join(extra)}")
+    subprocess.run([sys.executable, str(HERE / "validity.py"), *extra], cwd=ROOT, env=_measure.env(), check=True)
 
 
 def run_vllm_bench() -> None:
