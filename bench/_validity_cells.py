@@ -44,10 +44,13 @@ class Kind:
     truths: tuple[float, float, float]
     designs: tuple[Design, ...]
     simulate: Simulate
+    guards: str = "false_pass"  # the error rate the gate bounds: false_pass (shown_within) or false_alarm (not_shown_beyond)
 
 
-def _fair(stat: str, bound: dict[str, Any], truths: tuple[float, float, float], *, ci: bool = True) -> Kind:
+def _fair(stat: str, bound: dict[str, Any], truths: tuple[float, float, float], *, ci: bool = True, flag: bool = False) -> Kind:
     spec = {"metric": "decision", "of": "value", "by": "group.ethnicity", "fairlearn": stat, **bound}
+    if flag:
+        spec["require"] = "not_shown_beyond"
     if stat.startswith("equalized_odds"):
         spec["y_true"] = "repaid"
     if stat in ("difference", "ratio"):
@@ -56,7 +59,9 @@ def _fair(stat: str, bound: dict[str, Any], truths: tuple[float, float, float], 
         spec["ci"] = CONFIDENCE
     simulate = value_rows if stat in ("difference", "ratio") else decision_rows
     name = stat.replace("demographic_parity", "dp").replace("equalized_odds", "eo") + ("" if ci else " (no ci)")
-    return Kind(name, spec, truths, (NAMES_1, NAMES_4), functools.partial(simulate, stat))
+    name += " not_shown_beyond" if flag else ""
+    guards = "false_alarm" if flag else "false_pass"
+    return Kind(name, spec, truths, (NAMES_1, NAMES_4), functools.partial(simulate, stat), guards)
 
 
 def _stat(name: str, spec: dict[str, Any], truths: tuple[float, float, float], simulate: Simulate) -> Kind:
@@ -73,10 +78,17 @@ KINDS: tuple[Kind, ...] = (
     _stat("mean (Beta)", {"metric": "rougeL", "mean": ">= 0.6"}, (0.6, 0.45, 0.75), functools.partial(beta_rows, "rougeL")),
     _stat("median", {"metric": "rougeL", "median": ">= 0.6"}, (0.6, 0.45, 0.75), functools.partial(logit_normal_rows, "rougeL")),
     Kind("regression (mean)", {"metric": "rougeL", "regression": {"max_drop": 0.05, "alpha": 0.05}}, (0.05, 0.15, 0.0),
-         (INDEPENDENT,), _paired(regression_mean_rows, "rougeL")),
+         (INDEPENDENT,), _paired(regression_mean_rows, "rougeL"), "false_alarm"),
     Kind("regression (pass_rate)", {"metric": "answer", "regression": {"max_drop": 0.05, "alpha": 0.05, "stat": "pass_rate"}},
+         (0.05, 0.15, 0.0), (INDEPENDENT,), _paired(regression_pass_rows, "answer"), "false_alarm"),
+    Kind("regression (mean) shown_within",
+         {"metric": "rougeL", "regression": {"max_drop": 0.05, "alpha": 0.025, "require": "shown_within"}},
+         (0.05, 0.15, 0.0), (INDEPENDENT,), _paired(regression_mean_rows, "rougeL")),
+    Kind("regression (pass_rate) shown_within",
+         {"metric": "answer", "regression": {"max_drop": 0.05, "alpha": 0.025, "stat": "pass_rate", "require": "shown_within"}},
          (0.05, 0.15, 0.0), (INDEPENDENT,), _paired(regression_pass_rows, "answer")),
     _fair("demographic_parity_difference", {"max": 0.1}, (0.1, 0.25, 0.0)),
+    _fair("demographic_parity_difference", {"max": 0.1}, (0.1, 0.25, 0.0), flag=True),
     _fair("demographic_parity_ratio", {"min": 0.8}, (0.8, 0.6, 1.0)),
     _fair("demographic_parity_ratio", {"min": 0.8}, (0.8, 0.6, 1.0), ci=False),
     _fair("equalized_odds_difference", {"max": 0.1}, (0.1, 0.25, 0.0)),
@@ -85,7 +97,7 @@ KINDS: tuple[Kind, ...] = (
     _fair("ratio", {"min": 0.8}, (0.8, 0.6, 1.0)),
     Kind("consistency", {"metric": "decision", "consistency": ">= 0.85", "ci": CONFIDENCE}, (0.85, 0.7, 0.98),
          (NAMES_1, NAMES_4), functools.partial(decision_rows, "consistency")),
-    Kind("leak_rate", {"metric": "no_leak", "leak_rate": "<= 0.1", "ci": CONFIDENCE}, (0.1, 0.25, 0.01),
+    Kind("leak_rate", {"metric": "no_leak", "leak_rate": "<= 0.1", "ci": CONFIDENCE, "cluster": "template"}, (0.1, 0.25, 0.01),
          (INDEPENDENT, TEMPLATES), functools.partial(binary_rows, "no_leak", leak=True)),
     Kind("judge rating", {"metric": "judge", "mean": ">= 0.7", "ci": CONFIDENCE}, (0.7, 0.5, 0.85),
          (Design("honest judge"), Design("lenient judge +0.5")), judge_rating_rows),

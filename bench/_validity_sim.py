@@ -160,4 +160,24 @@ def judge_pairwise_rows(win: float, n: int, design: Design, rng: np.random.Gener
         meta = {"order_disagreement": float(first != second), "wins": [first, second]}
         value = (first + second) / 2
         rows.append(case_row(f"c{i:03d}", "judge", score(value, value >= 0.5, {"min": 0.5}, meta)))
-    return rows, None
+    return _audited(rows), None
+
+
+@functools.lru_cache(maxsize=1)
+def _pairwise_judge() -> Any:
+    from llmeval.scorers.base import build
+
+    return build("judge", {"model": "python:judge:app", "mode": "pairwise"})
+
+
+def _audited(rows: list[dict]) -> list[dict]:
+    """The rows as a run hands them to the gates: the judge's own audit (order disagreement) turns them into errors."""
+    from llmeval.scorers.base import Score, Threshold
+
+    judge = _pairwise_judge()
+    scores = [Score("judge", r["scores"]["judge"]["value"], Threshold(min=0.5), True, metadata=r["scores"]["judge"]["metadata"])
+              for r in rows]  # fmt: skip
+    reason = judge.audit(scores)
+    if reason is None:
+        return rows
+    return [{**r, "scores": {}, "error": reason} for r in rows]

@@ -43,11 +43,14 @@ ALPHA = 1 - CONFIDENCE
 FLAG_SE = 3.0
 NOTES = (
     "How to read it: a false-pass rate at the limit is the worst case over bad apps; the false alarm of the good app "
-    "is the power a user gets at that n. Regression gates fail only on a significant drop (README): they bound the "
-    "false alarm of a system that did not drop, not the false pass of a drop at max_drop. Judge designs are measured "
-    'against the answers\' true quality: a lenient rater (+0.5 on 1-5) or a pairwise judge that always answers "A" '
-    "passes bad apps whatever the bound, and a pairwise judge that errs on 10% of questions pulls every win rate "
-    "toward 0.5. Fairness: 1 name/group gives one set per applicant; 4 names/group reuses each applicant in 4 sets.",
+    "is the power a user gets at that n. A gate with `require: shown_within` (every `ci` gate by default) bounds the "
+    "false pass; one with `require: not_shown_beyond` (regression rules by default, and the `not_shown_beyond` rows) "
+    "bounds the false alarm of an app inside the limit instead, and its false pass at the limit is about 1 - alpha by "
+    "construction. FLAG marks a row whose bounded rate is above 0.05 by more than 3 Monte Carlo errors. Judge designs "
+    "are measured against the answers' true quality, through the judge's own audit (a pairwise judge whose order "
+    "disagreement exceeds 20% is refused: its outputs error, which fails the gate): a lenient rater (+0.5 on 1-5) is "
+    "biased in a way no bound on its scores can see. Fairness: 1 name/group gives one set per applicant; 4 "
+    "names/group reuses each applicant in 4 sets.",
 )
 
 
@@ -88,8 +91,14 @@ def run_cell(k: Kind, d: Design, n: int, truth: str, runs: int, seed: int = 0) -
 
 
 def flagged(cells: Sequence[Cell]) -> bool:
-    """A false-pass rate above 1 - confidence by more than FLAG_SE Monte Carlo errors (under the bound's own rate)."""
-    return any(c.truth != "good" and c.error_rate > ALPHA + FLAG_SE * math.sqrt(ALPHA * (1 - ALPHA) / c.runs) for c in cells)
+    """The error rate the gate bounds above 1 - confidence by more than FLAG_SE Monte Carlo errors.
+
+    A ``shown_within`` gate bounds the false pass of bad apps; a ``not_shown_beyond`` gate (regressions by
+    default) bounds the false alarm of an app exactly inside (a good one).
+    """
+    limit = ALPHA + FLAG_SE * math.sqrt(ALPHA * (1 - ALPHA) / max(1, min((c.runs for c in cells), default=1)))
+    guarded = [c for c in cells if (c.truth == "good") == (kind(c.kind).guards == "false_alarm")]
+    return any(c.error_rate > limit for c in guarded)
 
 
 def _job(args: tuple[str, str, int, str, int, int]) -> Cell:
