@@ -35,7 +35,7 @@ import _suites  # noqa: E402
 DEMO_MODEL = ROOT / "fixtures" / "models" / "support-tiny"
 RESULTS = HERE / "RESULTS.md"
 MAX_NEW_TOKENS = 48
-VALIDITY_RUNS = 100  # per cell in `make bench` (~1 h on one core today: fairness gates cost 0.1-0.4 s each at n = 200)
+VALIDITY_RUNS = 400  # per cell in `make bench` (about 40 min on 2 cores: the fairness gates take most of it)
 
 
 @dataclass(frozen=True)
@@ -263,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         subprocess.run([sys.executable, str(HERE / "judge_format_bench.py")], cwd=ROOT, env=_measure.env(), check=True)
     if not args.skip_validity:
         run_validity_bench(args.quick, write=not args.no_write)
+        log("running bench/judge_trust.py (how often the judge trust rule refuses a judge; exact, no simulation)")
+        subprocess.run([sys.executable, str(HERE / "judge_trust.py")], cwd=ROOT, env=_measure.env(), check=True)
     run_vllm_bench()
     return 0
 
