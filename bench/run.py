@@ -271,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_validity_bench(quick: bool, *, write: bool) -> None:
     """The gates' false-pass and false-alarm rates by simulation (writes its section of bench/RESULTS.md unless quick)."""
-    extra = ["--quick", "--no-write"] if quick else ["--runs", str(VALIDITY_RUNS), "--jobs", "2"] + ([] if write else ["--no-write"])
+    full = ["--runs", str(VALIDITY_RUNS), "--jobs", "2"] + ([] if write else ["--no-write"])
+    extra = ["--quick", "--no-write"] if quick else full
     log(f"running bench/validity.py {' '.join(extra)}")
     subprocess.run([sys.executable, str(HERE / "validity.py"), *extra], cwd=ROOT, env=_measure.env(), check=True)
 
