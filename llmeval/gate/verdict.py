@@ -112,8 +112,8 @@ def exit_line(verdict: Verdict, exit_code: int | None = None) -> str:
     return f"exit code {code}: the run could not finish as asked (see the error above); the verdict above stands as printed"
 
 
-def format_verdict(verdict: Verdict, *, width: int = 100) -> str:
-    """The one-screen terminal text of a verdict: every gate, then why it failed."""
+def format_verdict(verdict: Verdict, *, width: int = 100, why: bool = True) -> str:
+    """The one-screen terminal text of a verdict: every gate, then (``why``) why it failed."""
     lines = [headline(verdict)]
     for g in verdict.gates:
         status = {"passed": "PASS", "skipped": "SKIP"}.get(g.status, "FAIL")
@@ -121,7 +121,7 @@ def format_verdict(verdict: Verdict, *, width: int = 100) -> str:
         units = f" n={g.units}" if g.units and g.units != g.n else (f" n={g.n}" if g.n else "")
         errors = f"  {g.errors} errors" if g.errors else ""
         lines.append(f"  {status}  {_where(g)}  value {_number(g.value)}{bound} {g.threshold}{units}{errors}"[:width])
-    lines += _why(verdict, width)
+    lines += _why(verdict, width) if why else []
     for note in verdict.mismatches:
         lines.append(f"  note: {note}"[: width * 2])
     return "\n".join(lines)

@@ -24,7 +24,7 @@ def summary_lines(
             out.append((f"  mean  {means}", {}))
     if verdict and (verdict.total or verdict.cases):
         out.append(("", {}))
-        for i, line in enumerate(format_verdict(verdict, width=160).splitlines()):
+        for i, line in enumerate(format_verdict(verdict, width=160, why=False).splitlines()):
             failed_line = line.lstrip().startswith(("FAIL", "significant", "why:")) or (i == 0 and not verdict.passed)
             passed_line = line.lstrip().startswith("PASS") or (i == 0 and verdict.passed)
             out.append((line, {"bold": i == 0, "red": failed_line, "green": passed_line and not failed_line}))
