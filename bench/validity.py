@@ -157,8 +157,9 @@ def section(cells: Sequence[Cell], command: str, wall_s: float, jobs: int = 1) -
         f"Command: `{command}` ({', '.join(map(str, runs))} simulated runs per cell; {wall_s / 60:.1f} min wall time in "
         f"{jobs} process(es), {sum(c.seconds for c in cells) / 60:.1f} min summed over cells).",
         "Rates are shares of runs ± their Monte Carlo standard error. n counts independent units (cases, base cases of "
-        "counterfactual sets, templates); clustered designs put several outputs on each unit. **FLAG**: a false-pass "
-        f"rate above {ALPHA:g} (= 1 - confidence) by more than {FLAG_SE:g} Monte Carlo errors. "
+        "counterfactual sets, templates); clustered designs put several outputs on each unit. **FLAG**: the error rate "
+        f"the gate bounds (false pass for shown_within, false alarm for not_shown_beyond) above {ALPHA:g} "
+        f"(= 1 - confidence) by more than {FLAG_SE:g} Monte Carlo errors. "
         f"{flags} of {len(rows(cells))} rows flagged.", "",
         *table(header, rows(cells)), "", *NOTES, "", "Gates as the suites write them (confidence 0.95 throughout):", "",
         *specs,
