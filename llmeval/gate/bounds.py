@@ -98,14 +98,20 @@ def _betting_lower(x: object, delta: float) -> float:
     return float(max(0.0, low - step))
 
 
+def _to_unit(values: Sequence[float], low: float, high: float) -> Any:
+    """The values rescaled from [low, high] to [0, 1] (clipped), as a numpy array."""
+    import numpy as np
+
+    return np.clip((np.asarray(values, dtype=float) - low) / (high - low), 0.0, 1.0)
+
+
 def betting_mean(values: Sequence[float], low: float, high: float, confidence: float) -> Bound:
     """Interval for the mean of values known to lie in [low, high] (WSR betting), valid at any n."""
-    import numpy as np
 
     if not values:
         return Bound(low, high, "betting (bounded mean)", 0, "no units")
     span = high - low
-    unit = np.clip((np.asarray(values, dtype=float) - low) / span, 0.0, 1.0)
+    unit = _to_unit(values, low, high)
     d = _delta(confidence)
     lo = _betting_lower(unit, d)
     hi = 1.0 - _betting_lower(1.0 - unit, d)
@@ -147,24 +153,15 @@ def quantile(values: Sequence[float], q: float, confidence: float, low: float | 
     return Bound(float(lo), float(hi), "order statistics", n, note)
 
 
-def units_needed_for_quantile(q: float, confidence: float) -> int:
-    """The fewest units for which the order-statistic bound on the q-quantile is not the range itself."""
-    d = _delta(confidence)
-    return max(1, math.ceil(math.log(d) / math.log(max(1e-12, 1 - q)))) if q < 1 else 1
-
-
 def betting_p_above(values: Sequence[float], m: float, low: float, high: float, delta: float) -> float:
     """p-value for "the mean is at most m": 1 / the capital of the bets ``betting_mean`` places at level delta.
 
     It is below delta exactly when m lies under the lower bound ``betting_mean`` gives at that level.
     """
-    import numpy as np
 
     if not values or m >= high:
         return 1.0
     if m < low:
         return 0.0
-    span = high - low
-    v = np.clip((np.asarray(values, dtype=float) - low) / span, 0.0, 1.0)
-    log_capital = float(_log_capital(v, [(m - low) / span], delta)[0])
+    log_capital = float(_log_capital(_to_unit(values, low, high), [(m - low) / (high - low)], delta)[0])
     return float(min(1.0, math.exp(-log_capital)))

@@ -53,14 +53,9 @@ def counterfactual_sets(g: GateSpec, rows: Sequence[R.Row]) -> tuple[dict[str, l
         if member is not None:
             key = str(set_id) + (f"#{row.get('sample')}" if row.get("sample") else "")
             sets.setdefault(key, []).append(member)
-            clusters.setdefault(key, units.cluster_of(row, g.cluster) if _has_unit(g, row) else str(set_id))
+            clusters.setdefault(key, units.cluster_of(row, g.cluster, default=str(set_id)))
     kept = {k: v for k, v in sets.items() if len(v) > 1}
     return kept, {k: clusters[k] for k in kept}
-
-
-def _has_unit(g: GateSpec, row: R.Row) -> bool:
-    variables = row.get("vars") or {}
-    return bool((g.cluster and g.cluster in variables) or units.BASE_VAR in variables)
 
 
 def same_outcome(members: Sequence[FlipMember], tolerance: float) -> bool:

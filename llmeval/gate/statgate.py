@@ -7,7 +7,7 @@ statistics leave it out (the error rule in ``llmeval.gate.gates`` fails the gate
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from llmeval.gate import bounds, units
 from llmeval.gate import rows as R
@@ -106,20 +106,17 @@ def evaluate_stat(g: GateSpec, rows: Sequence[R.Row], scale: Scale) -> Decision:
     value = point_stat(means if g.stat not in ("min", "max") else flat, g.stat, q)
     found = Decision(False, "", value=value, n=len(flat), units=len(clusters), worst=_worst(g, clusters))
     if g.ci is None:
-        return _judge(g, found, value, None, None)
+        return _judge(g, found, value, None)
     b = _bound(g, clusters, scale)
     judged = units.judged_end(b.interval, g.condition.op, g.require)
-    found = Decision(False, "", value=value, n=len(flat), units=len(clusters), worst=found.worst, interval=b.interval,
-                     bound=judged, method=b.method, reachable=_reachable(g, len(clusters), scale))  # fmt: skip
-    return _judge(g, found, judged if judged is not None else value, b, scale)
+    found = replace(found, interval=b.interval, bound=judged, method=b.method, reachable=_reachable(g, len(clusters), scale))
+    return _judge(g, found, judged if judged is not None else value, b)
 
 
-def _judge(g: GateSpec, d: Decision, judged: float, b: bounds.Bound | None, scale: Scale | None) -> Decision:
+def _judge(g: GateSpec, d: Decision, judged: float, b: bounds.Bound | None) -> Decision:
     assert g.condition is not None
     passed = g.condition.check(judged)
-    text = _message(g, d, passed, b)
-    reason = "" if passed else _reason(g, d, b)
-    return Decision(passed, text, reason, d.value, d.interval, d.bound, d.method, d.n, d.units, d.reachable, d.worst)
+    return replace(d, passed=passed, message=_message(g, d, passed, b), reason="" if passed else _reason(g, d, b))
 
 
 def _label(g: GateSpec) -> str:

@@ -1,4 +1,5 @@
-"""Statistics for gates and comparisons: bootstrap intervals, paired tests, exact rate intervals.
+"""Statistics for reports and comparisons: point statistics, bootstrap intervals, paired tests (the gates' bounds
+are in ``llmeval.gate.bounds``).
 
 Every resampling function is seeded and vectorised over the resamples (numpy arrays of shape
 ``(resamples, n)``), so 2,000 resamples of 1,000 values take milliseconds. numpy and scipy are
@@ -120,25 +121,6 @@ def _chunks(resamples: int, cells_per_resample: int) -> list[int]:
     """Resample counts per chunk so one chunk holds about _CHUNK_CELLS values (2,000 x 100,000 would be gigabytes)."""
     step = max(1, _CHUNK_CELLS // max(1, cells_per_resample))
     return [min(step, resamples - start) for start in range(0, resamples, step)]
-
-
-def rate_interval(successes: float, n: int, *, confidence: float = 0.95, method: str = "exact") -> tuple[float, float]:
-    """Two-sided interval for a proportion: Clopper–Pearson ("exact") or "wilson", via scipy.
-
-    A fractional ``successes`` (the sum of per-case pass rates when cases were sampled repeatedly)
-    takes the Clopper–Pearson beta quantiles with fractional parameters.
-    """
-    from scipy.stats import beta, binomtest
-
-    if n == 0:
-        return (math.nan, math.nan)
-    if float(successes).is_integer():
-        ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=confidence, method=method)
-        return (float(ci.low), float(ci.high))
-    alpha = (1 - confidence) / 2
-    low = float(beta.ppf(alpha, successes, n - successes + 1))
-    high = float(beta.ppf(1 - alpha, successes + 1, n - successes))
-    return (low, high)
 
 
 def paired_test(

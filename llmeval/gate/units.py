@@ -19,21 +19,18 @@ BASE_VAR = "counterfactual.base"
 SET_VAR = "counterfactual.set"
 
 
-def cluster_of(row: Mapping[str, Any], cluster_var: str | None = None) -> str:
-    """The unit a row's output belongs to: the gate's cluster var, the counterfactual base case, or the case."""
+def cluster_of(row: Mapping[str, Any], cluster_var: str | None = None, default: str | None = None) -> str:
+    """The unit a row's output belongs to: the gate's cluster var, the counterfactual base case, else ``default``
+    (the case when not given)."""
     variables = row.get("vars") or {}
     for key in (cluster_var, BASE_VAR):
         if key and key in variables:
             return f"{key}={variables[key]}"
-    return str(row.get("case"))
+    return str(row.get("case")) if default is None else default
 
 
 def unit_means(units: Mapping[str, Sequence[float]]) -> list[float]:
     return [sum(v) / len(v) for v in units.values() if v]
-
-
-def singletons(units: Mapping[str, Sequence[float]]) -> bool:
-    return all(len(v) == 1 for v in units.values())
 
 
 def scale_for(metric: str, scales: Mapping[str, Scale], override: tuple[float, float] | None) -> Scale:
