@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test bench bench-peers lint chromium clean ray test-ray vllm test-vllm bench-vllm
+.PHONY: setup demo baseline dist test bench bench-peers lint chromium clean ray test-ray vllm test-vllm bench-vllm
 
 $(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
 	@echo "== setting up $(VENV) (first time: ~2 min, ~2.1 GB)"
@@ -38,6 +38,14 @@ demo: setup
 	  --llmeval-html reports/demo/report.html --llmeval-baseline fixtures/baselines/demo.json; status=$$?; \
 	if [ $$status -le 1 ]; then echo "== demo finished (pytest exit $$status): reports/demo/{results.jsonl,junit.xml,report.html}"; exit 0; \
 	else echo "== demo broke: pytest exit $$status"; exit $$status; fi
+
+# The wheel and sdist of the distribution pytest-llmeval-gate under dist/ (`import llmeval`, command `llmeval`).
+# Built without isolation by the setuptools in $(VENV): nothing is downloaded. The wheel is built from the sdist.
+dist: $(VENV)/.installed
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist .
+	rm -rf build pytest_llmeval_gate.egg-info
+	@ls -1 dist/
 
 test: setup chromium
 	$(PY) -m ruff check llmeval tests bench

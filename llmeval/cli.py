@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 from llmeval.errors import LlmevalError
 
@@ -84,10 +85,40 @@ def _cmd_judge_agreement(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_CODES = """exit status (pytest's meanings; `llmeval run` as `pytest suites/`):
+  0    the verdict is PASS: every selected case and gate passed (other commands: done)
+  1    the verdict is FAIL: a case or gate failed or errored (validate: a suite file is invalid)
+  2    a suite file or a model could not be loaded (the other suites still run); another command's input is unreadable
+  4    bad usage: an unknown option or bad value, a missing baseline, an output path that cannot be written
+  5    nothing to evaluate: no suite file under the paths, or no case selected (no evidence is never a pass)
+  141  the reader of the output went away (`llmeval schema | head`): 128 + SIGPIPE"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 4, as pytest's and `llmeval run`'s own usage errors do (argparse's default is 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(4, f"{self.prog}: error: {message}\n")
+
+
+class _Version(argparse.Action):
+    """`llmeval --version`: the installed distribution's version (read only when asked)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from llmeval.about import DISTRIBUTION, version
+
+        print(f"llmeval {version()} ({DISTRIBUTION})")
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from llmeval.cli_run import add_allow_path
 
-    parser = argparse.ArgumentParser(prog="llmeval", description="LLM evaluation suites for pytest (run suites with `pytest`).")
+    raw = argparse.RawDescriptionHelpFormatter
+    about = "LLM evaluation suites for pytest (run suites with `pytest`)."
+    parser = _Parser(prog="llmeval", description=about, epilog=EXIT_CODES, formatter_class=raw)
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("schema", help="print the JSON Schema of suite files")
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
@@ -116,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_subcommands(sub)
     add_subcommand(sub)
+    sub.choices["run"].epilog, sub.choices["run"].formatter_class = EXIT_CODES, raw
     return parser
 
 

@@ -54,7 +54,9 @@ class MissingDependency(LlmevalError, ImportError):
     """An optional dependency is not installed; the message gives the pip line."""
 
     def __init__(self, package: str, purpose: str, extra: str | None = None) -> None:
-        line = f"pip install 'llmeval[{extra}]'" if extra else f"pip install {package}"
+        from llmeval.about import install_line
+
+        line = install_line(extra) if extra else f"pip install {package}"
         super().__init__(f"{purpose} needs the package '{package}', which is not installed: {line}")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from llmeval.records import Manifest
 
-PACKAGES = ("llmeval", "pytest", "torch", "transformers", "presidio-analyzer", "spacy", "fairlearn", "sacrebleu",
+PACKAGES = ("pytest", "torch", "transformers", "presidio-analyzer", "spacy", "fairlearn", "sacrebleu",
             "rouge-score", "vllm", "ray")  # fmt: skip
 
 
@@ -40,7 +40,9 @@ def _sha256(path: Path) -> str | None:
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {}
+    from llmeval.about import version as own_version
+
+    out = {"llmeval": own_version()}  # the distribution is pytest-llmeval-gate; `llmeval` on the index is another project
     for name in PACKAGES:
         try:
             out[name] = version(name)

