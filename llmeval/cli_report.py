@@ -34,12 +34,13 @@ def add_subcommands(subparsers: Any) -> None:
 
 def labelled_runs(paths: Sequence[Path], labels: Sequence[str]) -> dict[str, list[Mapping[str, Any]]]:
     """Label -> case rows: one run per model per file, named by --label, model label, or file."""
+    from llmeval.core.labels import qualified
     from llmeval.records import read_results
     from llmeval.reporting.compare import split_by_model
 
     if labels and len(labels) != len(paths):
         raise LlmevalError(f"got {len(labels)} --label for {len(paths)} results files; give one per file or none")
-    runs: dict[str, list[Mapping[str, Any]]] = {}
+    found = []  # (file index, label, rows)
     for i, path in enumerate(paths):
         per_model = split_by_model(read_results(path).rows())
         if not per_model:
@@ -48,9 +49,15 @@ def labelled_runs(paths: Sequence[Path], labels: Sequence[str]) -> dict[str, lis
             label = labels[i] if labels else model
             if labels and len(per_model) > 1:
                 label = f"{labels[i]}:{model}"
-            if label in runs:
-                label = f"{label} ({path.stem})"
-            runs[label] = rows
+            found.append((i, label, rows))
+    runs: dict[str, list[Mapping[str, Any]]] = {}
+    for i, label, rows in found:
+        clash = [j for j, other, _ in found if other == label and j != i]
+        if clash and not labels:  # the same model name in several files: name each by its file (`v1/results.jsonl`)
+            label = f"{label} ({qualified(str(paths[i]), [str(paths[j]) for j in clash])})"
+        if label in runs:
+            raise LlmevalError(f"two runs are both named '{label}': give each results file a --label")
+        runs[label] = rows
     if len(runs) < 2:
         raise LlmevalError("nothing to compare: the results hold one model; pass two files or a run with two models")
     return runs

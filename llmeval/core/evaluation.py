@@ -18,6 +18,7 @@ from typing import Any
 from llmeval.backends import Backend, Generation, Request, allowed_from_specs, resolve
 from llmeval.backends.limits import Deadline, Limits, merge_limits
 from llmeval.config import Settings
+from llmeval.core.labels import qualified
 from llmeval.core.records_build import build_case_records, outcome_of
 from llmeval.core.scoring import score_jobs
 from llmeval.engine.cache import Cache, key_extra
@@ -151,15 +152,24 @@ class Evaluation:
         return merge_limits({n: v for n, v in chosen.items() if n not in cli}, suite.backend, cli)
 
     def label(self, spec: str) -> str:
-        """A short, unique name for a model in item ids: the folder or callable name."""
+        """A short, unique name for a model in item ids: the folder or callable name, qualified by as much of
+        the spec as tells it from the run's other models of that name (`bot:answer`, `bot_v2:answer`)."""
         if spec not in self._labels:
             base = self.backend(spec).label
-            taken = set(self._labels.values())
-            label, n = base, 2
+            peers = [s for s in dict.fromkeys([*self.settings.models, *self._labels]) if s != spec and self._base(s) == base]
+            label = qualified(spec, peers) if peers else base
+            taken, n, first = set(self._labels.values()), 2, label
             while label in taken:
-                label, n = f"{base}-{n}", n + 1
+                label, n = f"{first}-{n}", n + 1
             self._labels[spec] = label
         return self._labels[spec]
+
+    def _base(self, spec: str) -> str | None:
+        """The backend's own short name for a spec, None when it cannot load (its own items report that)."""
+        try:
+            return self.backend(spec).label
+        except BackendError:
+            return None
 
     def models_for(self, suite: Suite) -> list[str]:
         return list(self.settings.models) or ([suite.model] if suite.model else [])

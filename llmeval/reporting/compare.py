@@ -89,6 +89,24 @@ def split_by_model(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[
     return out
 
 
+def p_value_note(pairs: Sequence[Mapping[str, Any]]) -> str:
+    """What the `p` column is, printed under it: the test, its null, and the least p its smallest n can reach."""
+    from llmeval.gate.stats import DEFAULT_RESAMPLES
+
+    note = (
+        'p: two-sided paired sign-flip test of "mean delta = 0" over the n shared cases '
+        f"({DEFAULT_RESAMPLES} random sign flips, so p moves by about ±0.01 between close calls)"
+    )
+    sizes = sorted({int(p["n"]) for p in pairs if int(p["n"]) > 0})
+    if not sizes:
+        return note + "."
+    least = min(1.0, 2 / 2 ** sizes[0])
+    return (
+        f"{note}. With n pairs no p falls below 2/2^n: at n = {sizes[0]} the least is {least:.3g}, "
+        "so a few wins and no losses are not yet evidence of a difference; p < 0.05 needs n >= 6."
+    )
+
+
 def _cell(entry: Mapping[str, Any] | None) -> str:
     if entry is None:
         return "–"
@@ -111,7 +129,7 @@ def format_comparison(comparison: Mapping[str, Any], *, markdown: bool = True) -
         pair_rows.append([p["a"], p["b"], p["metric"], str(p["n"]), f"{p['delta']:+.4g}", f"{lo:+.4g} .. {hi:+.4g}",
                           f"{p['p_value']:.3g}", str(p["a_wins"]), str(p["ties"]), str(p["b_wins"])])  # fmt: skip
     out += _table(pair_rows, markdown)
-    out += ["", f"{head}Cases that differ most"]
+    out += ["", p_value_note(comparison["pairs"]), "", f"{head}Cases that differ most"]
     diff_rows = [["a", "b", "metric", "case", "a", "b", "delta"]]
     for p in comparison["pairs"]:
         for t in p["top"][:3]:
@@ -144,4 +162,5 @@ def render_compare_html(comparison: Mapping[str, Any], path: str | Path, *, titl
         items = [(m["label"], m["mean"], tuple(m["interval"])) for m in comparison["means"] if m["metric"] == metric]
         svgs.append(Markup(charts.model_bars(items, title=f"{metric}: mean by model (95% interval)")))
     find = {(m["label"], m["metric"]): m for m in comparison["means"]}
-    return render_page("compare.html.j2", path, title=title, c=comparison, svgs=svgs, find=find)
+    note = p_value_note(comparison["pairs"])
+    return render_page("compare.html.j2", path, title=title, c=comparison, svgs=svgs, find=find, p_note=note)
