@@ -15,6 +15,9 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+	@# A venv set up before the rename holds this package as the distribution `llmeval`: drop it, so that one
+	@# distribution (pytest-llmeval-gate) provides `import llmeval`.
+	$(PY) -m pip uninstall -q -y --disable-pip-version-check llmeval 2>/dev/null || true
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 

@@ -79,7 +79,9 @@ def script(found: list[File | Command]) -> str:
                 EOF_MARK,
             ]
         else:
-            lines += [f"echo '@@@ step {i}'", item.text, "__status=$?", 'echo "@@@ status $__status"', "(exit $__status)"]
+            # The marker's echo resets $?: restore the last command's status so that `echo $?` shows it.
+            restore = "(exit ${__status:-0})"
+            lines += [f"echo '@@@ step {i}'", restore, item.text, "__status=$?", 'echo "@@@ status $__status"']
     return "\n".join(lines) + "\n"
 
 

@@ -93,17 +93,14 @@ def p_value_note(pairs: Sequence[Mapping[str, Any]]) -> str:
     """What the `p` column is, printed under it: the test, its null, and the least p its smallest n can reach."""
     from llmeval.gate.stats import DEFAULT_RESAMPLES
 
-    note = (
-        'p: two-sided paired sign-flip test of "mean delta = 0" over the n shared cases '
-        f"({DEFAULT_RESAMPLES} random sign flips, so p moves by about ±0.01 between close calls)"
-    )
+    note = f'p: two-sided paired sign-flip test of "mean delta = 0" over the n shared cases ({DEFAULT_RESAMPLES} random flips).'
     sizes = sorted({int(p["n"]) for p in pairs if int(p["n"]) > 0})
     if not sizes:
-        return note + "."
+        return note
     least = min(1.0, 2 / 2 ** sizes[0])
     return (
-        f"{note}. With n pairs no p falls below 2/2^n: at n = {sizes[0]} the least is {least:.3g}, "
-        "so a few wins and no losses are not yet evidence of a difference; p < 0.05 needs n >= 6."
+        f"{note} It cannot fall below 2/2^n: at n = {sizes[0]} the least p is {least:.3g}, so a few wins and "
+        "no losses are no evidence yet; p < 0.05 needs n >= 6."
     )
 
 

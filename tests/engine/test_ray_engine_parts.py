@@ -106,7 +106,8 @@ def test_without_ray_the_engine_names_what_to_install(monkeypatch, demo_model):
     settings = Settings(engine="ray")
     run = Evaluation(settings, ROOT)
     try:
-        with pytest.raises(BackendError, match=r"needs the package 'ray\[data\]'.*pip install 'pytest-llmeval-gate\[ray\]'.*make ray"):
+        wanted = r"needs the package 'ray\[data\]'.*pip install 'pytest-llmeval-gate\[ray\]'.*make ray"
+        with pytest.raises(BackendError, match=wanted):
             run.backend(f"hf:{demo_model}")
     finally:
         run.close()

@@ -64,6 +64,6 @@ def test_the_p_column_is_explained_under_the_table_and_in_the_html(make_case: An
     table, _, after = text.partition("Pairwise")[2].partition("\n\n")
     assert "  p  " in table
     assert after.startswith('p: two-sided paired sign-flip test of "mean delta = 0" over the n shared cases')
-    assert "at n = 2 the least is 0.5" in after
+    assert "at n = 2 the least p is 0.5" in after
     html = render_compare_html(comparison, tmp_path / "c.html").read_text()
-    assert 'id="p-note"' in html and "at n = 2 the least is 0.5" in html
+    assert 'id="p-note"' in html and "at n = 2 the least p is 0.5" in html
