@@ -114,10 +114,11 @@ def after(expected: Iterable[Expectation], found: dict[str, Outcome]) -> tuple[l
         ok = False
         seen = got.describe() if got else "not in the results"
         lines.append(f"   UNEXPECTED  {e.suite:<18} {seen}; suites/DEMO.md:{e.line} expects {e.outcome.describe()}")
+    lines.insert(0, "== each suite's outcome against suites/DEMO.md:")
     if ok:
-        lines.insert(0, "== every suite ended as suites/DEMO.md expects: the release verdict FAIL comes from the planted faults")
+        lines.append("== all as expected: the release verdict FAIL above is the planted faults being caught")
     else:
-        lines.insert(0, "== the demo did not end as suites/DEMO.md expects (a change in llmeval or in the demo's apps?):")
+        lines.append("== the demo did not end as suites/DEMO.md expects: a change in llmeval or in the demo's apps? (exit 1)")
     return lines, ok
 
 

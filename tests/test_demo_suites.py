@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -10,6 +9,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests._scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,11 +33,7 @@ def test_k_with_a_case_id_runs_exactly_that_case(demo_model):
 
 
 def _demo_notes() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("demo_notes", ROOT / "suites" / "demo_notes.py")
-    assert spec and spec.loader
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("suites/demo_notes.py")
 
 
 def test_demo_md_has_one_row_per_example_suite():
