@@ -16,11 +16,15 @@ def add_subcommands(subparsers: Any) -> None:
     compare = subparsers.add_parser(
         "compare",
         help="compare the models of one or more results files",
-        description="Means with intervals, paired deltas, win/tie/loss and the cases that differ most.",
+        description="Means with intervals, paired deltas, win/tie/loss and the cases that differ most. "
+        "Each run is named by its model (module-qualified when two share a function or folder name), or by --label. "
+        'p is a two-sided paired sign-flip test of "mean delta = 0" over the shared cases: with n pairs it cannot '
+        "fall below 2/2^n (0.5 at n = 2).",
     )
     compare.add_argument("results", nargs="+", type=Path, help="results files (JSON Lines)")
     compare.add_argument("--html", type=Path, help="write the comparison as one HTML file")
-    compare.add_argument("--label", action="append", default=[], help="a name per results file, in order")
+    label_help = "name each results file's runs: one per file, in order (default: the model's name; several models: NAME:model)"
+    compare.add_argument("--label", action="append", default=[], metavar="NAME", help=label_help)
     compare.add_argument("--format", choices=("text", "markdown"), default="text", help="terminal output format")
     compare.set_defaults(func=cmd_compare)
     report = subparsers.add_parser("report", help="export a results file and render its HTML report")
