@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from llmeval.robustness.checks import NAME, run_checks
-from llmeval.robustness.engine import Prober, Settings, Subject
+from llmeval.robustness.engine import Prober, ProbeSettings, Subject
 
 
 def add_robustness(run: Any, jobs: Sequence[tuple[Any, Any, int, Any]], scored: list[Any]) -> None:
@@ -23,7 +23,7 @@ def add_robustness(run: Any, jobs: Sequence[tuple[Any, Any, int, Any]], scored: 
         block = getattr(suite, "robustness", None)
         if block is None or sample != 0 or scored[index][1] is not None:
             continue
-        settings = Settings.parse(dict(block))
+        settings = ProbeSettings.parse(dict(block))
         if not settings.selects(case) or not _original_holds(settings, scored[index][0]):
             continue
         original = case.sample_for(gen.text, case.request(suite.generation, 0).text())
@@ -39,7 +39,7 @@ def add_robustness(run: Any, jobs: Sequence[tuple[Any, Any, int, Any]], scored: 
                    f"in {prober.passes} plan passes")  # fmt: skip
 
 
-def _original_holds(settings: Settings, scores: dict[str, Any]) -> bool:
+def _original_holds(settings: ProbeSettings, scores: dict[str, Any]) -> bool:
     """For the `scorers` relation, the original output must pass the scorers it names (else nothing to keep)."""
     if settings.relation.kind != "scorers":
         return True
