@@ -5,9 +5,9 @@ Items only read the records the core produced (``RunResult``); they never call b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -16,6 +16,8 @@ from llmeval.errors import BackendError, LlmevalError, SuiteError
 from llmeval.pytest_plugin.keys import broken_key, markers_key, names_key, settings_key
 from llmeval.records import GateRecord
 from llmeval.suite import Case, Gate, Suite, load_suite
+
+T = TypeVar("T")
 
 
 class CaseFailed(Exception):
@@ -177,7 +179,7 @@ class GateItem(pytest.Item):
         return Path(self.suite.path), self.gate.line - 1, f"{self.suite.name}::{self.name}"
 
 
-def _lookup(table: dict[Any, Any], key: tuple[str, str, str], result: RunResult) -> Any:
+def _lookup(table: Mapping[tuple[str, str, str], T], key: tuple[str, str, str], result: RunResult) -> T:
     """An item's record; a suite file the core could not evaluate raises why, on every item of it."""
     if key not in table:
         raise LlmevalError(result.failures.get(key[0], f"no result for {key[1]} on {key[2]}: it was not selected"))
