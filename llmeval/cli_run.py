@@ -12,9 +12,12 @@ import argparse
 import sys
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmeval.errors import LlmevalError
+
+if TYPE_CHECKING:
+    from llmeval.core import Evaluation, RunResult, Target
 
 PYTEST_ONLY = frozenset({"junit-properties"})  # `llmeval run` writes its own JUnit file (--junit)
 
@@ -98,7 +101,7 @@ def _printer(quiet: bool) -> Any:
     return write
 
 
-def _run(run: Any, args: argparse.Namespace) -> int:
+def _run(run: Evaluation, args: argparse.Namespace) -> int:
     from llmeval.core import Target
 
     suites, broken = load_suites(args.suites, run.root, run.settings.allow_paths)
@@ -166,7 +169,7 @@ def _load_suites(paths: list[Path], root: Path, allowed: list[Any]) -> tuple[lis
     return suites, broken
 
 
-def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace) -> int:
+def _report(run: Evaluation, targets: list[Target], result: RunResult, args: argparse.Namespace) -> int:
     from llmeval.core.conclude import conclude, write_run
     from llmeval.reporting.output_paths import EXIT_UNWRITABLE, Fallback
     from llmeval.reporting.terminal import closing, run_lines
@@ -201,13 +204,13 @@ def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace)
     return code
 
 
-def _kept(run: Any) -> int:
+def _kept(run: Evaluation) -> int:
     """What an existing results file keeps under --append: all of it."""
     path = run.settings.results_path(run.root)
     return path.stat().st_size if run.settings.append and path.is_file() else 0
 
 
-def _junit_tests(run: Any, targets: list[Any], result: Any) -> list[Any]:
+def _junit_tests(run: Evaluation, targets: list[Target], result: RunResult) -> list[Any]:
     from llmeval.reporting.failure import describe_case_failure, describe_gate_failure
     from llmeval.reporting.junit import JUnitTest, properties_of
 
