@@ -144,15 +144,17 @@ def histogram(
     parts.append(f'<text x="4" y="13" class="label">{escape(title)}</text>')
     parts.append(f'<text x="4" y="27" class="note">n = {len(values)} {escape(counting)}; bars: {escape(counting)} per bin</text>')
     parts += axis.draw(base, top, label=unit)
-    for t in [t for t in ticks(0, peak, 4) if t == int(t)] if peak else []:
-        y = base - (base - top) * t / peak
-        parts.append(f'<text class="tick" x="{left - 4}" y="{y + 3:.1f}" text-anchor="end">{escape(fmt(t))}</text>')
+    for c in [c for c in ticks(0, peak, 4) if c == int(c)] if peak else []:
+        y = base - (base - top) * c / peak
+        parts.append(f'<text class="tick" x="{left - 4}" y="{y + 3:.1f}" text-anchor="end">{escape(fmt(c))}</text>')
     step = (right - left) / bins
     for i, count in enumerate(counts):
         h = (base - top) * count / peak if peak else 0
         x, y = left + i * step + 1, base - h
         tip = escape(f"{fmt(lo + i * (hi - lo) / bins)} to {fmt(lo + (i + 1) * (hi - lo) / bins)}: {count} {counting}")
-        parts.append(f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{step - 2:.1f}" height="{h:.1f}"><title>{tip}</title></rect>')
+        parts.append(
+            f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{step - 2:.1f}" height="{h:.1f}"><title>{tip}</title></rect>'
+        )
         if count:
             parts.append(f'<text class="count" x="{x + (step - 2) / 2:.1f}" y="{y - 2:.1f}" text-anchor="middle">{count}</text>')
     for t in thresholds:

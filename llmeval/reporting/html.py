@@ -126,24 +126,40 @@ def _charts(metrics: Sequence[Mapping[str, Any]], case_rows: Sequence[Mapping[st
         if len(entries) > 1:
             items = [(m["model"], m["mean"], m["interval"]) for m in entries]
             svgs.append(
-                charts.model_bars(items, title=f"{metric}: mean by model (95% interval)", counts=[m["n"] for m in entries],
-                                  unit=f"mean {metric}")
+                charts.model_bars(
+                    items,
+                    title=f"{metric}: mean by model (95% interval)",
+                    counts=[m["n"] for m in entries],
+                    unit=f"mean {metric}",
+                )
             )
         out.append({"metric": metric, "svgs": [Markup(s) for s in svgs if s]})
+    return out + _latency_charts(case_rows)
+
+
+def _latency_charts(case_rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One histogram of the time per output for each model, in s, ms or µs (whichever fits the slowest)."""
+    from markupsafe import Markup
+
     latency: dict[str, list[float]] = {}
     for row in case_rows:
         if isinstance(row.get("latency_s"), (int, float)) and not R.is_error(row) and not row.get("cached"):
             latency.setdefault(label_of(row), []).append(float(row["latency_s"]))
-    if latency:
-        peak = max(max(v) for v in latency.values())
-        name, factor = next((u for u in (("s", 1.0), ("ms", 1e3), ("µs", 1e6)) if peak * u[1] >= 1), ("µs", 1e6))
-        svgs = [
-            charts.histogram([x * factor for x in v], title=f"latency · {model}", unit=f"{name} per output", counting="outputs",
-                             unit_interval=False)
-            for model, v in latency.items()
-        ]
-        out.append({"metric": f"latency ({name})", "svgs": [Markup(s) for s in svgs if s]})
-    return out
+    if not latency:
+        return []
+    peak = max(max(v) for v in latency.values())
+    name, factor = next((u for u in (("s", 1.0), ("ms", 1e3)) if peak * u[1] >= 1), ("µs", 1e6))
+    svgs = [
+        charts.histogram(
+            [x * factor for x in v],
+            title=f"latency · {model}",
+            unit=f"{name} per output",
+            counting="outputs",
+            unit_interval=False,
+        )
+        for model, v in latency.items()
+    ]
+    return [{"metric": f"latency ({name})", "svgs": [Markup(s) for s in svgs if s]}]
 
 
 def _baseline_view(diff: Mapping[str, Any] | None) -> dict[str, Any] | None:

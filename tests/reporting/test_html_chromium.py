@@ -9,7 +9,6 @@ import pytest
 
 from llmeval.gate import compare_with_baseline, evaluate_gate, load_baseline, save_baseline
 from llmeval.reporting.html import render_html
-
 from tests.reporting.chromium import needs_chromium, open_cases
 
 pytestmark = needs_chromium
