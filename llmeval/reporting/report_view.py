@@ -78,8 +78,9 @@ def gate_views(gates: Sequence[GateRecord]) -> list[dict[str, Any]]:
     ordered = sorted(enumerate(gates), key=lambda item: (_ORDER.get(item[1].status, 0), item[0]))
     views = []
     for index, g in ordered:
+        scale = None if g.stat == "regression" else parse_scale(g.scale)  # a drop lives on its own scale, not the metric's
         chart = charts.gate_chart(
-            g.value, g.interval, g.bound, parse_threshold(g.threshold), scale=parse_scale(g.scale), title=f"{where(g)}: {g.stat}"
+            g.value, g.interval, g.bound, parse_threshold(g.threshold), scale=scale, title=f"{where(g)}: {g.stat}"
         )
         views.append(
             {

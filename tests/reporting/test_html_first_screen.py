@@ -136,3 +136,49 @@ def test_show_them_opens_the_failed_cases(screen: Any) -> None:
     assert set(shown.evaluate_all("rows => rows.map(r => r.dataset.status)")) == {"failed"}
     assert page.locator("#cases thead th", has_text="Sample").count() == 0  # no suite repeats a case
     assert page.locator("#cases tbody td.latency").first.inner_text() == "20 ms"
+
+
+def _failing_gate(suite: str, value: float, *, passed: bool) -> GateRecord:
+    reason = f"rougeL mean {value:.2f} misses >= 0.9 (n = 40)"
+    status = "passed" if passed else "failed"
+    return GateRecord(
+        suite=suite,
+        gate="rougeL-mean",
+        model=MODEL,
+        metric="rougeL",
+        stat="mean",
+        status=status,
+        reason=reason,
+        threshold=">= 0.9",
+        value=value,
+        scale="0/1",
+    )
+
+
+def _drop(suite: str) -> dict[str, Any]:
+    """A baseline comparison's entry for a significant drop of rougeL, as `compare_with_baseline` writes it."""
+    flips = {"pass_to_fail": 6, "fail_to_pass": 0}
+    entry = dict(suite=suite, model=MODEL, metric="rougeL", n=40, baseline_mean=0.8, current_mean=0.6, delta=-0.2, drop=0.2)
+    entry |= dict(interval=[0.1, 0.3], p_worse=0.001, flips=flips, regressed=True, significant_drop=True)
+    return entry | {"message": f"rougeL: drop 0.2 exceeds 0.02 and is significant ({suite})"}
+
+
+def test_a_crowded_first_screen_still_fits(browser: Any, tmp_path: Path) -> None:
+    """30 failing gates, 8 regressions and 5 notes: the first 20 gates, 6 regressions and a link to each rest."""
+    gates = [_failing_gate(f"suite-{i:02d}", i / 100, passed=i >= 30) for i in range(40)]
+    drops = [_drop(f"suite-{i:02d}") for i in range(8)]
+    notes = [f"suite 'suite-{i:02d}': 3 cases changed since the baseline" for i in range(5)]
+    diff = {"baseline": "b.json", "metrics": drops, "regressions": drops, "mismatches": notes, "cases": [], "gates": []}
+    rows = [case_row(f"c{i}", suite=f"suite-{i % 40:02d}") for i in range(80)]
+    report = render_html(rows, tmp_path / "crowded.html", gates=gates, baseline_diff=diff)
+    context = browser.new_context(offline=True, viewport={"width": 1400, "height": FOLD})
+    page = context.new_page()
+    page.goto(report.as_uri())
+    page.screenshot(path=str(tmp_path / "crowded-first-screen.png"))
+    assert page.locator("#failing-gates li.failing-gate").count() == 20
+    assert page.locator("#regressions li.regression").count() == 6
+    links = ("a[href='#gates-heading']", "#regressions + p a[href='#baseline-section']", "#case-line")
+    for selector in ("#verdict", "#failing-gates li.failing-gate", "#regressions li.regression", *links):
+        assert max(_bottoms(page, selector)) <= FOLD, selector
+    assert page.locator("a[href='#gates-heading']").inner_text() == "10 more failing gates in the table below"
+    context.close()
