@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from llmeval.gate import compare_with_baseline, load_baseline, save_baseline
+from llmeval.gate import compare_with_baseline, evaluate_gate, load_baseline, save_baseline
 from llmeval.records import GateRecord
 from llmeval.reporting import case_table, charts, report_view
 from llmeval.reporting.html import render_html, safe_json
@@ -154,3 +154,15 @@ def test_regressions_say_so_when_there_is_no_baseline_or_no_drop(tmp_path: Path,
     diff = compare_with_baseline(rows, load_baseline(save_baseline(tmp_path / "b.json", rows, [], meta={})))
     html = render_html(rows, tmp_path / "r.html", baseline_diff=diff).read_text()
     assert "None: 2 metrics compared with the baseline, no significant drop." in html
+
+
+def test_gates_come_failing_first_and_passing_ones_fold_away(tmp_path: Path, make_case: Any) -> None:
+    rows = [make_case(f"c{i}", rouge=0.6) for i in range(10)]
+    model = rows[0]["model"]
+    specs = ({"name": "floor", "metric": "rougeL", "mean": ">= 0.1"}, {"name": "high", "metric": "rougeL", "mean": ">= 0.9"})
+    gates = [evaluate_gate(spec, rows, suite="support", model=model) for spec in specs]
+    html = render_html(rows, tmp_path / "r.html", gates=gates).read_text()
+    assert html.index('data-status="failed"') < html.index('data-status="passed"')
+    assert '<details class="section" id="passing-gates"><summary>Passing and skipped gates (1)</summary>' in html
+    html = render_html(rows, tmp_path / "r.html", gates=gates[:1]).read_text()
+    assert "All 1 evaluated gates passed." in html and '<details class="section" id="passing-gates" open>' in html
