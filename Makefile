@@ -68,7 +68,7 @@ dist: $(VENV)/.installed
 test: setup chromium
 	$(PY) -m ruff check llmeval tests bench
 	$(PY) -m mypy
-	$(PY) -m pytest -p no:cacheprovider -q -n 2 -m "not ray"
+	$(PY) -m pytest -p no:cacheprovider -q -n 2 -m "not ray" --durations=15
 
 # -- Ray engine (--llmeval-engine ray) ---------------------------------------------------------------
 # `make ray` installs requirements-ray.txt into $(VENV) when pip's dry run shows it changes no version

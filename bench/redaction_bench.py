@@ -85,10 +85,10 @@ def measure(impl: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _implementation(impl: str):
     if impl == "old":
-        from llmeval.reporting.redact import redact_row
+        from llmeval.core.redactor import redact_row
 
         return lambda records: [redact_row(r) for r in records]
-    from llmeval.reporting.redact import Redactor
+    from llmeval.core.redactor import Redactor
 
     return lambda records: Redactor(pii=True).redact_records(records)
 

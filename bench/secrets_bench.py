@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from llmeval.backends.base import Generation  # noqa: E402
+from llmeval.core.redaction import RunRedaction  # noqa: E402
 from llmeval.engine.cache import Cache  # noqa: E402
 from llmeval.engine.plan import GenerationPlan  # noqa: E402
 from llmeval.records import CaseRecord  # noqa: E402
-from llmeval.reporting.run_redaction import RunRedaction  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 COMMAND = ".venv/bin/python bench/secrets_bench.py"

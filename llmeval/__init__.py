@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from llmeval.about import __version__ as __version__  # one place for it: about.py (pyproject.toml reads it there)
+
 if TYPE_CHECKING:
     from llmeval.check import check, score
     from llmeval.errors import BackendError, LlmevalError, MissingDependency, ScorerError, SuiteError
@@ -36,7 +38,6 @@ __all__ = [
     "score",
 ]
 assert sorted(__all__) == sorted([*_HOMES, "load_results"]), "the public namespace and its homes disagree"
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:

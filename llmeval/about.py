@@ -7,6 +7,7 @@ distribution follows pytest's naming convention for plugins (`pytest-*`). Standa
 from __future__ import annotations
 
 DISTRIBUTION = "pytest-llmeval-gate"
+__version__ = "0.1.0"  # the distribution's version (pyproject.toml reads it from here); `llmeval.__version__` too
 
 
 def install_line(extra: str | None = None) -> str:
@@ -24,8 +25,6 @@ def version() -> str:
             found = distribution(name)
         except PackageNotFoundError:
             continue
-        if any(ep.group == "pytest11" and ep.value == "llmeval.plugin" for ep in found.entry_points):
+        if any(ep.group == "pytest11" and ep.name == "llmeval" and ep.value.startswith("llmeval.") for ep in found.entry_points):
             return found.version
-    from llmeval import __version__
-
     return f"{__version__} (not installed)"

@@ -12,39 +12,43 @@ import argparse
 import sys
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmeval.errors import LlmevalError
 
-FLAGS = {"results": "results", "html": "html", "baseline": "baseline", "save_baseline": "save-baseline", "cache": "cache",
-         "cache_dir": "cache-dir", "repeat": "repeat", "batch_size": "batch-size", "concurrency": "concurrency",
-         "threads": "threads", "batching": "batching", "timeout": "timeout", "retries": "retries", "deadline": "deadline",
-         "token_budget": "token-budget", "balance": "balance", "rpm": "rpm", "tpm": "tpm",
-         "engine": "engine", "ray_address": "ray-address", "ray_actors": "ray-actors"}  # fmt: skip
+if TYPE_CHECKING:
+    from llmeval.core import Evaluation, RunResult, Target
+
+PYTEST_ONLY = frozenset({"junit-properties"})  # `llmeval run` writes its own JUnit file (--junit)
 
 
 def add_subcommand(subparsers: Any) -> None:
-    p = subparsers.add_parser("run", help="evaluate suites on models without writing tests (same records as pytest)")
-    p.add_argument("suites", nargs="+", type=Path, help="suite files or folders (searched for suite files)")
-    p.add_argument("--model", action="append", default=[], metavar="SPEC", help="model spec (repeatable)")
-    for dest, flag in FLAGS.items():
-        p.add_argument(f"--{flag}", dest=dest, metavar=dest.upper())
-    p.add_argument("--append", action="store_true", default=None, help="append to an existing --results file")
-    p.add_argument("--redact-pii", action="store_true", default=None, help="mask detected PII in every output")
-    p.add_argument("--allow-host", dest="allow_hosts", action="append", metavar="HOST", help="host that may get the API key")
-    p.add_argument("--api-key-env", action="append", metavar="[HOST=]NAME", help="environment variable with the API key")
-    add_allow_path(p)
-    p.add_argument("--model-id", dest="model_ids", action="append", metavar="NAME=ID", help="declare a served model's id")
-    p.add_argument(
-        "--vllm-arg",
-        dest="vllm_args",
-        action="append",
-        metavar="NAME=VALUE",
-        help="vLLM engine argument for vllm: models (repeatable), e.g. dtype=float32",
+    from llmeval import config as cfg
+
+    p = subparsers.add_parser(
+        "run",
+        help="evaluate suites on models without writing tests (same records as pytest)",
+        description="Evaluate suite files on models: the same core, records, files and verdict as `pytest suites/`. "
+        "Every option is also a pytest option (--llmeval-NAME) and a [tool.llmeval] key in pyproject.toml.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("suites", nargs="+", type=Path, help="suite files or folders (searched for suite files)")
+    for name, (_, kwargs, help_text) in cfg.OPTIONS.items():
+        if name not in PYTEST_ONLY:
+            p.add_argument(f"--{name}", dest=name.replace("-", "_"), help=help_text, **kwargs)
     p.add_argument("--junit", type=Path, help="write JUnit XML here (scores as testcase properties)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_run)
+
+
+EXIT_CODES = """exit codes:
+  0    every case and gate passed (verdict PASS)
+  1    a case or gate failed or errored, or a regression (verdict FAIL)
+  2    a suite file or a model could not be loaded (the other suites still ran)
+  4    bad usage, an unwritable output path included (a file that still fails at the end goes to a fallback file)
+  5    nothing to evaluate: no suite file, or no case selected (no evidence is never a pass)
+  141  the output pipe was closed (e.g. `| head`)"""
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -54,13 +58,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = Path.cwd()
     settings = cfg.Settings()
     cfg.apply(settings, cfg.pyproject_table(root), source="[tool.llmeval] in pyproject.toml")
-    names = (*FLAGS, "append", "redact_pii", "allow_hosts", "allow_paths", "api_key_env", "model_ids", "vllm_args")
-    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-    if args.model:
-        given["models"] = args.model
+    given = {name: value for name in cfg.OPTIONS if name not in PYTEST_ONLY
+             and (value := getattr(args, name.replace("-", "_"))) is not None}  # fmt: skip
     try:
         cfg.apply(settings, given, source="the command line")
-        settings.from_command_line |= set(given)
+        settings.from_command_line |= {cfg.attribute(name) for name in given}
         _check_outputs(settings, root, args)
         run = Evaluation(settings, root, write_line=_printer(args.quiet))
     except LlmevalError as exc:
@@ -99,7 +101,7 @@ def _printer(quiet: bool) -> Any:
     return write
 
 
-def _run(run: Any, args: argparse.Namespace) -> int:
+def _run(run: Evaluation, args: argparse.Namespace) -> int:
     from llmeval.core import Target
 
     suites, broken = load_suites(args.suites, run.root, run.settings.allow_paths)
@@ -167,73 +169,48 @@ def _load_suites(paths: list[Path], root: Path, allowed: list[Any]) -> tuple[lis
     return suites, broken
 
 
-def _report(run: Any, targets: list[Any], result: Any, args: argparse.Namespace) -> int:
-    from llmeval.gate import build_verdict, closing_lines
+def _report(run: Evaluation, targets: list[Target], result: RunResult, args: argparse.Namespace) -> int:
+    from llmeval.core.conclude import conclude, write_run
     from llmeval.reporting.output_paths import EXIT_UNWRITABLE, Fallback
-    from llmeval.reporting.outputs import comparison
-    from llmeval.reporting.safe import display_line
-    from llmeval.reporting.terminal import summary_lines
+    from llmeval.reporting.terminal import closing, run_lines
 
-    cases, gates = result.case_records(), list(result.gates.values())
-    verdict = build_verdict(gates, result.baseline_diff, run_id=run.settings.run_id, cases=_case_statuses(run, result))
-    compared, fallback = comparison(cases), Fallback()
-    written = _write_files(run, targets, result, args, verdict, compared, fallback)
-    for line, _ in summary_lines([r.row() for r in cases], verdict, result.baseline_diff):
-        print(line)
-    if compared is not None:
-        from llmeval.reporting.compare import format_comparison
-
-        print(format_comparison(compared, markdown=False))
-    for kind, file in written:
-        print(f"llmeval {kind}: {run.rel(str(file))}")
-    for message in fallback.messages:
-        print(f"llmeval: error: {message} (exit status {EXIT_UNWRITABLE})", file=sys.stderr)
-    code = EXIT_UNWRITABLE if fallback.messages else (0 if verdict.passed else 1)
-    print("")
-    for line in closing_lines(verdict, width=160, exit_code=code):
-        print(display_line(line))
-    return code
-
-
-def _case_statuses(run: Any, result: Any) -> dict[str, str]:
-    """Each case result ("suite::case [model]") -> its status over its samples, for the verdict."""
-    out = {}
-    for (_, case, spec), outcome in result.cases.items():
-        suite = outcome.records[0].suite if outcome.records else ""
-        out[f"{suite}::{case} [{run.label(spec)}]"] = outcome.status
-    return out
-
-
-def _write_files(run: Any, targets: list[Any], result: Any, args: argparse.Namespace, verdict: Any, compared: Any,
-                 fallback: Any) -> list[tuple[str, Path]]:  # fmt: skip
-    """Results, JUnit, baseline and HTML; a file that cannot be written goes to `fallback` (its message says where)."""
-    from llmeval.core.manifest import build_manifest
-    from llmeval.reporting.outputs import write_outputs
-
-    cases, gates = result.case_records(), list(result.gates.values())
-    manifest = build_manifest(run, {r.suite: r.suite_path for r in cases})
-    rows = [r.row() for r in (*cases, *gates)] + [verdict.to_json(), manifest.to_json()]
-    mode = "append" if run.settings.append else "overwrite"
-    path, _ = fallback.write("results", run.settings.results_path(run.root), lambda p: _rows(p, rows, mode))
-    written = [("results", path)]
+    conclusion = conclude(
+        settings=run.settings,
+        root=run.root,
+        started=run.started,
+        cases=result.case_records(),
+        gates=result.gates.values(),
+        diffs=result.diffs,
+        models=result.models,
+        case_status=result.case_status({spec: run.label(spec) for spec in {t.spec for t in targets}}),
+        baseline=run.baseline,
+    )
+    fallback = Fallback()
+    written = write_run(conclusion, run.settings, run.root, fallback, results=run.settings.results_path(run.root),
+                        keep_bytes=_kept(run))  # fmt: skip
     if args.junit:
         from llmeval.reporting.junit import write_junit
 
         tests = _junit_tests(run, targets, result)
         written.append(("junit", fallback.write("JUnit XML", args.junit, lambda p: write_junit(p, tests))[0]))
-    return written + write_outputs(run.settings, run.root, cases, gates, verdict, result.baseline_diff, compared,
-                                   fallback=fallback)  # fmt: skip
+    for line, _ in run_lines(conclusion, written, run.root):
+        print(line)
+    for message in fallback.messages:
+        print(f"llmeval: error: {message} (exit status {EXIT_UNWRITABLE})", file=sys.stderr)
+    code = EXIT_UNWRITABLE if fallback.messages else (0 if conclusion.verdict.passed else 1)
+    print("")
+    for line, _ in closing(conclusion, code):
+        print(line)
+    return code
 
 
-def _rows(path: Path, rows: list[dict[str, Any]], mode: Any) -> None:
-    from llmeval.reporting.results import ResultsWriter
-
-    with ResultsWriter(path, mode=mode) as writer:
-        for row in rows:
-            writer.write(row)
+def _kept(run: Evaluation) -> int:
+    """What an existing results file keeps under --append: all of it."""
+    path = run.settings.results_path(run.root)
+    return path.stat().st_size if run.settings.append and path.is_file() else 0
 
 
-def _junit_tests(run: Any, targets: list[Any], result: Any) -> list[Any]:
+def _junit_tests(run: Evaluation, targets: list[Target], result: RunResult) -> list[Any]:
     from llmeval.reporting.failure import describe_case_failure, describe_gate_failure
     from llmeval.reporting.junit import JUnitTest, properties_of
 

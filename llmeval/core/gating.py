@@ -1,61 +1,83 @@
-"""Phase 4: the run's one baseline comparison, then every selected gate as a GateRecord."""
+"""Phase 4: each target's comparison with the baseline, then every selected gate as a GateRecord."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+from llmeval.core.redaction import redact_gate_records, redact_json
+from llmeval.core.redactor import Redactor
+from llmeval.core.results import RunResult, Target, TargetKey
 from llmeval.records import GateRecord
 
 
-def evaluate_gates(run: Any, targets: Sequence[Any], result: Any) -> None:
-    """Fill ``result.gates`` (and ``result.baseline_diff``) for the targets' suites and models."""
-    from llmeval.core.redaction import redact_gate_records, redact_json
+@dataclass(frozen=True)
+class GateContext:
+    """What gating takes from its run."""
+
+    baseline: Any  # the loaded baseline (llmeval.gate.baseline.Baseline) or None
+    label: Callable[[str], str]
+    rel: Callable[[str], str]
+    run_id: str
+    saving_baseline: bool  # a run that saves a baseline skips regression gates instead of failing them
+    redactor: Redactor
+
+
+def evaluate_gates(ctx: GateContext, targets: Sequence[Target], result: RunResult) -> None:
+    """Fill ``result.gates`` and ``result.diffs`` for the targets' suites and models."""
     from llmeval.gate.gates import evaluate_gate
 
-    rows_of = [[r.row() for c in t.cases for r in result.cases[(t.suite.path, c.id, t.spec)].records] for t in targets]
-    diffs = [_baseline_diff(run, t, rows) for t, rows in zip(targets, rows_of, strict=True)]
-    result.baseline_diff = merge_diffs([d for d in diffs if d is not None]) if run.baseline is not None else None
     records: list[tuple[tuple[str, str, str], GateRecord]] = []
-    for target, rows, diff in zip(targets, rows_of, diffs, strict=True):
+    for target in targets:
+        rows = [r.row() for c in target.cases for r in result.cases[(target.suite.path, c.id, target.spec)].records]
+        diff = _baseline_diff(ctx, target, rows)
+        if diff is not None:
+            result.diffs[target.key] = redact_json(ctx.redactor, diff)
         for gate in target.suite.gates:
             record = evaluate_gate(
-                gate.spec, rows, suite=target.suite.name, model=target.spec, diff=diff,
-                regression=target.suite.regression, max_error_rate=target.suite.max_error_rate,
-                no_baseline="skip" if run.settings.save_baseline else "fail", scales=target.suite.scales,
-            )  # fmt: skip
-            record = replace(record, model_label=run.label(target.spec), suite_path=run.rel(target.suite.path),
-                             line=gate.line, run_id=run.settings.run_id)  # fmt: skip
+                gate.spec,
+                rows,
+                suite=target.suite.name,
+                model=target.spec,
+                diff=diff,
+                regression=target.suite.regression,
+                max_error_rate=target.suite.max_error_rate,
+                no_baseline="skip" if ctx.saving_baseline else "fail",
+                scales=target.suite.scales,
+            )
+            record = replace(
+                record,
+                model_label=ctx.label(target.spec),
+                suite_path=ctx.rel(target.suite.path),
+                line=gate.line,
+                run_id=ctx.run_id,
+            )
             records.append(((target.suite.path, gate.name, target.spec), record))
-    cleaned = redact_gate_records(run.redactor, [g for _, g in records])
+    cleaned = redact_gate_records(ctx.redactor, [g for _, g in records])
     result.gates.update({key: g for (key, _), g in zip(records, cleaned, strict=True)})
-    if result.baseline_diff is not None:
-        from llmeval.gate.baseline import gate_changes
-
-        result.baseline_diff["gates"] = gate_changes(cleaned, run.baseline.gates)
-        result.baseline_diff = redact_json(run.redactor, result.baseline_diff)
 
 
-def _baseline_diff(run: Any, target: Any, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _baseline_diff(ctx: GateContext, target: Target, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """This suite x model (its case rows) against the baseline, with every rule of the suite (once per run)."""
-    if run.baseline is None:
+    if ctx.baseline is None:
         return None
     from llmeval.gate.baseline import compare_with_baseline
 
     inline = [rule for gate in target.suite.gates for rule in gate.spec.rules]
     versions = {target.suite.name: target.suite.version} if target.suite.version else {}
     rules = [*target.suite.regression, *inline]
-    return compare_with_baseline(rows, run.baseline, rules, suite_versions=versions, scales=target.suite.scales)
+    return compare_with_baseline(rows, ctx.baseline, rules, suite_versions=versions, scales=target.suite.scales)
 
 
-def merge_diffs(diffs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """One run-level comparison from per-(suite, model) ones: lists concatenated, notes de-duplicated."""
+def merge_diffs(diffs: Mapping[TargetKey, dict[str, Any]], order: Callable[[TargetKey], Any]) -> dict[str, Any] | None:
+    """One run-level comparison from per-(suite, model) ones, in `order`: lists concatenated, notes de-duplicated."""
     if not diffs:
         return None
-    out: dict[str, Any] = {"baseline": diffs[0]["baseline"], "baseline_meta": diffs[0].get("baseline_meta", {})}
+    ordered = [diffs[key] for key in sorted(diffs, key=order)]
+    out: dict[str, Any] = {"baseline": ordered[0]["baseline"], "baseline_meta": ordered[0].get("baseline_meta", {})}
     for key in ("metrics", "cases", "new_cases", "missing_cases", "gates", "regressions"):
-        out[key] = [item for d in diffs for item in d.get(key, [])]
-    out["mismatches"] = list(dict.fromkeys(m for d in diffs for m in d.get("mismatches", [])))
+        out[key] = [item for d in ordered for item in d.get(key, [])]
+    out["mismatches"] = list(dict.fromkeys(m for d in ordered for m in d.get("mismatches", [])))
     out["passed"] = not out["regressions"]
     return out

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from llmeval.backends import Generation
+from llmeval.core.results import CaseOutcome
 from llmeval.records import CaseRecord, Status
 from llmeval.suite import Case, Suite
 
 
+@dataclass(frozen=True)
+class RecordContext:
+    """What a record takes from its run: the model's label, paths relative to the run's root, the run's id."""
+
+    label: Callable[[str], str]
+    rel: Callable[[str], str]
+    run_id: str
+
+
 def build_case_records(
-    run: Any, suite: Suite, case: Case, spec: str, sample: int, prompt: str, gen: Generation,
+    run: RecordContext, suite: Suite, case: Case, spec: str, sample: int, prompt: str, gen: Generation,
     scores: Mapping[str, Mapping[str, Any]], error: str | None,
 ) -> CaseRecord:  # fmt: skip
     """One sample's record (``prompt``: the request's text); status is error when generation or a scorer failed."""
@@ -41,14 +52,12 @@ def build_case_records(
         tags=tuple(case.tags),
         vars=case.vars,  # shared with the case (frozen): a 100,000-case run holds one copy
         cached=gen.cached,
-        run_id=run.settings.run_id,
+        run_id=run.run_id,
     )
 
 
-def outcome_of(records: Sequence[CaseRecord], min_pass_rate: float) -> Any:
+def outcome_of(records: Sequence[CaseRecord], min_pass_rate: float) -> CaseOutcome:
     """A case's outcome over its samples: error if any sample errored, else passed at min_pass_rate."""
-    from llmeval.core.evaluation import CaseOutcome
-
     errors = [r.error for r in records if r.status == "error"]
     ok = [r for r in records if r.status != "error"]
     rate = sum(r.passed for r in ok) / len(ok) if ok else 0.0

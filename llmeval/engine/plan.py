@@ -71,7 +71,7 @@ class GenerationPlan:
         pattern = self._secret_pattern
         if pattern is None or not (pattern.search(gen.text) or (gen.error and pattern.search(gen.error))):
             return gen
-        from llmeval.reporting.redact import SECRET_LABEL
+        from llmeval.core.redactor import SECRET_LABEL
 
         error = pattern.sub(SECRET_LABEL, gen.error) if gen.error else gen.error
         return dataclasses.replace(gen, text=pattern.sub(SECRET_LABEL, gen.text), error=error)
@@ -81,7 +81,7 @@ class GenerationPlan:
         material = job.request.material(with_vars=backend.sees_vars)
         if self._secret_pattern is None:
             return material
-        from llmeval.reporting.redact import SECRET_LABEL
+        from llmeval.core.redactor import SECRET_LABEL
 
         masked: dict[str, object] = json.loads(self._secret_pattern.sub(SECRET_LABEL, json.dumps(material)))
         return masked

@@ -61,7 +61,7 @@ def counterfactual_sets(g: GateSpec, rows: Sequence[R.Row]) -> tuple[dict[str, l
 def same_outcome(members: Sequence[FlipMember], tolerance: float) -> bool:
     outcomes = [m.outcome for m in members]
     if all(isinstance(o, float) for o in outcomes):
-        return max(outcomes) - min(outcomes) <= tolerance + 1e-12
+        return bool(max(outcomes) - min(outcomes) <= tolerance + 1e-12)
     return len({str(o) for o in outcomes}) == 1
 
 

@@ -101,7 +101,11 @@ def _drop_bound(drops: list[float], span: float | None, alpha: float) -> tuple[t
 
 
 def _metric_diff(
-    metric: str, pairs: list[tuple[Mapping[str, Any], Mapping[str, Any], str]], rule: dict | None, scale: Scale, **kw: Any
+    metric: str,
+    pairs: list[tuple[Mapping[str, Any], Mapping[str, Any], str]],
+    rule: dict[str, Any] | None,
+    scale: Scale,
+    **kw: Any,
 ) -> dict[str, Any]:
     """Paired drop per case and its bound; with a rule, a regression is a drop shown beyond max_drop."""
     lower = lower_is_better(scale, rule)
@@ -122,12 +126,23 @@ def _metric_diff(
     flips = stats.mcnemar([old["passed"] >= 0.5 for old, _, _ in pairs], [new["passed"] >= 0.5 for _, new, _ in pairs])
     av, bv = [float(o["value"]) for o, _, _ in pairs], [float(n["value"]) for _, n, _ in pairs]
     return {
-        "metric": metric, "n": len(pairs), "baseline_mean": sum(av) / len(av), "current_mean": sum(bv) / len(bv),
-        "delta": sum(bv) / len(bv) - sum(av) / len(av), "interval": list(interval), "confidence": 1 - 2 * alpha,
-        "method": method, "p_worse": p_worse, "lower_is_better": lower, "drop": drop, "flips": flips.as_dict(),
-        "rule": rule, "significant_drop": shown_beyond and drop > 0, "regressed": regressed,
+        "metric": metric,
+        "n": len(pairs),
+        "baseline_mean": sum(av) / len(av),
+        "current_mean": sum(bv) / len(bv),
+        "delta": sum(bv) / len(bv) - sum(av) / len(av),
+        "interval": list(interval),
+        "confidence": 1 - 2 * alpha,
+        "method": method,
+        "p_worse": p_worse,
+        "lower_is_better": lower,
+        "drop": drop,
+        "flips": flips.as_dict(),
+        "rule": rule,
+        "significant_drop": shown_beyond and drop > 0,
+        "regressed": regressed,
         "message": _message(metric, drop, interval, p_worse, len(pairs), rule, regressed, key),
-    }  # fmt: skip
+    }
 
 
 def _p_beyond(drops: list[float], max_drop: float, span: float | None, alpha: float) -> float:
@@ -142,7 +157,14 @@ def _p_beyond(drops: list[float], max_drop: float, span: float | None, alpha: fl
 
 
 def _message(
-    metric: str, drop: float, interval: tuple[float, float], p: float, n: int, rule: dict | None, regressed: bool, key: str
+    metric: str,
+    drop: float,
+    interval: tuple[float, float],
+    p: float,
+    n: int,
+    rule: dict[str, Any] | None,
+    regressed: bool,
+    key: str,
 ) -> str:
     what = "pass rate" if key == "passed" else metric
     lo, hi = interval
@@ -161,7 +183,9 @@ def _message(
     return f"{head}: within {limit:g}"
 
 
-def _case_diffs(metric: str, pairs: list[tuple[Mapping, Mapping, str]], *, lower: bool) -> list[dict[str, Any]]:
+def _case_diffs(
+    metric: str, pairs: list[tuple[Mapping[str, Any], Mapping[str, Any], str]], *, lower: bool
+) -> list[dict[str, Any]]:
     """The cases whose value or pass/fail changed, the largest changes first."""
     diffs = []
     for old, new, case in pairs:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from llmeval.hallucination import text as T
+from llmeval.hallucination import claims as T
 
 if TYPE_CHECKING:
     from llmeval.engine.pool import ModelPool

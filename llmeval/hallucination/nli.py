@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from llmeval.engine.pool import ModelPool
-from llmeval.hallucination import text as T
+from llmeval.hallucination import claims as T
 from llmeval.hallucination.grounding import ClaimCheck
 
 SUPPORT_NAMES = ("entail", "consistent", "support", "faithful")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from llmeval.backends.base import GenerationConfig, OutputFormat, Request
 from llmeval.errors import LlmevalError
@@ -85,7 +85,7 @@ def _try(parse: Callable[[int, str], V], p: int, text: str, parsed: dict[tuple[i
     return None
 
 
-def _answers(p: int, votes: int, parsed: dict, failed: dict, retries: int) -> Answers:
+def _answers(p: int, votes: int, parsed: dict[Any, Any], failed: dict[Any, Any], retries: int) -> Answers[Any]:
     missing = [v for v in range(votes) if (p, v) not in parsed]
     if missing:
         return Answers(error=f"{failed[(p, missing[0])]} — after {retries + 1} attempt(s)")

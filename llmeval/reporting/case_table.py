@@ -77,12 +77,13 @@ def _scores(row: Mapping[str, Any], strings: _Strings, threshold: Callable[[Any]
     return out
 
 
-def _case(row: Mapping[str, Any], strings: _Strings, limit: int, threshold: Callable[[Any], str]) -> list[Any]:
+def _case(row: Mapping[str, Any], strings: _Strings, limit: int, threshold: Callable[[Any], str], repeats: set[str]) -> list[Any]:
     references = list(row.get("references") or ([row["reference"]] if row.get("reference") else []))
     variables = row.get("vars") or {}
+    sample = row.get("sample", 0) if row.get("suite", "") in repeats else None
     return [
         STATUSES.index(status_of(row)), strings(row.get("suite", "")), display(row.get("case", "")),
-        strings(label_of(row)), row.get("sample", 0), _number(row.get("latency_s"), 3),
+        strings(label_of(row)), sample, _number(row.get("latency_s"), 3),
         cut(row.get("prompt"), limit), cut(row.get("output"), limit), [cut(r, limit) for r in references],
         cut(row["error"], limit) if row.get("error") else None, _scores(row, strings, threshold),
         cut(json.dumps(variables, ensure_ascii=False, default=str), limit) if variables else "",
@@ -101,13 +102,19 @@ def _minimal_break(row: Mapping[str, Any], limit: int) -> list[str] | None:
     return None
 
 
+def suites_with_repeats(case_rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The suites that sample a case more than once (a row with sample > 0)."""
+    return {row.get("suite", "") for row in case_rows if isinstance(row.get("sample"), int) and row["sample"] > 0}
+
+
 def payload(case_rows: Sequence[Mapping[str, Any]], threshold: Callable[[Any], str]) -> dict[str, Any]:
-    """The table's data: {limit, strings, cases}; a case is [status, suite, case, model, sample, latency,
+    """The table's data: {limit, samples, strings, cases}; a case is [status, suite, case, model, sample, latency,
     prompt, output, references, error, scores, vars, tags, minimal break], with suite, model and tags as string
-    indices; minimal break is a robustness failure's [change, prompts and outputs before and after] or null."""
-    strings, limit = _Strings(), text_limit(len(case_rows))
-    cases = [_case(row, strings, limit, threshold) for row in case_rows]
-    return {"limit": limit, "strings": list(strings.index), "cases": cases}
+    indices; sample is null for a suite without repeats (``samples`` says whether any suite has them); minimal
+    break is a robustness failure's [change, prompts and outputs before and after] or null."""
+    strings, limit, repeats = _Strings(), text_limit(len(case_rows)), suites_with_repeats(case_rows)
+    cases = [_case(row, strings, limit, threshold, repeats) for row in case_rows]
+    return {"limit": limit, "samples": bool(repeats), "strings": list(strings.index), "cases": cases}
 
 
 def encode(data: Mapping[str, Any]) -> str:

@@ -12,6 +12,7 @@ import base64
 import datetime as _dt
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ from typing import Any
 from llmeval.gate import rows as R
 from llmeval.gate.verdict import build_verdict
 from llmeval.records import GateRecord, Verdict
-from llmeval.reporting import case_table, charts
+from llmeval.reporting import case_table, charts, report_view
+from llmeval.reporting.report_view import ReportSection
 from llmeval.reporting.safe import display
 from llmeval.reporting.summary import label_of, metric_summary, status_of, suite_summary
 
@@ -100,28 +102,64 @@ def _threshold(value: Any) -> str:
     return " and ".join(p for p in parts if p)
 
 
-def _group_chart(gate: GateRecord) -> Any:
-    """A bar per group (its outcome) with the group's simultaneous interval as a whisker."""
+def _metric_thresholds(case_rows: Sequence[Mapping[str, Any]]) -> dict[str, list[charts.Threshold]]:
+    """Each metric's pass threshold for one case (the commonest one when suites differ), for the histograms."""
+    seen: dict[str, Counter[tuple[charts.Threshold, ...]]] = {}
+    for row in case_rows:
+        for name, score in (row.get("scores") or {}).items():
+            if isinstance(score, Mapping):
+                seen.setdefault(name, Counter())[tuple(charts.thresholds_of(score.get("threshold")))] += 1
+    return {name: list(counts.most_common(1)[0][0]) for name, counts in seen.items()}
+
+
+def _charts(metrics: Sequence[Mapping[str, Any]], case_rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One histogram per (metric, model) with the pass threshold, a bar chart per metric with several models,
+    and one latency histogram per model."""
     from markupsafe import Markup
 
-    items = [(str(name), float(e.value), e.interval) for name, e in (gate.groups or {}).items() if e.value is not None]
-    return Markup(charts.model_bars(items, title=f"{gate.metric} by group"))
-
-
-def _charts(metrics: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One histogram per (metric, model) and, with several models, a bar chart per metric."""
-    from markupsafe import Markup
-
+    thresholds = _metric_thresholds(case_rows)
     out = []
     for metric in dict.fromkeys(m["metric"] for m in metrics):
         entries = [m for m in metrics if m["metric"] == metric]
-        svgs = [charts.histogram(m["values"], title=f"{metric} · {m['model']}") for m in entries]
+        bound = thresholds.get(metric, [])
+        svgs = [charts.histogram(m["values"], title=f"{metric} · {m['model']}", thresholds=bound, unit=metric) for m in entries]
         if len(entries) > 1:
+            items = [(m["model"], m["mean"], m["interval"]) for m in entries]
             svgs.append(
-                charts.model_bars([(m["model"], m["mean"], m["interval"]) for m in entries], title=f"{metric}: mean by model")
+                charts.model_bars(
+                    items,
+                    title=f"{metric}: mean by model (95% interval)",
+                    counts=[m["n"] for m in entries],
+                    unit=f"mean {metric}",
+                )
             )
         out.append({"metric": metric, "svgs": [Markup(s) for s in svgs if s]})
-    return out
+    return out + _latency_charts(case_rows)
+
+
+def _latency_charts(case_rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One histogram of the time per output for each model, in s, ms or µs (whichever fits the slowest)."""
+    from markupsafe import Markup
+
+    latency: dict[str, list[float]] = {}
+    for row in case_rows:
+        if isinstance(row.get("latency_s"), (int, float)) and not R.is_error(row) and not row.get("cached"):
+            latency.setdefault(label_of(row), []).append(float(row["latency_s"]))
+    if not latency:
+        return []
+    peak = max(max(v) for v in latency.values())
+    name, factor = next((u for u in (("s", 1.0), ("ms", 1e3)) if peak * u[1] >= 1), ("µs", 1e6))
+    svgs = [
+        charts.histogram(
+            [x * factor for x in v],
+            title=f"latency · {model}",
+            unit=f"{name} per output",
+            counting="outputs",
+            unit_interval=False,
+        )
+        for model, v in latency.items()
+    ]
+    return [{"metric": f"latency ({name})", "svgs": [Markup(s) for s in svgs if s]}]
 
 
 def _baseline_view(diff: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -152,31 +190,40 @@ def render_html(
     gates: Sequence[GateRecord] = (),
     baseline_diff: Mapping[str, Any] | None = None,
     verdict: Verdict | None = None,
+    extra_sections: Sequence[ReportSection] = (),
 ) -> Path:
     """Write the report for a run's case rows and gate records to ``path`` and return it.
 
     Gate rows among ``rows`` (a results file read back) are read as records too; without ``verdict``,
-    the verdict is rebuilt from the gate records.
+    the verdict is rebuilt from the gate records. ``extra_sections`` (a model card, say) come last.
     """
     case_rows = R.case_rows(rows)
     statuses = [status_of(r) for r in case_rows]
     gates = [*gates, *(GateRecord.from_json(g) for g in R.gate_rows(rows))]
     metrics = metric_summary(case_rows)
+    views = report_view.gate_views(gates)
+    table = case_table.payload(case_rows, _threshold)
+    verdict = verdict if verdict is not None else build_verdict(gates, baseline_diff)
     return render_page(
         "report.html.j2",
         path,
         title=title,
-        verdict=verdict if verdict is not None else build_verdict(gates, baseline_diff),
+        verdict=verdict,
         suites=suite_summary(rows),
         metrics=metrics,
-        charts=_charts(metrics),
+        charts=_charts(metrics, case_rows),
         case_count=len(case_rows),
         counts={s: statuses.count(s) for s in case_table.STATUSES},
         suite_names=sorted({str(r.get("suite", "")) for r in case_rows}),
         model_names=sorted({label_of(r) for r in case_rows}),
         gates=gates,
-        group_gates=[(g, _group_chart(g)) for g in gates if g.groups],
+        failing=[v for v in views if v["failing"]],
+        others=[v for v in views if not v["failing"]],
+        first_screen_gates=report_view.FIRST_SCREEN_GATES,
+        regressions=report_view.regressions(verdict, baseline_diff),
         baseline=_baseline_view(baseline_diff),
         case_limit=case_table.text_limit(len(case_rows)),
-        case_data=case_table.encode(case_table.payload(case_rows, _threshold)),
+        has_samples=table["samples"],
+        case_data=case_table.encode(table),
+        extra_sections=list(extra_sections),
     )

@@ -1,18 +1,72 @@
-"""The terminal summary: one block per suite and model, then the release verdict."""
+"""The terminal summary: one block per suite and model, then the release verdict; the same for every front end."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from llmeval.records import Verdict
 from llmeval.reporting.safe import display_line
 
+if TYPE_CHECKING:
+    from llmeval.core.conclude import Conclusion
+
+Line = tuple[str, dict[str, bool]]
+
+
+def run_lines(conclusion: Conclusion, written: list[tuple[str, Path]], root: Path) -> list[Line]:
+    """What a finished run prints before its closing lines: the summary, the comparison, the files written."""
+    out = summary_lines(conclusion.case_rows, conclusion.verdict, conclusion.diff)
+    if conclusion.comparison is not None:
+        from llmeval.reporting.compare import format_comparison
+
+        out.append(("", {}))
+        out += [(line, {}) for line in format_comparison(conclusion.comparison, markdown=False).splitlines()]
+    out += [(f"llmeval {kind}: {shown_path(path, root)}", {}) for kind, path in written]
+    return out
+
+
+def closing(conclusion: Conclusion, exit_code: int) -> list[Line]:
+    """The last lines of a run, after everything else: the verdict, why, and the exit code it gives."""
+    from llmeval.gate import closing_lines
+
+    verdict = conclusion.verdict
+    bad = not verdict.passed or exit_code != 0
+    lines = closing_lines(verdict, width=160, exit_code=exit_code)
+    head = {"bold": True, "red": bad, "green": not bad}
+    return [(display_line(line), head if i == 0 else {}) for i, line in enumerate(lines)]
+
+
+def shown_path(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def group_means(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per (suite, model label): case counts and the mean of every metric."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    values: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        key = (row["suite"], row["model_label"])
+        g = groups.setdefault(key, {"rows": 0, "passed": 0, "errors": 0, "model": row["model"]})
+        g["rows"] += 1
+        g["passed"] += int(bool(row["passed"]))
+        g["errors"] += int(bool(row["error"]))
+        for name, score in row["scores"].items():
+            if score["value"] == score["value"]:  # skip NaN
+                values[key][name].append(score["value"])
+    for key, g in groups.items():
+        g["means"] = {n: sum(v) / len(v) for n, v in sorted(values[key].items()) if v}
+    return groups
+
 
 def summary_lines(
     case_rows: list[dict[str, Any]], verdict: Verdict | None, diff: dict[str, Any] | None = None
-) -> list[tuple[str, dict[str, bool]]]:
+) -> list[Line]:
     from llmeval.gate import format_verdict
-    from llmeval.reporting.session import group_means
 
     out: list[tuple[str, dict[str, bool]]] = []
     for (suite, label), g in group_means(case_rows).items():

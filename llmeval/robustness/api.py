@@ -16,7 +16,7 @@ from typing import Any
 from llmeval.backends.base import GenerationConfig
 from llmeval.backends.limits import Limits
 from llmeval.robustness.checks import run_checks
-from llmeval.robustness.engine import Prober, Settings, Subject
+from llmeval.robustness.engine import Prober, ProbeSettings, Subject
 from llmeval.robustness.perturb import KINDS
 from llmeval.scorers import Sample, Score, Threshold
 from llmeval.suite import Case
@@ -58,7 +58,7 @@ def check_robust(model: str, text: str, check: Callable[[str], bool], *, templat
         plan.add(backend, case.request(config, 0))
         plan.run()
         original = plan.get(next(iter(plan.jobs))).text
-        settings = Settings(k=k, seed=seed, var="text", kinds=tuple(kinds), max_edits=max_edits)
+        settings = ProbeSettings(k=k, seed=seed, var="text", kinds=tuple(kinds), max_edits=max_edits)
         subject = Subject(case, backend, config, Limits(), "", settings, case.sample_for(original, case.prompt or ""))
         if not check(original):
             return Score("robustness", float("nan"), Threshold(min=1.0), False, f"the unperturbed output fails: {original!r}")
@@ -93,7 +93,7 @@ def given_perturbations(text: str, kinds: Sequence[str] = KINDS, *, max_edits: i
     from hypothesis import seed as with_seed
     from hypothesis.database import DirectoryBasedExampleDatabase
 
-    from llmeval.robustness.strategies import perturbations
+    from llmeval.robustness.edit_strategies import perturbations
 
     def wrap(fn: Any) -> Any:
         test = given(perturbed=perturbations(text, kinds, max_edits=max_edits))(fn)

@@ -25,7 +25,7 @@ Edits = tuple[Edit, ...]
 
 
 @dataclass(frozen=True)
-class Settings:
+class ProbeSettings:
     """A suite's `robustness:` block, parsed."""
 
     k: int = 8
@@ -41,7 +41,7 @@ class Settings:
     tags: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, spec: dict[str, Any]) -> Settings:
+    def parse(cls, spec: dict[str, Any]) -> ProbeSettings:
         g = spec.get
         return cls(int(g("k", 8)), int(g("seed", 0)), g("var"), tuple(g("kinds") or KINDS), int(g("max_edits", 3)),
                    int(g("min_edits", 1)), Relation.parse(spec), float(g("min_pass_rate", 1.0)), bool(g("shrink", True)),
@@ -64,7 +64,7 @@ class Subject:
     config: GenerationConfig
     limits: Limits
     key_extra: str
-    settings: Settings
+    settings: ProbeSettings
     original: Sample
 
     def text(self) -> str:

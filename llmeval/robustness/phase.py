@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from llmeval.robustness.checks import NAME, run_checks
-from llmeval.robustness.engine import Prober, Settings, Subject
+from llmeval.robustness.engine import Prober, ProbeSettings, Subject
+
+if TYPE_CHECKING:
+    from llmeval.backends import Backend, Limits
+    from llmeval.engine.plan import GenerationPlan
+    from llmeval.scorers import ScoringContext
+    from llmeval.suite import Suite
 
 
-def add_robustness(run: Any, jobs: Sequence[tuple[Any, Any, int, Any]], scored: list[Any]) -> None:
+class ProbeRun(Protocol):
+    """What the robustness phase takes from its run (llmeval.core.Evaluation has it)."""
+
+    plan: GenerationPlan
+    write_line: Callable[[str], None]
+
+    @property
+    def scoring(self) -> ScoringContext: ...
+
+    def backend(self, spec: str) -> Backend: ...
+
+    def limits(self, suite: Suite) -> Limits: ...
+
+
+def add_robustness(run: ProbeRun, jobs: Sequence[tuple[Any, Any, int, Any]], scored: list[Any]) -> None:
     """Add a `robustness` score to the first sample of every case whose suite has a `robustness:` block.
 
     `jobs` are the run's (target, case, sample, generation); `scored` their (scores, error), updated in place.
@@ -23,7 +43,7 @@ def add_robustness(run: Any, jobs: Sequence[tuple[Any, Any, int, Any]], scored: 
         block = getattr(suite, "robustness", None)
         if block is None or sample != 0 or scored[index][1] is not None:
             continue
-        settings = Settings.parse(dict(block))
+        settings = ProbeSettings.parse(dict(block))
         if not settings.selects(case) or not _original_holds(settings, scored[index][0]):
             continue
         original = case.sample_for(gen.text, case.request(suite.generation, 0).text())
@@ -39,7 +59,7 @@ def add_robustness(run: Any, jobs: Sequence[tuple[Any, Any, int, Any]], scored: 
                    f"in {prober.passes} plan passes")  # fmt: skip
 
 
-def _original_holds(settings: Settings, scores: dict[str, Any]) -> bool:
+def _original_holds(settings: ProbeSettings, scores: dict[str, Any]) -> bool:
     """For the `scorers` relation, the original output must pass the scorers it names (else nothing to keep)."""
     if settings.relation.kind != "scorers":
         return True

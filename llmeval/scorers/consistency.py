@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from llmeval.backends.base import GenerationConfig, Request
-from llmeval.hallucination import text as T
+from llmeval.hallucination import claims as T
 from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
 from llmeval.scorers.context import ScoringContext, shared_context
 from llmeval.scorers.similarity import default_model_path

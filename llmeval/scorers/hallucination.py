@@ -14,7 +14,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llmeval.hallucination import text as T
+from llmeval.hallucination import claims as T
 from llmeval.hallucination.grounding import CLAIM_THRESHOLD, ClaimCheck
 from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
 from llmeval.scorers.context import ScoringContext, shared_context

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,8 @@ def _expand(spec: schema.SuiteSpec, linemap: LineMap, confinement: Confinement) 
             built = _generated_cases(spec, entry, loc, linemap, attrs)
         else:
             tally.take(loc, f"case '{entry.id}'", 1)
-            built = _variant_cases(spec, entry, entry.id, dict(entry.vars), path, linemap.line(loc), linemap, loc, attrs)
+            origin = _Origin(spec, linemap, attrs, entry, loc, path, linemap.line(loc))
+            built = _variant_cases(origin, entry.id, dict(entry.vars))
         cases.extend(built)
     _check_unique(cases)
     gates = _plan_gates(spec, linemap)
@@ -202,34 +204,29 @@ def _merged_scorers(
     return merged + [(n, p, loc + ("scorers", j)) for j, e in enumerate(own) for n, p in e.items()]
 
 
-def _variant_cases(
-    spec: schema.SuiteSpec,
-    entry: Any,
-    case_id: str,
-    own_vars: dict[str, Any],
-    path: str,
-    line: int,
-    linemap: LineMap,
-    loc: tuple[Any, ...],
-    attrs: tuple[counterfactual.Attribute, ...],
-) -> Iterator[Case]:
+@dataclass(frozen=True)
+class _Origin:
+    """Where a case comes from: its suite, the entry that makes it, and the file:line it is reported at."""
+
+    spec: schema.SuiteSpec
+    linemap: LineMap
+    attrs: tuple[counterfactual.Attribute, ...]  # the suite's counterfactual attributes (none: no variants)
+    entry: Any  # the case, table or generate entry
+    loc: tuple[Any, ...]  # the entry's location in the suite file
+    path: str
+    line: int
+
+
+def _variant_cases(origin: _Origin, case_id: str, own_vars: dict[str, Any]) -> Iterator[Case]:
     """The case itself, or its counterfactual variants when the suite has a ``counterfactual:`` block."""
-    for variant_id, variables in counterfactual.variants(attrs, case_id, own_vars):
-        if attrs:
-            counterfactual.check_id(variant_id, linemap)
-        yield _build_case(spec, entry, variant_id, variables, path, line, linemap, loc)
+    for variant_id, variables in counterfactual.variants(origin.attrs, case_id, own_vars):
+        if origin.attrs:
+            counterfactual.check_id(variant_id, origin.linemap)
+        yield _build_case(origin, variant_id, variables)
 
 
-def _build_case(
-    spec: schema.SuiteSpec,
-    entry: Any,
-    case_id: str,
-    own_vars: dict[str, Any],
-    path: str,
-    line: int,
-    linemap: LineMap,
-    loc: tuple[Any, ...],
-) -> Case:
+def _build_case(origin: _Origin, case_id: str, own_vars: dict[str, Any]) -> Case:
+    spec, entry, linemap, loc, path, line = origin.spec, origin.entry, origin.linemap, origin.loc, origin.path, origin.line
     variables = {**spec.defaults.vars, **own_vars}
     context = _render_list(entry.context, variables, path, line, "context")
     if context and "context" not in variables:
@@ -338,7 +335,7 @@ def _table_cases(
     for row in rows:
         variables = {**entry.vars, **row.values}
         case_id = _row_case_id(entry, row, variables, table_path)
-        yield from _variant_cases(spec, entry, case_id, variables, row.path, row.line, linemap, loc, attrs)
+        yield from _variant_cases(_Origin(spec, linemap, attrs, entry, loc, row.path, row.line), case_id, variables)
 
 
 def _row_case_id(entry: schema.TableSpec, row: Row, variables: dict[str, Any], table_path: Path) -> str:
@@ -376,6 +373,6 @@ def _generated_cases(
         generated = generate_cases({"vars": dict(entry.generate)}, n=entry.n, seed=entry.seed)
     except SuiteError as exc:
         raise linemap.error(loc + ("generate",), exc.message, key=exc.key, hint=exc.hint) from None
+    origin = _Origin(spec, linemap, attrs, entry, loc, linemap.path, line)
     for number, values in enumerate(generated, start=1):
-        variables = {**entry.vars, **values}
-        yield from _variant_cases(spec, entry, f"{entry.id}-{number}", variables, linemap.path, line, linemap, loc, attrs)
+        yield from _variant_cases(origin, f"{entry.id}-{number}", {**entry.vars, **values})

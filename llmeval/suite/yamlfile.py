@@ -152,7 +152,7 @@ class _Builder:
 
         tag = event.tag
         if tag is None or tag == "!":
-            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
         else:
             self._check_tag(tag, line, SCALAR_TAGS)
         if tag == _CORE + "merge":

@@ -137,7 +137,7 @@ def test_ini_option_goes_through_the_same_converter(project):
 
 
 def test_plugin_import_leaves_the_environment_alone(pytester):
-    code = "import os, json; before = dict(os.environ); import llmeval.plugin, llmeval; print(json.dumps(dict(os.environ) == before))"  # noqa: E501
+    code = "import os, json; before = dict(os.environ); import llmeval.pytest_plugin.plugin, llmeval; print(json.dumps(dict(os.environ) == before))"  # noqa: E501
     result = pytester.run(sys.executable, "-c", code)
     assert result.stdout.lines[-1] == "true"
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+from tests.reporting.chromium import CHROMIUM, CHROMIUM_ARGS
 
 PROBES = (
     "<script>window.__xss=1</script>",
@@ -55,3 +57,13 @@ def make_case() -> Callable[..., dict[str, Any]]:
 @pytest.fixture
 def rows_with_probes() -> list[dict[str, Any]]:
     return probe_rows()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by playwright (no browser download)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()

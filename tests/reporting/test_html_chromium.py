@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,23 +9,9 @@ import pytest
 
 from llmeval.gate import compare_with_baseline, evaluate_gate, load_baseline, save_baseline
 from llmeval.reporting.html import render_html
+from tests.reporting.chromium import needs_chromium, open_cases
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
-
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
-)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -55,7 +40,7 @@ def page(browser: Any, report: Path) -> Any:
     page.requests = []
     page.on("request", lambda r: page.requests.append(r.url))
     page.goto(report.as_uri())
-    page.wait_for_selector("#cases[data-ready]", state="attached", timeout=10_000)
+    open_cases(page)
     yield page
     context.close()
 
@@ -105,7 +90,9 @@ def test_drill_down_shows_the_escaped_text(page: Any) -> None:
 
 
 def test_baseline_and_groups_sections(page: Any) -> None:
-    assert "case-11" in page.locator("#diff-regressed").inner_text()
+    assert not page.locator("#diff-regressed").is_visible()  # the baseline section starts collapsed ...
+    page.locator("#regressions li.regression a", has_text="support::case-11").click()
+    assert "case-11" in page.locator("#diff-regressed").inner_text()  # ... and the first screen's link opens it
     assert page.locator("table.groups tbody tr").count() == 2
 
 
@@ -119,7 +106,7 @@ def big_page(browser: Any, tmp_path: Path, make_case: Any) -> Any:
     context = browser.new_context(offline=True)
     page = context.new_page()
     page.goto(render_html(rows, tmp_path / "big.html").as_uri())
-    page.wait_for_selector("#cases[data-ready]", state="attached", timeout=10_000)
+    open_cases(page)
     yield page
     context.close()
 
@@ -163,7 +150,7 @@ def test_a_robustness_break_is_shown_side_by_side(browser: Any, tmp_path: Path, 
     context = browser.new_context(offline=True)
     page = context.new_page()
     page.goto(render_html([row, make_case("faq-2")], tmp_path / "r.html").as_uri())
-    page.wait_for_selector("#cases[data-ready]", state="attached", timeout=10_000)
+    open_cases(page)
     page.locator("#cases tr.case", has_text="faq-1").locator("button.toggle").click()
     box = page.locator("#detail-0 .minimal-break")
     assert "typo delete: 'return' -> 'rturn'" in box.locator("h3").inner_text()

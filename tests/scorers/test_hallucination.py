@@ -10,8 +10,8 @@ import pytest
 
 from llmeval.engine.pool import ModelPool
 from llmeval.hallucination import alignment as A
+from llmeval.hallucination import claims as T
 from llmeval.hallucination import nli
-from llmeval.hallucination import text as T
 from llmeval.scorers.base import Sample, build
 from llmeval.scorers.context import ScoringContext, default_context
 from llmeval.scorers.similarity import default_model_path

@@ -12,6 +12,7 @@
   var controls = { status: byId("f-status"), suite: byId("f-suite"), model: byId("f-model"), search: byId("search") };
   var shown = byId("shown"), info = byId("page-info"), prev = byId("page-prev"), next = byId("page-next");
   var data = null, haystack = null, matching = [], page = 0, open = {};
+  var samples = table.dataset.samples === "true";
 
   function decode(text) {
     var bin = atob(text.trim()), bytes = new Uint8Array(bin.length);
@@ -22,6 +23,11 @@
 
   function str(i) { return data.strings[i]; }
   function num(v, digits) { return v === null || v === undefined ? "–" : String(Number(v.toPrecision(digits))); }
+  function seconds(v) {
+    if (v === null || v === undefined) { return "–"; }
+    if (v >= 1) { return num(v, 3) + " s"; }
+    return v >= 0.001 ? num(v * 1e3, 3) + " ms" : num(v * 1e6, 3) + " µs";
+  }
 
   function el(tag, text, cls) {
     var node = document.createElement(tag);
@@ -62,11 +68,11 @@
     tr.appendChild(el("td", str(c[1])));
     tr.appendChild(el("td", c[2], "case-id"));
     tr.appendChild(el("td", str(c[3])));
-    tr.appendChild(el("td", c[4], "num"));
+    if (samples) { tr.appendChild(el("td", c[4] === null ? "" : c[4], "num")); }
     var chips = el("td");
     c[10].forEach(function (s) { chips.appendChild(el("span", str(s[0]) + "=" + num(s[1], 3), "score-chip " + (s[2] ? "s-ok" : "s-bad"))); });
     tr.appendChild(chips);
-    tr.appendChild(el("td", num(c[5], 3), "num"));
+    tr.appendChild(el("td", seconds(c[5]), "num latency"));
     var cell = el("td"), button = el("button", open[i] ? "hide" : "details", "toggle");
     button.type = "button";
     button.setAttribute("aria-controls", "detail-" + i);
@@ -103,7 +109,7 @@
   function detailRow(i) {
     var c = data.cases[i], tr = el("tr", null, "detail"), td = el("td");
     tr.id = "detail-" + i;
-    td.colSpan = 8;
+    td.colSpan = table.tHead.rows[0].cells.length;
     section(td, "Prompt", c[6], "prompt");
     section(td, "Output", c[7], "output");
     c[8].forEach(function (r, k) { section(td, c[8].length > 1 ? "Reference " + (k + 1) : "Reference", r, "reference"); });
@@ -156,6 +162,24 @@
     button.textContent = open[i] ? "hide" : "details";
     button.setAttribute("aria-expanded", String(open[i]));
   }
+
+  // A link to a part of the page opens the collapsed sections around it; "show them" also filters the cases.
+  function reveal(target) {
+    for (var node = target; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") { node.open = true; }
+    }
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[href^='#']");
+    var target = link && byId(link.getAttribute("href").slice(1));
+    if (!target) { return; }
+    reveal(target);
+    if (link.dataset.status && data) {
+      controls.status.value = link.dataset.status;
+      filter();
+    }
+  });
+  if (location.hash && byId(location.hash.slice(1))) { reveal(byId(location.hash.slice(1))); }
 
   decode(block.textContent).then(function (decoded) {
     data = decoded;

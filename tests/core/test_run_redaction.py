@@ -3,9 +3,9 @@ controller masks with the union (re-spaced, cut-off and secret forms included) w
 
 from __future__ import annotations
 
+from llmeval.core.redaction import RunRedaction, worker_payload
+from llmeval.core.redactor import Redactor
 from llmeval.records import from_json
-from llmeval.reporting.redact import Redactor
-from llmeval.reporting.run_redaction import RunRedaction, worker_payload
 
 KEY = "sk-live-0123456789abcdefXYZ"
 

@@ -6,74 +6,63 @@ used, and nothing here touches the environment (offline hub mode is set where a 
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from llmeval import config as cfg
 from llmeval.errors import LlmevalError
+from llmeval.pytest_plugin.keys import (
+    CONTEXT,
+    RUN_ID,
+    baseline_key,
+    broken_key,
+    context_sent_key,
+    evaluation_key,
+    result_key,
+    selection_key,
+    sent_key,
+    settings_key,
+)
+from llmeval.pytest_plugin.run import check_outputs, evaluate, evaluation_of
+
+if TYPE_CHECKING:
+    pass
+
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     cfg.add_options(parser)
 
 
-settings_key = pytest.StashKey[Any]()  # (Settings, loaded baseline or None)
-evaluation_key = pytest.StashKey[Any]()  # the run's core.Evaluation, built on first use
-result_key = pytest.StashKey[Any]()  # core.RunResult: the records items read
-selection_key = pytest.StashKey[dict]()  # suite path -> its core.Targets
-broken_key = pytest.StashKey[list]()  # suite files that could not be collected
-names_key = pytest.StashKey[dict]()  # suite name -> the file that has it
-_done_key = pytest.StashKey[set]()  # suite files an xdist worker has evaluated
-_sent_key = pytest.StashKey[list]()  # [values, secrets] an xdist worker's redactor has sent the controller
-
-
 def pytest_configure(config: pytest.Config) -> None:
     """Settings and the baseline are checked now (a bad one is a usage error); the core loads on first use."""
-    from llmeval.reporting.session import Reporter
+    from llmeval.pytest_plugin.reporter import Reporter
 
     try:
         settings = cfg.from_pytest(config)
+        if cfg.is_xdist_worker(config):  # one run, one id: the controller's
+            settings.run_id = config.workerinput.get(RUN_ID, settings.run_id)  # type: ignore[attr-defined]
         baseline = _baseline(settings, Path(config.rootpath))
         if not cfg.is_xdist_worker(config):
             check_outputs(config, settings, results=False)
     except LlmevalError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[settings_key] = (settings, baseline)
+    config.stash[settings_key] = settings
+    config.stash[baseline_key] = baseline
     if not cfg.is_xdist_worker(config):
-        config.pluginmanager.register(Reporter(config, settings), "llmeval-reporter")
+        config.pluginmanager.register(Reporter(config, settings, baseline), "llmeval-reporter")
 
 
-def check_outputs(config: pytest.Config, settings: Any, *, results: bool) -> None:
-    """Every output the run will write must be writable (`results`: the default results file too), before any work."""
-    from llmeval.reporting.output_paths import check_outputs, settings_outputs
-
-    outputs = settings_outputs(settings, Path(config.rootpath), lambda name: f"--llmeval-{name}", results=results)
-    xml = getattr(config.option, "xmlpath", None)
-    check_outputs([*outputs, *([("--junitxml", Path(os.path.abspath(xml)))] if xml else [])])
-
-
-def _baseline(settings: Any, root: Path) -> Any:
+def _baseline(settings: cfg.Settings, root: Path) -> Any:
     if not settings.baseline:
         return None
     from llmeval.gate.baseline import load_baseline
 
     return load_baseline(root / settings.baseline)
-
-
-def evaluation_of(config: pytest.Config) -> Any:
-    """The run's evaluation core, built when a suite is first collected (a run without suites never imports it)."""
-    if evaluation_key not in config.stash:
-        from llmeval.core import Evaluation
-
-        settings, baseline = config.stash[settings_key]
-        config.stash[evaluation_key] = Evaluation(settings, Path(config.rootpath), write_line=_line_writer(config),
-                                                  live_progress=lambda: _live(config), baseline=baseline)  # fmt: skip
-    return config.stash[evaluation_key]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -86,7 +75,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     from llmeval.suite import is_suite_file
 
     if is_suite_file(file_path):
-        from llmeval.items import SuiteFile
+        from llmeval.pytest_plugin.items import SuiteFile
 
         return SuiteFile.from_parent(parent, path=file_path)
     return None
@@ -97,45 +86,22 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
     """Before any item runs: hand the selection to the core; outside xdist workers, evaluate it all now."""
     config = session.config
     if not config.option.collectonly and session.items and evaluation_key in config.stash:
-        from llmeval.core.selection import select
+        from llmeval.pytest_plugin.selection import select
 
         config.stash[selection_key] = select(session.items)
         if not cfg.is_xdist_worker(config):
             _check_results_file(config)
             with _uncaptured(config):
-                config.stash[result_key] = _evaluate(evaluation_of(config), config.stash[selection_key])
+                config.stash[result_key] = evaluate(evaluation_of(config), config.stash[selection_key])
     return (yield)
 
 
 def _check_results_file(config: pytest.Config) -> None:
     """Suites were collected: the results file (written by default) must be writable before generation starts."""
     try:
-        check_outputs(config, config.stash[settings_key][0], results=True)
+        check_outputs(config, config.stash[settings_key], results=True)
     except LlmevalError as exc:
         raise pytest.UsageError(str(exc)) from None
-
-
-def evaluate_file(config: pytest.Config, path: str) -> Any:
-    """The run's records; on an xdist worker a suite file is evaluated when its first item runs."""
-    from llmeval.core import RunResult
-
-    result = config.stash.setdefault(result_key, RunResult())
-    done = config.stash.setdefault(_done_key, set())
-    if path not in done and cfg.is_xdist_worker(config):
-        done.add(path)
-        result.merge(_evaluate(evaluation_of(config), {path: config.stash[selection_key].get(path, [])}))
-    return result
-
-
-def _evaluate(evaluation: Any, selection: dict[str, list[Any]]) -> Any:
-    """Evaluate the selection; an unexpected fault becomes an error on each of its items, not an INTERNALERROR."""
-    from llmeval.core import RunResult
-
-    try:
-        return evaluation.evaluate([t for targets in selection.values() for t in targets])
-    except Exception as exc:  # finished generations are already in the cache: a re-run resumes
-        message = f"llmeval could not evaluate this suite: {type(exc).__name__}: {exc}"
-        return RunResult(failures=dict.fromkeys(selection, message))
 
 
 class _uncaptured:
@@ -165,9 +131,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     """Attach the item's records (JSON form) to its report, so they reach the controller under xdist too."""
     report = yield
-    if "llmeval.items" not in sys.modules:  # no suite was collected: no item of ours (and no import cost)
+    if "llmeval.pytest_plugin.items" not in sys.modules:  # no suite was collected: no item of ours (and no import cost)
         return report
-    from llmeval.items import CaseItem, GateItem
+    from llmeval.pytest_plugin.items import CaseItem, GateItem
 
     if not isinstance(item, (CaseItem, GateItem)) or result_key not in item.config.stash:
         return report
@@ -177,25 +143,38 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         records = _records(item)
         # in one process the reporter takes the frozen records as they are; xdist ships their JSON form
         report.llmeval_records = [r.to_json() for r in records] if cfg.is_xdist_worker(item.config) else records
+        _send_context(item.config, report)
         if cfg.is_xdist_worker(item.config):
             _send_redaction(item.config, report)
     return report
 
 
+def _send_context(config: pytest.Config, report: Any) -> None:
+    """The baseline comparisons and model identities not sent yet: the reporter concludes the run with them."""
+    result = config.stash[result_key]
+    sent = config.stash.setdefault(context_sent_key, set())
+    diffs = [[path, spec, diff] for (path, spec), diff in result.diffs.items() if (path, spec) not in sent]
+    models = {spec: ident for spec, ident in result.models.items() if ("model", spec) not in sent}
+    if diffs or models:
+        sent.update([(path, spec) for path, spec, _ in diffs] + [("model", spec) for spec in models])
+        setattr(report, CONTEXT, {"diffs": diffs, "models": models})
+
+
 def _send_redaction(config: pytest.Config, report: Any) -> None:
     """The values this worker's redactor found since its last report: the controller masks the run with all of them."""
-    from llmeval.reporting.run_redaction import PAYLOAD, worker_payload
+    from llmeval.core.redaction import worker_payload
+    from llmeval.pytest_plugin.redaction import PAYLOAD
 
     evaluation = config.stash.get(evaluation_key, None)
     if evaluation is None or not evaluation.settings.redact_pii:  # keys: every worker knows them all
         return
-    payload = worker_payload(evaluation.redactor, config.stash.setdefault(_sent_key, [0, 0]))
+    payload = worker_payload(evaluation.redactor, config.stash.setdefault(sent_key, [0, 0]))
     if payload is not None:
         setattr(report, PAYLOAD, payload)
 
 
 def _records(item: Any) -> list[Any]:
-    from llmeval.items import CaseItem
+    from llmeval.pytest_plugin.items import CaseItem
 
     try:
         if isinstance(item, CaseItem):
@@ -203,20 +182,6 @@ def _records(item: Any) -> list[Any]:
         return [item.record()]
     except LlmevalError:  # the suite file could not be evaluated: the item reports why, no records
         return []
-
-
-def _line_writer(config: pytest.Config) -> Any:
-    def write(line: str) -> None:
-        reporter = config.pluginmanager.getplugin("terminalreporter")
-        if reporter is not None and config.get_verbosity() >= -1:  # -q still gets the one summary line
-            reporter.write_line(line)
-
-    return write
-
-
-def _live(config: pytest.Config) -> bool:
-    reporter = config.pluginmanager.getplugin("terminalreporter")
-    return bool(reporter is not None and reporter.isatty() and config.get_verbosity() >= 0 and not cfg.is_xdist_worker(config))
 
 
 @pytest.fixture

@@ -5,19 +5,19 @@ Items only read the records the core produced (``RunResult``); they never call b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from llmeval.core import CaseOutcome, Evaluation, RunResult
 from llmeval.errors import BackendError, LlmevalError, SuiteError
-from llmeval.plugin import broken_key, names_key, settings_key
+from llmeval.pytest_plugin.keys import broken_key, markers_key, names_key, settings_key
 from llmeval.records import GateRecord
 from llmeval.suite import Case, Gate, Suite, load_suite
 
-_markers_key = pytest.StashKey[set]()
+T = TypeVar("T")
 
 
 class CaseFailed(Exception):
@@ -33,15 +33,14 @@ class CaseErrored(Exception):
 
 
 def evaluation_of(node: pytest.Item | pytest.Collector) -> Evaluation:
-    from llmeval.plugin import evaluation_of as build
+    from llmeval.pytest_plugin.run import evaluation_of as build
 
-    evaluation: Evaluation = build(node.config)
-    return evaluation
+    return build(node.config)
 
 
 def result_for(item: CaseItem | GateItem) -> RunResult:
     """The run's records; an xdist worker evaluates a suite file on first use (all its selected cases)."""
-    from llmeval.plugin import evaluate_file
+    from llmeval.pytest_plugin.run import evaluate_file
 
     return evaluate_file(item.config, item.suite.path)
 
@@ -59,7 +58,7 @@ class SuiteFile(pytest.File):
             raise
 
     def _collect(self) -> Iterator[pytest.Item]:
-        settings = self.config.stash[settings_key][0]
+        settings = self.config.stash[settings_key]
         suite = load_suite(self.path, root=self.config.rootpath, allow_paths=settings.allow_paths)
         _claim_name(self.config, suite)
         run = evaluation_of(self)
@@ -105,7 +104,7 @@ def _claim_name(config: pytest.Config, suite: Suite) -> None:
 
 
 def _register_markers(config: pytest.Config, tags: tuple[str, ...]) -> None:
-    known = config.stash.setdefault(_markers_key, set())
+    known = config.stash.setdefault(markers_key, set())
     for tag in tags:
         if tag not in known:
             config.addinivalue_line("markers", f"{tag}: llmeval suite tag")
@@ -180,7 +179,7 @@ class GateItem(pytest.Item):
         return Path(self.suite.path), self.gate.line - 1, f"{self.suite.name}::{self.name}"
 
 
-def _lookup(table: dict[Any, Any], key: tuple[str, str, str], result: RunResult) -> Any:
+def _lookup(table: Mapping[tuple[str, str, str], T], key: tuple[str, str, str], result: RunResult) -> T:
     """An item's record; a suite file the core could not evaluate raises why, on every item of it."""
     if key not in table:
         raise LlmevalError(result.failures.get(key[0], f"no result for {key[1]} on {key[2]}: it was not selected"))

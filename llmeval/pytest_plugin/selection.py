@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from llmeval.core.evaluation import Target
+import pytest
+
+from llmeval.core.results import Target
+from llmeval.pytest_plugin.items import CaseItem, GateItem
 
 
-def select(items: Sequence[Any]) -> dict[str, list[Target]]:
+def select(items: Sequence[pytest.Item]) -> dict[str, list[Target]]:
     """Suite path -> its targets: the selected cases per model; a gate whose suite has no selected case takes all."""
-    from llmeval.items import CaseItem, GateItem
 
     cases: dict[tuple[str, str], list[Any]] = {}
     suites: dict[tuple[str, str], Any] = {}

@@ -1,0 +1,1 @@
+"""Generation engines: the plan and its cache, the local thread and model pools, and the Ray Data engine."""
