@@ -85,13 +85,8 @@ def _cmd_judge_agreement(args: argparse.Namespace) -> int:
     return 0
 
 
-EXIT_CODES = """exit status (pytest's meanings; `llmeval run` as `pytest suites/`):
-  0    the verdict is PASS: every selected case and gate passed (other commands: done)
-  1    the verdict is FAIL: a case or gate failed or errored (validate: a suite file is invalid)
-  2    a suite file or a model could not be loaded (the other suites still run); another command's input is unreadable
-  4    bad usage: an unknown option or bad value, a missing baseline, an output path that cannot be written
-  5    nothing to evaluate: no suite file under the paths, or no case selected (no evidence is never a pass)
-  141  the reader of the output went away (`llmeval schema | head`): 128 + SIGPIPE"""
+OTHER_EXIT_CODES = """  (other commands: 0 done, 1 `validate` found an invalid suite file, 2 an input could not be read,
+   4 bad usage, 141 the output pipe was closed)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -113,11 +108,12 @@ class _Version(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from llmeval.cli_run import add_allow_path
+    from llmeval.cli_run import EXIT_CODES, add_allow_path
 
     raw = argparse.RawDescriptionHelpFormatter
     about = "LLM evaluation suites for pytest (run suites with `pytest`)."
-    parser = _Parser(prog="llmeval", description=about, epilog=EXIT_CODES, formatter_class=raw)
+    epilog = f"{EXIT_CODES.replace('exit codes:', 'exit codes of `llmeval run` (and of pytest):', 1)}\n{OTHER_EXIT_CODES}"
+    parser = _Parser(prog="llmeval", description=about, epilog=epilog, formatter_class=raw)
     parser.add_argument("--version", action=_Version, nargs=0, help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("schema", help="print the JSON Schema of suite files")
@@ -147,7 +143,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_subcommands(sub)
     add_subcommand(sub)
-    sub.choices["run"].epilog, sub.choices["run"].formatter_class = EXIT_CODES, raw
     return parser
 
 

@@ -24,9 +24,9 @@ def test_help_lists_every_exit_status(argv, capsys):
         ("0", "PASS"),
         ("1", "FAIL"),
         ("2", "could not be loaded"),
-        ("4", "cannot be written"),
+        ("4", "unwritable output path"),
         ("5", "nothing to evaluate"),
-        ("141", "SIGPIPE"),
+        ("141", "pipe was closed"),
     ]:
         assert any(line.split()[:1] == [status] and meaning in line for line in out.splitlines()), (status, out)
 
