@@ -20,7 +20,9 @@ FLAGS = {"results": "results", "html": "html", "baseline": "baseline", "save_bas
          "cache_dir": "cache-dir", "repeat": "repeat", "batch_size": "batch-size", "concurrency": "concurrency",
          "threads": "threads", "batching": "batching", "timeout": "timeout", "retries": "retries", "deadline": "deadline",
          "token_budget": "token-budget", "balance": "balance", "rpm": "rpm", "tpm": "tpm",
-         "engine": "engine", "ray_address": "ray-address", "ray_actors": "ray-actors"}  # fmt: skip
+         "engine": "engine", "ray_address": "ray-address", "ray_actors": "ray-actors",
+         "history": "history", "mlflow": "mlflow", "prometheus": "prometheus", "pushgateway": "pushgateway",
+         "cost_per_1k": "cost-per-1k"}  # fmt: skip
 
 
 def add_subcommand(subparsers: Any) -> None:
@@ -222,7 +224,7 @@ def _write_files(run: Any, targets: list[Any], result: Any, args: argparse.Names
         tests = _junit_tests(run, targets, result)
         written.append(("junit", fallback.write("JUnit XML", args.junit, lambda p: write_junit(p, tests))[0]))
     return written + write_outputs(run.settings, run.root, cases, gates, verdict, result.baseline_diff, compared,
-                                   fallback=fallback)  # fmt: skip
+                                   fallback=fallback, manifest=manifest)  # fmt: skip
 
 
 def _rows(path: Path, rows: list[dict[str, Any]], mode: Any) -> None:

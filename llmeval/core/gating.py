@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from llmeval.records import GateRecord
@@ -44,9 +45,15 @@ def _baseline_diff(run: Any, target: Any, rows: list[dict[str, Any]]) -> dict[st
     from llmeval.gate.baseline import compare_with_baseline
 
     inline = [rule for gate in target.suite.gates for rule in gate.spec.rules]
+    from llmeval.core.manifest import file_sha256
+
     versions = {target.suite.name: target.suite.version} if target.suite.version else {}
+    digest = file_sha256(Path(target.suite.path))
+    hashes = {target.suite.name: digest} if digest else {}
     rules = [*target.suite.regression, *inline]
-    return compare_with_baseline(rows, run.baseline, rules, suite_versions=versions, scales=target.suite.scales)
+    return compare_with_baseline(
+        rows, run.baseline, rules, suite_versions=versions, suite_hashes=hashes, scales=target.suite.scales
+    )
 
 
 def merge_diffs(diffs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
@@ -57,5 +64,6 @@ def merge_diffs(diffs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     for key in ("metrics", "cases", "new_cases", "missing_cases", "gates", "regressions"):
         out[key] = [item for d in diffs for item in d.get(key, [])]
     out["mismatches"] = list(dict.fromkeys(m for d in diffs for m in d.get("mismatches", [])))
+    out["changed_suites"] = list(dict.fromkeys(s for d in diffs for s in d.get("changed_suites", [])))
     out["passed"] = not out["regressions"]
     return out

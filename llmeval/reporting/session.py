@@ -146,13 +146,13 @@ class Reporter:
     def _write_outputs(self) -> None:
         from llmeval.reporting.outputs import write_outputs
 
-        verdict = self.verdict()
-        for row in (verdict.to_json(), self.manifest().to_json()):
+        verdict, manifest = self.verdict(), self.manifest()
+        for row in (verdict.to_json(), manifest.to_json()):
             self._writer.write(row)
             self._tail.append(row)
         self._close()
         self.written += write_outputs(self.settings, self.root, self.cases, self.gates, verdict, self.baseline_diff(),
-                                      self.comparison(), fallback=self._fallback)  # fmt: skip
+                                      self.comparison(), fallback=self._fallback, manifest=manifest)  # fmt: skip
 
     def _junit_fallback(self) -> None:
         """pytest writes --junitxml after this: if its path went bad during the run, send it to a fallback file."""
