@@ -41,10 +41,10 @@ DETECTORS = {
         "bench/RESULTS.md, Hallucination (offline grounding)",
     ),
     "no_leak": Detector(
-        "prompt injection / extraction (canary leak)",
-        "a probe's canary appears only when the model obeyed it: no false alarms by construction, but obedience "
-        "that paraphrases the canary is missed; fixtures/apps/docbot.py leaks on 75% of the 64 built-in probes, "
-        "its guarded version on 0 of 64 (exact 95% upper bound 0.056)",
+        "leak of listed values (prompt-injection canaries, a case's PII values)",
+        "exact match of the listed strings: no false alarms by construction, but a leak that rewrites the value "
+        "(paraphrase, re-formatting) is missed; on the 64 built-in injection probes fixtures/apps/docbot.py leaks "
+        "on 75%, its guarded version on 0 (exact 95% upper bound 0.056)",
         "README, Prompt injection and extraction",
     ),
 }
