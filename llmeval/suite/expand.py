@@ -175,7 +175,9 @@ def _check_unique(cases: Sequence[Case]) -> None:
 
 
 def _check_gate_metrics(gates: Sequence[Gate], cases: Sequence[Case], path: str, extra: Sequence[str] = ()) -> None:
-    names = sorted({s.name for c in cases for s in c.scorers} | set(extra))
+    from llmeval.gate.rows import USAGE_METRICS  # every output has its latency and tokens
+
+    names = sorted({s.name for c in cases for s in c.scorers} | set(extra) | set(USAGE_METRICS))
     for gate in gates:
         metric = gate.spec.metric
         if metric not in names:
