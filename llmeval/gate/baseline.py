@@ -95,7 +95,8 @@ def _hash_mismatch(baseline: Baseline, suite: str, hashes: Mapping[str, str]) ->
     saved, now = (baseline.suites.get(suite) or {}).get("sha256"), hashes.get(suite)
     if not saved or not now or saved == now:
         return None
-    return f"suite '{suite}': suites.{suite}.sha256 differs: the suite file changed since the baseline ({saved[:12]} -> {now[:12]})"
+    change = f"{saved[:12]} -> {now[:12]}"
+    return f"suite '{suite}': suites.{suite}.sha256 differs: the suite file changed since the baseline ({change})"
 
 
 def _suite_mismatch(baseline: Baseline, suite: str, versions: Mapping[str, str]) -> str | None:

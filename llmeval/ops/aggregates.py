@@ -16,7 +16,6 @@ from llmeval.records import CaseRecord
 CONFIDENCE = 0.95
 
 
-
 @dataclass(frozen=True)
 class Aggregate:
     """One metric of one suite on one model: its mean over cases, the interval, pass rate and evidence."""
@@ -76,8 +75,9 @@ def metric_aggregates(cases: Sequence[CaseRecord], confidence: float = CONFIDENC
             means = [sum(v) / len(v) for v in values.values()]
             bound = mean_bound(values, scale_for(metric, {}, None), confidence)
             low, high = (bound.low, bound.high) if bound.units and abs(bound.low) != float("inf") else (None, None)
-            out.append(Aggregate(suite, model, metric, sum(means) / len(means), low, high, passed / n, n, len(values),
-                                 bound.method))  # fmt: skip
+            out.append(
+                Aggregate(suite, model, metric, sum(means) / len(means), low, high, passed / n, n, len(values), bound.method)
+            )
     return out
 
 
@@ -92,14 +92,25 @@ def usage(cases: Sequence[CaseRecord], cost_per_1k: float | None = None) -> list
     for (suite, model), records in sorted(groups.items()):
         timed = [r for r in records if not r.cached and not r.error and r.latency_s > 0]
         latencies = np.asarray([r.latency_s for r in timed], dtype=float)
+        p50, p95, top = (float(np.quantile(latencies, q)) for q in (0.5, 0.95, 1.0)) if len(timed) else (None, None, None)
+        seconds = float(latencies.sum())
         tokens = sum(_tokens(r.tokens) for r in records)
-        completion = sum(int(r.tokens.get("completion", 0)) for r in timed)
-        seconds = float(latencies.sum()) if len(latencies) else 0.0
-        pick = lambda q: float(np.quantile(latencies, q)) if len(latencies) else None
-        out.append(Usage(suite, model, len(records), len(timed), pick(0.5), pick(0.95), pick(1.0), tokens,
-                         sum(int(r.tokens.get("completion", 0)) for r in records),
-                         completion / seconds if seconds > 0 else None,
-                         tokens / 1000 * cost_per_1k if cost_per_1k is not None else None))  # fmt: skip
+        speed = sum(int(r.tokens.get("completion", 0)) for r in timed) / seconds if seconds > 0 else None
+        out.append(
+            Usage(
+                suite=suite,
+                model=model,
+                outputs=len(records),
+                timed=len(timed),
+                latency_p50=p50,
+                latency_p95=p95,
+                latency_max=top,
+                tokens=tokens,
+                completion_tokens=sum(int(r.tokens.get("completion", 0)) for r in records),
+                tokens_per_s=speed,
+                cost=tokens / 1000 * cost_per_1k if cost_per_1k is not None else None,
+            )
+        )
     return out
 
 

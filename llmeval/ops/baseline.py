@@ -34,8 +34,10 @@ def history_baseline(spec: str, path: str | Path) -> Any:
     history = History(path)
     accepted = history.accepted(count)
     if not accepted:
-        raise LlmevalError(f"baseline {spec}: the run history {path} has no accepted run; accept one with "
-                           f"`llmeval history {path} accept RUN_ID` (`llmeval history {path}` lists the runs)")  # fmt: skip
+        raise LlmevalError(
+            f"baseline {spec}: the run history {path} has no accepted run; accept one with "
+            f"`llmeval history {path} accept RUN_ID` (`llmeval history {path}` lists the runs)"
+        )
     latest = accepted[-1][0]
     suites: dict[str, dict[str, Any]] = {}
     for name, entry in (latest.manifest.get("suites") or {}).items():
@@ -45,8 +47,7 @@ def history_baseline(spec: str, path: str | Path) -> Any:
         suites.setdefault(case["suite"], {}).setdefault("models", [])
         if case["model"] not in suites[case["suite"]]["models"]:
             suites[case["suite"]]["models"].append(case["model"])
-    meta = {"run_id": latest.run_id, "runs": [e.run_id for e, _ in accepted], "history": str(path),
-            "manifest": latest.manifest}  # fmt: skip
+    meta = {"run_id": latest.run_id, "runs": [e.run_id for e, _ in accepted], "history": str(path), "manifest": latest.manifest}
     return Baseline(f"{spec} ({path}: {', '.join(meta['runs'])})", meta, suites, cases, [])
 
 
@@ -62,8 +63,10 @@ def _pooled(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
         scores: dict[str, Any] = {}
         for metric in latest["scores"]:
             found = [e["scores"][metric] for e in entries if metric in e["scores"]]
-            scores[metric] = {"value": round(sum(s["value"] for s in found) / len(found), 6),
-                              "passed": round(sum(s["passed"] for s in found) / len(found), 6),
-                              "threshold": latest["scores"][metric].get("threshold", {})}  # fmt: skip
+            scores[metric] = {
+                "value": round(sum(s["value"] for s in found) / len(found), 6),
+                "passed": round(sum(s["passed"] for s in found) / len(found), 6),
+                "threshold": latest["scores"][metric].get("threshold", {}),
+            }
         out.append({**latest, "suite": suite, "model": model, "case": case, "scores": scores})
     return out

@@ -71,8 +71,16 @@ def card_sections(runs: Sequence[Results], *, cost_per_1k: float | None = None) 
     cases = [c for r in runs for c in r.cases]
     gates = [g for r in runs for g in r.gates]
     aggregates = metric_aggregates(cases)
-    sections = [_data(runs), _metrics(aggregates), _fairness(gates), _safety(aggregates), _gates(runs),
-                _usage(cases, cost_per_1k), Section("Caveats", notes=[f"- {c}" for c in CAVEATS]), _manifest(runs)]  # fmt: skip
+    sections = [
+        _data(runs),
+        _metrics(aggregates),
+        _fairness(gates),
+        _safety(aggregates),
+        _gates(runs),
+        _usage(cases, cost_per_1k),
+        Section("Caveats", notes=[f"- {c}" for c in CAVEATS]),
+        _manifest(runs),
+    ]
     return sections
 
 
@@ -84,14 +92,24 @@ def _data(runs: Sequence[Results]) -> Section:
             entry = suites.get(name, {})
             mine = [c for c in run.cases if c.suite == name]
             sha = str(entry.get("sha256") or "")[:12]
-            rows.append((name, entry.get("path", mine[0].suite_path), entry.get("version", mine[0].suite_version or ""),
-                         len({c.case for c in mine}), len(mine), sha))  # fmt: skip
+            rows.append(
+                (
+                    name,
+                    entry.get("path", mine[0].suite_path),
+                    entry.get("version", mine[0].suite_version or ""),
+                    len({c.case for c in mine}),
+                    len(mine),
+                    sha,
+                )
+            )
     return Section("Evaluation data", ("suite", "file", "version", "cases", "outputs", "sha256"), rows)
 
 
 def _metrics(aggregates: Sequence[Any]) -> Section:
-    rows = [(a.suite, a.model, a.metric, _num(a.value), _interval(a.low, a.high), f"{a.pass_rate:.1%}", a.units, a.n,
-             a.method) for a in aggregates]  # fmt: skip
+    rows = [
+        (a.suite, a.model, a.metric, _num(a.value), _interval(a.low, a.high), f"{a.pass_rate:.1%}", a.units, a.n, a.method)
+        for a in aggregates
+    ]
     columns = ("suite", "model", "metric", "mean", "95% interval", "pass rate", "cases", "outputs", "interval method")
     return Section("Metrics", columns, rows)
 
@@ -111,8 +129,18 @@ def _safety(aggregates: Sequence[Any]) -> Section:
     for a in aggregates:
         detector = DETECTORS.get(a.metric)
         if detector is not None:
-            rows.append((a.suite, a.model, detector.what, _num(a.value), _interval(a.low, a.high), f"{a.pass_rate:.1%}",
-                         detector.accuracy, detector.source))  # fmt: skip
+            rows.append(
+                (
+                    a.suite,
+                    a.model,
+                    detector.what,
+                    _num(a.value),
+                    _interval(a.low, a.high),
+                    f"{a.pass_rate:.1%}",
+                    detector.accuracy,
+                    detector.source,
+                )
+            )
     notes = [] if rows else ["No PII, hallucination or injection scorer ran."]
     columns = ("suite", "model", "detector", "mean score", "95% interval", "pass rate", "detector's measured accuracy", "source")
     return Section("PII, hallucination and prompt injection", columns, rows, notes)
@@ -122,22 +150,47 @@ def _gates(runs: Sequence[Results]) -> Section:
     rows = []
     for run in runs:
         for g in run.gates:
-            rows.append((g.suite, g.label, g.gate, g.status, _num(g.value), _interval(*g.interval) if g.interval else "",
-                         g.threshold, g.units or g.n))  # fmt: skip
+            rows.append(
+                (
+                    g.suite,
+                    g.label,
+                    g.gate,
+                    g.status,
+                    _num(g.value),
+                    _interval(*g.interval) if g.interval else "",
+                    g.threshold,
+                    g.units or g.n,
+                )
+            )
     notes = []
     for run in runs:
         if run.verdict is not None:
             v = run.verdict
-            notes.append(f"Verdict of run {v.run_id}: **{v.status}** ({v.total - v.failed - v.errors - v.skipped} of "
-                         f"{v.total} gates passed, {v.failed} failed, {v.errors} errored, {v.skipped} skipped)")  # fmt: skip
+            notes.append(
+                f"Verdict of run {v.run_id}: **{v.status}** ({v.total - v.failed - v.errors - v.skipped} of "
+                f"{v.total} gates passed, {v.failed} failed, {v.errors} errored, {v.skipped} skipped)"
+            )
             notes += [f"- {reason}" for reason in v.reasons]
     columns = ("suite", "model", "gate", "status", "value", "95% interval", "threshold", "units")
     return Section("Release gates and verdict", columns, rows, notes or ["No verdict recorded in these results."])
 
 
 def _usage(cases: Sequence[Any], cost_per_1k: float | None) -> Section:
-    rows = [(u.suite, u.model, u.outputs, u.timed, _num(u.latency_p50), _num(u.latency_p95), _num(u.latency_max), u.tokens,
-             _num(u.tokens_per_s), "" if u.cost is None else f"{u.cost:.4g}") for u in usage(cases, cost_per_1k)]  # fmt: skip
+    rows = [
+        (
+            u.suite,
+            u.model,
+            u.outputs,
+            u.timed,
+            _num(u.latency_p50),
+            _num(u.latency_p95),
+            _num(u.latency_max),
+            u.tokens,
+            _num(u.tokens_per_s),
+            "" if u.cost is None else f"{u.cost:.4g}",
+        )
+        for u in usage(cases, cost_per_1k)
+    ]
     columns = ("suite", "model", "outputs", "timed", "latency p50 (s)", "p95 (s)", "max (s)", "tokens", "tokens/s", "cost")
     notes = [TIMING_CAVEAT] + ([] if cost_per_1k is None else [f"cost = tokens / 1000 x {cost_per_1k:g}"])
     return Section("Latency, tokens and cost", columns, rows, notes)
@@ -153,10 +206,14 @@ def _manifest(runs: Sequence[Results]) -> Section:
         rows += [(m.run_id, f"package {name}", v) for name, v in m.packages.items()]
         env = dict(m.environment)
         git = env.pop("git", {}) or {}
-        rows += [(m.run_id, f"environment {k}", (", ".join(map(str, v)) or "none") if isinstance(v, list) else v)
-                 for k, v in env.items()]
+        rows += [
+            (m.run_id, f"environment {k}", (", ".join(map(str, v)) or "none") if isinstance(v, list) else v)
+            for k, v in env.items()
+        ]
         if git:
-            rows.append((m.run_id, "git commit", f"{git.get('commit', '')}{' (uncommitted changes)' if git.get('dirty') else ''}"))
+            rows.append(
+                (m.run_id, "git commit", f"{git.get('commit', '')}{' (uncommitted changes)' if git.get('dirty') else ''}")
+            )
         rows.append((m.run_id, "started / finished", f"{m.started} / {m.finished}"))
     notes = [] if rows else ["These results carry no manifest (written by an older llmeval)."]
     return Section("Manifest", ("run", "field", "value"), rows, notes)

@@ -13,8 +13,12 @@ from llmeval.errors import LlmevalError
 
 def add_subcommand(subparsers: Any) -> None:
     p = subparsers.add_parser("history", help="trend of a run history (--llmeval-history); `accept RUN_ID` accepts a run")
-    p.add_argument("words", nargs="*", metavar="[PATH] [accept RUN_ID]",
-                   help="the history file (default: [tool.llmeval] history, else .llmeval/history.sqlite)")  # fmt: skip
+    p.add_argument(
+        "words",
+        nargs="*",
+        metavar="[PATH] [accept RUN_ID]",
+        help="the history file (default: [tool.llmeval] history, else .llmeval/history.sqlite)",
+    )
     p.add_argument("--suite", help="only this suite")
     p.add_argument("--metric", help="only this metric")
     p.add_argument("--model", help="only this model (its label)")
@@ -42,7 +46,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         if action[0] != "accept" or len(action) != 2:
             raise LlmevalError(f"unknown history action {' '.join(action)!r}; use: llmeval history [PATH] accept RUN_ID")
         entry = history.accept(action[1])
-        print(f"accepted run {entry.run_id} ({entry.verdict}) in {path}: `--llmeval-baseline history:last-accepted` compares with it")
+        print(f"accepted run {entry.run_id} ({entry.verdict}) in {path}")
+        print("`--llmeval-baseline history:last-accepted` now compares with it")
         return 0
     if args.last < 1:
         raise LlmevalError(f"--last must be at least 1, got {args.last}")

@@ -32,8 +32,9 @@ class Difference:
         return f"{text} ({self.why})" if self.why else text
 
 
-def diff_manifests(before: Manifest | Mapping[str, Any], after: Manifest | Mapping[str, Any], *,
-                   regression_suites: Iterable[str] = ()) -> list[Difference]:  # fmt: skip
+def diff_manifests(
+    before: Manifest | Mapping[str, Any], after: Manifest | Mapping[str, Any], *, regression_suites: Iterable[str] = ()
+) -> list[Difference]:
     """The fields that differ; a suite of `regression_suites` whose file hash changed is an error."""
     a, b = _plain(before), _plain(after)
     gated = set(regression_suites)
@@ -47,18 +48,28 @@ def diff_manifests(before: Manifest | Mapping[str, Any], after: Manifest | Mappi
                 out.append(Difference(f"suites.{suite}.{key}", old[key], new[key], "error" if error else "warning", why))
     for suite in sorted(set(a.get("suites", {})) ^ set(b.get("suites", {}))):
         where = "before" if suite in a.get("suites", {}) else "after"
-        out.append(Difference(f"suites.{suite}", "present" if where == "before" else "absent",
-                              "present" if where == "after" else "absent"))  # fmt: skip
+        out.append(
+            Difference(
+                f"suites.{suite}", "present" if where == "before" else "absent", "present" if where == "after" else "absent"
+            )
+        )
     out += _mapping("models", a.get("models", {}), b.get("models", {}), "the model's identity (weights, endpoint) changed")
     out += _mapping("backends", a.get("backends", {}), b.get("backends", {}))
     settings_a, settings_b = a.get("settings", {}), b.get("settings", {})
-    out += _mapping("settings", {k: settings_a.get(k) for k in SETTINGS if k in settings_a},
-                    {k: settings_b.get(k) for k in SETTINGS if k in settings_b})  # fmt: skip
+    out += _mapping(
+        "settings",
+        {k: settings_a.get(k) for k in SETTINGS if k in settings_a},
+        {k: settings_b.get(k) for k in SETTINGS if k in settings_b},
+    )
     out += _mapping("packages", a.get("packages", {}), b.get("packages", {}))
     env_a, env_b = a.get("environment", {}), b.get("environment", {})
     timing = "latency and tokens/s are not comparable across machines"
-    out += _mapping("environment", {k: env_a.get(k) for k in ENVIRONMENT if k in env_a},
-                    {k: env_b.get(k) for k in ENVIRONMENT if k in env_b}, timing)  # fmt: skip
+    out += _mapping(
+        "environment",
+        {k: env_a.get(k) for k in ENVIRONMENT if k in env_a},
+        {k: env_b.get(k) for k in ENVIRONMENT if k in env_b},
+        timing,
+    )
     commit_a, commit_b = (env_a.get("git") or {}).get("commit"), (env_b.get("git") or {}).get("commit")
     if commit_a and commit_b and commit_a != commit_b:
         out.append(Difference("environment.git.commit", commit_a[:12], commit_b[:12]))
@@ -80,3 +91,17 @@ def _plain(manifest: Manifest | Mapping[str, Any]) -> dict[str, Any]:
 def _short(value: Any) -> str:
     text = str(value)
     return text[:12] if isinstance(value, str) and len(value) == 64 else (text if len(text) <= 60 else text[:57] + "...")
+
+
+def results_differences(paths: Iterable[Any]) -> list[str]:
+    """For `llmeval compare`: each results file's manifest against the first one's, one line per differing field."""
+    from llmeval.records import read_results
+
+    manifests = [(str(p), read_results(p).manifest) for p in paths]
+    known = [(name, m) for name, m in manifests if m is not None]
+    if len(known) < 2:
+        return []
+    (first, reference), lines = known[0], []
+    for name, manifest in known[1:]:
+        lines += [f"{first} vs {name}: {d.describe()}" for d in diff_manifests(reference, manifest)]
+    return lines

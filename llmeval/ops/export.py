@@ -61,7 +61,9 @@ def export_run(
     from llmeval.ops.aggregates import metric_aggregates, usage
 
     write = guard or (lambda what, path, fn: (path, fn(path)))
-    run = Run(settings, root, write, cases, gates, verdict, manifest, metric_aggregates(cases), usage(cases, settings.cost_per_1k))
+    run = Run(
+        settings, root, write, cases, gates, verdict, manifest, metric_aggregates(cases), usage(cases, settings.cost_per_1k)
+    )
     out: Written = []
     for export in (_history, _prometheus, _mlflow):
         try:
@@ -108,8 +110,16 @@ def _mlflow(run: Run, written: Written) -> Written:
         return []
     from llmeval.ops.mlflow_log import log_run
 
-    uri, run_id = log_run(run.settings.mlflow, run.root, manifest=run.manifest, aggregates=run.aggregates, usage=run.usage,
-                          gates=run.gates, verdict=run.verdict, artifacts=written)  # fmt: skip
+    uri, run_id = log_run(
+        run.settings.mlflow,
+        run.root,
+        manifest=run.manifest,
+        aggregates=run.aggregates,
+        usage=run.usage,
+        gates=run.gates,
+        verdict=run.verdict,
+        artifacts=written,
+    )
     return [(f"MLflow run {run_id}", _shown(uri))]
 
 

@@ -106,26 +106,34 @@ class History:
             try:
                 cursor = db.execute(
                     "INSERT INTO runs (run_id, recorded, started, finished, verdict, manifest, cases) VALUES (?,?,?,?,?,?,?)",
-                    (record["run_id"], _now(), manifest.get("started", ""), manifest.get("finished", ""), record["verdict"],
-                     json.dumps(manifest, default=str), json.dumps(record["cases"], default=str)),
-                )  # fmt: skip
+                    (
+                        record["run_id"],
+                        _now(),
+                        manifest.get("started", ""),
+                        manifest.get("finished", ""),
+                        record["verdict"],
+                        json.dumps(manifest, default=str),
+                        json.dumps(record["cases"], default=str),
+                    ),
+                )
             except sqlite3.IntegrityError:
                 raise LlmevalError(f"run history {self.path} already holds run {record['run_id']}") from None
-            keys = ("suite", "model", "metric", "value", "low", "high", "pass_rate", "n", "units", "method")
-            db.executemany(f"INSERT INTO aggregates (run_id, {', '.join(keys)}) VALUES (?{', ?' * len(keys)})",
-                           [(record["run_id"], *(a.get(k) for k in keys)) for a in record["aggregates"]])  # fmt: skip
-            keys = ("suite", "model", "gate", "metric", "stat", "status", "value", "low", "high", "bound", "threshold")
-            db.executemany(f"INSERT INTO gates (run_id, {', '.join(keys)}) VALUES (?{', ?' * len(keys)})",
-                           [(record["run_id"], *(g.get(k) for k in keys)) for g in record["gates"]])  # fmt: skip
-            db.executemany("INSERT INTO usage (run_id, suite, model, data) VALUES (?, ?, ?, ?)",
-                           [(record["run_id"], u["suite"], u["model"], json.dumps(u)) for u in record["usage"]])  # fmt: skip
+            aggregate_keys = ("suite", "model", "metric", "value", "low", "high", "pass_rate", "n", "units", "method")
+            _insert(db, "aggregates", record["run_id"], aggregate_keys, record["aggregates"])
+            gate_keys = ("suite", "model", "gate", "metric", "stat", "status", "value", "low", "high", "bound", "threshold")
+            _insert(db, "gates", record["run_id"], gate_keys, record["gates"])
+            db.executemany(
+                "INSERT INTO usage (run_id, suite, model, data) VALUES (?, ?, ?, ?)",
+                [(record["run_id"], u["suite"], u["model"], json.dumps(u)) for u in record["usage"]],
+            )
             return int(cursor.lastrowid or 0)
 
     def runs(self, last: int | None = None) -> list[RunEntry]:
         """The runs, oldest first (the last `last` of them)."""
         with self._connect(write=False) as db:
-            rows = db.execute("SELECT * FROM runs ORDER BY seq DESC" + (" LIMIT ?" if last else ""),
-                              (last,) if last else ()).fetchall()  # fmt: skip
+            rows = db.execute(
+                "SELECT * FROM runs ORDER BY seq DESC" + (" LIMIT ?" if last else ""), (last,) if last else ()
+            ).fetchall()
         return [_entry(r) for r in reversed(rows)]
 
     def accept(self, run_id: str) -> RunEntry:
@@ -143,8 +151,9 @@ class History:
             rows = db.execute("SELECT * FROM runs WHERE accepted IS NOT NULL ORDER BY seq DESC LIMIT ?", (last,)).fetchall()
         return [(_entry(r), json.loads(r["cases"])) for r in reversed(rows)]
 
-    def trend(self, *, suite: str | None = None, metric: str | None = None, model: str | None = None,
-              last: int | None = None) -> list[Point]:  # fmt: skip
+    def trend(
+        self, *, suite: str | None = None, metric: str | None = None, model: str | None = None, last: int | None = None
+    ) -> list[Point]:
         """Aggregates of the last `last` runs (all runs when None), oldest first, filtered by suite, metric, model."""
         where, params = _filters(suite=suite, metric=metric, model=model)
         runs = [r.seq for r in self.runs(last)]
@@ -156,12 +165,34 @@ class History:
         )
         with self._connect(write=False) as db:
             rows = db.execute(sql, (runs[0], *params)).fetchall()
-        return [Point(r["seq"], r["run_id"], r["started"] or "", r["verdict"] or "", r["accepted"] is not None, r["suite"],
-                      r["model"], r["metric"], float(r["value"]), r["low"], r["high"], int(r["n"] or 0)) for r in rows]  # fmt: skip
+        return [
+            Point(
+                r["seq"],
+                r["run_id"],
+                r["started"] or "",
+                r["verdict"] or "",
+                r["accepted"] is not None,
+                r["suite"],
+                r["model"],
+                r["metric"],
+                float(r["value"]),
+                r["low"],
+                r["high"],
+                int(r["n"] or 0),
+            )
+            for r in rows
+        ]
 
     def gates(self, run_id: str) -> list[dict[str, Any]]:
         with self._connect(write=False) as db:
             return [dict(r) for r in db.execute("SELECT * FROM gates WHERE run_id = ?", (run_id,))]
+
+
+def _insert(db: sqlite3.Connection, table: str, run_id: str, keys: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    marks = ", ".join("?" * (len(keys) + 1))
+    db.executemany(
+        f"INSERT INTO {table} (run_id, {', '.join(keys)}) VALUES ({marks})", [(run_id, *(r.get(k) for k in keys)) for r in rows]
+    )
 
 
 def _filters(**values: str | None) -> tuple[str, list[str]]:
@@ -170,25 +201,45 @@ def _filters(**values: str | None) -> tuple[str, list[str]]:
 
 
 def _entry(row: sqlite3.Row) -> RunEntry:
-    return RunEntry(row["seq"], row["run_id"], row["recorded"], row["started"] or "", row["verdict"] or "", row["accepted"],
-                    json.loads(row["manifest"]))  # fmt: skip
+    return RunEntry(
+        row["seq"],
+        row["run_id"],
+        row["recorded"],
+        row["started"] or "",
+        row["verdict"] or "",
+        row["accepted"],
+        json.loads(row["manifest"]),
+    )
 
 
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def run_record(cases: Sequence[Any], gates: Sequence[Any], verdict: Any, manifest: Any, *, aggregates: Sequence[Any],
-               usage: Sequence[Any]) -> dict[str, Any]:  # fmt: skip
+def run_record(
+    cases: Sequence[Any], gates: Sequence[Any], verdict: Any, manifest: Any, *, aggregates: Sequence[Any], usage: Sequence[Any]
+) -> dict[str, Any]:
     """What the history keeps of a run: plain JSON values."""
     from llmeval.gate.rows import summarize_cases
 
     gate_rows = []
     for g in gates:
         low, high = g.interval if g.interval else (None, None)
-        gate_rows.append({"suite": g.suite, "model": g.label, "gate": g.gate, "metric": g.metric, "stat": g.stat,
-                          "status": g.status, "value": g.value, "low": low, "high": high, "bound": g.bound,
-                          "threshold": g.threshold})  # fmt: skip
+        gate_rows.append(
+            {
+                "suite": g.suite,
+                "model": g.label,
+                "gate": g.gate,
+                "metric": g.metric,
+                "stat": g.stat,
+                "status": g.status,
+                "value": g.value,
+                "low": low,
+                "high": high,
+                "bound": g.bound,
+                "threshold": g.threshold,
+            }
+        )
     return {
         "run_id": manifest.run_id if manifest is not None else verdict.run_id,
         "verdict": verdict.status,

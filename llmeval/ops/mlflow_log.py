@@ -43,8 +43,17 @@ def resolve(target: str, root: Path) -> tuple[str, str | None]:
     return f"sqlite:///{path / 'mlflow.db'}", (path / "artifacts").as_uri()
 
 
-def log_run(target: str, root: Path, *, manifest: Any, aggregates: Sequence[Any], usage: Sequence[Any],
-            gates: Sequence[Any], verdict: Any, artifacts: Iterable[tuple[str, Path]]) -> tuple[str, str]:  # fmt: skip
+def log_run(
+    target: str,
+    root: Path,
+    *,
+    manifest: Any,
+    aggregates: Sequence[Any],
+    usage: Sequence[Any],
+    gates: Sequence[Any],
+    verdict: Any,
+    artifacts: Iterable[tuple[str, Path]],
+) -> tuple[str, str]:
     """Log the run; returns (tracking URI, MLflow run id)."""
     mlflow = _mlflow()
     from mlflow.entities import Metric, Param
@@ -54,9 +63,13 @@ def log_run(target: str, root: Path, *, manifest: Any, aggregates: Sequence[Any]
     try:
         found = client.get_experiment_by_name(EXPERIMENT)
         experiment = found.experiment_id if found else client.create_experiment(EXPERIMENT, artifact_location)
-        tags = {"mlflow.runName": verdict.run_id or "llmeval", "llmeval.verdict": verdict.status,
-                "llmeval.run_id": verdict.run_id, "llmeval.gates_failed": str(verdict.failed + verdict.errors),
-                "llmeval.gates": str(verdict.total)}  # fmt: skip
+        tags = {
+            "mlflow.runName": verdict.run_id or "llmeval",
+            "llmeval.verdict": verdict.status,
+            "llmeval.run_id": verdict.run_id,
+            "llmeval.gates_failed": str(verdict.failed + verdict.errors),
+            "llmeval.gates": str(verdict.total),
+        }
         run = client.create_run(experiment, tags=tags)
         rid, now = run.info.run_id, int(time.time() * 1000)
         params = [Param(_key(k), _value(v)) for k, v in sorted(manifest_params(manifest).items())]
@@ -98,8 +111,9 @@ def run_metrics(aggregates: Sequence[Any], usage: Sequence[Any], gates: Sequence
     out: dict[str, float] = {"verdict_passed": float(verdict.passed), "gates_failed": float(verdict.failed + verdict.errors)}
     for a in aggregates:
         base = f"metric/{a.suite}/{a.model}/{a.metric}"
-        out.update(_present({f"{base}/mean": a.value, f"{base}/low": a.low, f"{base}/high": a.high,
-                             f"{base}/pass_rate": a.pass_rate}))  # fmt: skip
+        out.update(
+            _present({f"{base}/mean": a.value, f"{base}/low": a.low, f"{base}/high": a.high, f"{base}/pass_rate": a.pass_rate})
+        )
     for g in gates:
         base = f"gate/{g.suite}/{g.label}/{g.gate}"
         out.update(_present({f"{base}/value": g.value, f"{base}/bound": g.bound, f"{base}/passed": float(g.passed)}))
@@ -107,9 +121,18 @@ def run_metrics(aggregates: Sequence[Any], usage: Sequence[Any], gates: Sequence
             out.update(_present({f"{base}/low": g.interval[0], f"{base}/high": g.interval[1]}))
     for u in usage:
         base = f"usage/{u.suite}/{u.model}"
-        out.update(_present({f"{base}/latency_p50_s": u.latency_p50, f"{base}/latency_p95_s": u.latency_p95,
-                             f"{base}/latency_max_s": u.latency_max, f"{base}/tokens": u.tokens,
-                             f"{base}/tokens_per_s": u.tokens_per_s, f"{base}/cost": u.cost}))  # fmt: skip
+        out.update(
+            _present(
+                {
+                    f"{base}/latency_p50_s": u.latency_p50,
+                    f"{base}/latency_p95_s": u.latency_p95,
+                    f"{base}/latency_max_s": u.latency_max,
+                    f"{base}/tokens": u.tokens,
+                    f"{base}/tokens_per_s": u.tokens_per_s,
+                    f"{base}/cost": u.cost,
+                }
+            )
+        )
     return out
 
 

@@ -47,12 +47,12 @@ def build_registry(aggregates: Sequence[Any], gates: Sequence[Any], usage: Seque
     gate_value = gauge("llmeval_gate_value", "the gate's statistic", GATE)
     bound = gauge("llmeval_gate_bound", "the interval end the gate was judged on", GATE)
     for g in gates:
-        labels = (g.suite, g.gate, g.metric, g.label)
-        passed.labels(*labels).set(1 if g.passed else 0)
+        where = (g.suite, g.gate, g.metric, g.label)
+        passed.labels(*where).set(1 if g.passed else 0)
         if g.value is not None:
-            gate_value.labels(*labels).set(g.value)
+            gate_value.labels(*where).set(g.value)
         if g.bound is not None:
-            bound.labels(*labels).set(g.bound)
+            bound.labels(*where).set(g.bound)
     _usage(gauge, usage)
     gauge("llmeval_verdict_passed", "1 when the release verdict is PASS").set(1 if verdict.passed else 0)
     gauge("llmeval_gates_failed", "gates that failed or errored").set(verdict.failed + verdict.errors)
@@ -61,8 +61,9 @@ def build_registry(aggregates: Sequence[Any], gates: Sequence[Any], usage: Seque
 
 
 def _usage(gauge: Any, usage: Sequence[Any]) -> None:
-    latency = gauge("llmeval_latency_seconds", "per-output generation latency (uncached outputs; machine-dependent)",
-                    (*USAGE, "quantile"))  # fmt: skip
+    latency = gauge(
+        "llmeval_latency_seconds", "per-output generation latency (uncached outputs; machine-dependent)", (*USAGE, "quantile")
+    )
     tokens = gauge("llmeval_tokens", "prompt + completion tokens of the run's outputs", USAGE)
     speed = gauge("llmeval_tokens_per_second", "completion tokens per second of generation (machine-dependent)", USAGE)
     cost = gauge("llmeval_cost", "tokens / 1000 x --llmeval-cost-per-1k", USAGE)

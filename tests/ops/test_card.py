@@ -15,8 +15,16 @@ from llmeval.records import read_results
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_SUITES = ("suites/tickets.yaml", "suites/injection.yaml", "suites/loans-fair.yaml", "suites/rag.yaml")
-SECTIONS = ("Evaluation data", "Metrics", "Fairness (per group)", "PII, hallucination and prompt injection",
-            "Release gates and verdict", "Latency, tokens and cost", "Caveats", "Manifest")  # fmt: skip
+SECTIONS = (
+    "Evaluation data",
+    "Metrics",
+    "Fairness (per group)",
+    "PII, hallucination and prompt injection",
+    "Release gates and verdict",
+    "Latency, tokens and cost",
+    "Caveats",
+    "Manifest",
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,21 +32,49 @@ def demo_results(tmp_path_factory) -> Path:
     """The demo's suites with PII, injection, fairness and hallucination scorers, run with `llmeval run`."""
     out = tmp_path_factory.mktemp("demo")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "llmeval", "run", *DEMO_SUITES, "-q", "--results", str(out / "results.jsonl"),
-                           "--cache-dir", str(out / "cache")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmeval",
+            "run",
+            *DEMO_SUITES,
+            "-q",
+            "--results",
+            str(out / "results.jsonl"),
+            "--cache-dir",
+            str(out / "cache"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 1, done.stderr[-3000:]  # the demo's apps fail some gates on purpose
     return out / "results.jsonl"
 
 
 @pytest.mark.slow
 def test_the_card_of_the_demo_has_every_section_with_figures(demo_results, tmp_path):
-    assert subprocess.run([sys.executable, "-m", "llmeval", "card", str(demo_results), "--out", str(tmp_path / "CARD.md"),
-                           "--cost-per-1k", "0.5"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)  # fmt: skip
+    assert subprocess.run(
+        [sys.executable, "-m", "llmeval", "card", str(demo_results), "--out", str(tmp_path / "CARD.md"), "--cost-per-1k", "0.5"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
     card = (tmp_path / "CARD.md").read_text()
     assert [line.removeprefix("### ") for line in card.splitlines() if line.startswith("### ")] == list(SECTIONS)
     sections = {s.title: s for s in card_sections([read_results(demo_results)], cost_per_1k=0.5)}
-    for title in ("Evaluation data", "Metrics", "Fairness (per group)", "PII, hallucination and prompt injection",
-                  "Release gates and verdict", "Latency, tokens and cost", "Manifest"):  # fmt: skip
+    for title in (
+        "Evaluation data",
+        "Metrics",
+        "Fairness (per group)",
+        "PII, hallucination and prompt injection",
+        "Release gates and verdict",
+        "Latency, tokens and cost",
+        "Manifest",
+    ):
         assert sections[title].rows, title
     suites = {row[0] for row in sections["Evaluation data"].rows}
     assert suites == {"ticket-privacy", "prompt-injection", "loans-fair", "rag-assistant"}
@@ -68,8 +104,10 @@ def test_the_trend_page_escapes_names_and_draws_intervals(tmp_path):
     from llmeval.ops.history import Point, RunEntry
     from llmeval.ops.trend import render_trend_html
 
-    points = [Point(i, f"r{i}</text><script>x</script>", "", "PASS", i == 0, "s<b>", "m", "rougeL", 0.5 + i / 10, 0.4, 0.9, 10)
-              for i in range(3)]  # fmt: skip
+    points = [
+        Point(i, f"r{i}</text><script>x</script>", "", "PASS", i == 0, "s<b>", "m", "rougeL", 0.5 + i / 10, 0.4, 0.9, 10)
+        for i in range(3)
+    ]
     runs = [RunEntry(i, p.run_id, "", "", "PASS", None, {}) for i, p in enumerate(points)]
     html = render_trend_html(points, runs, tmp_path / "t.html", "h.sqlite").read_text()
     assert "<script>" not in html and "&lt;script&gt;" in html and "s&lt;b&gt; / m / rougeL" in html

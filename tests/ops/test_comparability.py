@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from llmeval.ops.comparability import diff_manifests, has_errors
 from tests.ops.helpers import manifest
 
@@ -40,3 +42,17 @@ def test_fields_only_one_manifest_has_are_not_differences():
 def test_a_suite_in_one_run_only_is_named():
     found = diff_manifests(manifest("a"), manifest("b", suite="other"))
     assert {d.field for d in found} == {"suites.qa", "suites.other"}
+
+
+def test_compare_names_the_manifest_fields_that_differ_between_results_files(tmp_path, capsys):
+    from llmeval.cli import main
+    from tests.ops.helpers import run
+
+    for name, torch, sha in (("a", "2.13.0", "a" * 64), ("b", "2.14.0", "b" * 64)):
+        cases, gates, verdict, m = run(name, 0.8, torch=torch, sha=sha)
+        rows = [c.to_json() for c in cases] + [g.to_json() for g in gates] + [verdict.to_json(), m.to_json()]
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["compare", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"), "--label", "a", "--label", "b"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: packages.torch differs: 2.13.0 -> 2.14.0" in err
+    assert "warning: suites.qa.sha256 differs: aaaaaaaaaaaa -> bbbbbbbbbbbb" in err

@@ -29,8 +29,10 @@ WRITER = textwrap.dedent(
 
 def test_two_processes_appending_at_once_lose_no_run_and_no_row(tmp_path):
     path, count = tmp_path / "h.sqlite", 25
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), tag, str(count)], cwd=ROOT, stderr=subprocess.PIPE,
-                              text=True) for tag in ("a", "b")]  # fmt: skip
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), tag, str(count)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        for tag in ("a", "b")
+    ]
     errors = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
     history = History(path)

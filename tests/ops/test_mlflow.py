@@ -17,8 +17,15 @@ mlflow = pytest.importorskip("mlflow", reason="mlflow-skinny is in requirements.
 def test_a_run_is_logged_to_a_local_store_and_read_back(tmp_path):
     cases, gates, verdict, manifest = run("r1", 0.8)
     (tmp_path / "results.jsonl").write_text('{"kind": "case"}\n')
-    written = export_run(Settings(mlflow="mlruns", cost_per_1k=0.5), tmp_path, cases, gates, verdict, manifest,
-                         [("results", tmp_path / "results.jsonl")])  # fmt: skip
+    written = export_run(
+        Settings(mlflow="mlruns", cost_per_1k=0.5),
+        tmp_path,
+        cases,
+        gates,
+        verdict,
+        manifest,
+        [("results", tmp_path / "results.jsonl")],
+    )
     [(kind, path)] = written
     assert kind.startswith("MLflow run ") and path == tmp_path / "mlruns/mlflow.db"
     client = mlflow.MlflowClient(f"sqlite:///{path}")
@@ -47,7 +54,9 @@ def test_a_failing_verdict_is_a_failed_run_and_runs_accumulate_in_one_experiment
     experiment = client.get_experiment_by_name("llmeval")
     found = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
     assert [(r.data.tags["llmeval.run_id"], r.data.tags["llmeval.verdict"], r.info.status) for r in found] == [
-        ("r1", "PASS", "FINISHED"), ("r2", "FAIL", "FAILED")]  # fmt: skip
+        ("r1", "PASS", "FINISHED"),
+        ("r2", "FAIL", "FAILED"),
+    ]
 
 
 def test_targets_resolve_to_tracking_uris(tmp_path):

@@ -82,6 +82,14 @@ def test_a_refused_push_is_an_error_naming_the_option_and_the_other_exports_stil
     with pytest.raises(LlmevalError, match=f"--llmeval-pushgateway http://127.0.0.1:{port}: the push failed"):
         export_run(settings, tmp_path, cases, gates, verdict, manifest, [])
     errors: list[str] = []
-    written = export_run(Settings(pushgateway=f"http://127.0.0.1:{port}", history="h2.sqlite"), tmp_path, cases, gates,
-                         verdict, manifest, [], on_error=errors.append)  # fmt: skip
+    written = export_run(
+        Settings(pushgateway=f"http://127.0.0.1:{port}", history="h2.sqlite"),
+        tmp_path,
+        cases,
+        gates,
+        verdict,
+        manifest,
+        [],
+        on_error=errors.append,
+    )
     assert written == [("history", tmp_path / "h2.sqlite")] and len(errors) == 1
