@@ -110,6 +110,11 @@ def _mlflow(run: Run, written: Written) -> Written:
         return []
     from llmeval.ops.mlflow_log import log_run
 
+    results = run.settings.results_path(run.root)  # written by the front end before the other outputs
+    artifacts = [(kind, path) for kind, path in written if kind != "history"]  # the history is every run's: not this one's
+    if results.is_file() and all(path != results for _, path in artifacts):
+        artifacts.insert(0, ("results", results))
+
     uri, run_id = log_run(
         run.settings.mlflow,
         run.root,
@@ -118,7 +123,7 @@ def _mlflow(run: Run, written: Written) -> Written:
         usage=run.usage,
         gates=run.gates,
         verdict=run.verdict,
-        artifacts=written,
+        artifacts=artifacts,
     )
     return [(f"MLflow run {run_id}", _shown(uri))]
 

@@ -95,7 +95,7 @@ def _chart(key: tuple[str, str, str], pts: Sequence[Point]) -> Chart:
     ]
     ticks = [{"y": round(y(lo + (hi - lo) * k / 4), 1), "label": f"{lo + (hi - lo) * k / 4:.3g}"} for k in range(5)]
     path = " ".join(f"{'M' if i == 0 else 'L'}{p['x']},{p['y']}" for i, p in enumerate(points))
-    x_labels = [{"x": p["x"], "label": pts[i].run_id[-15:]} for i, p in enumerate(points)]
+    x_labels = [{"x": p["x"], "label": f"#{pts[i].seq}"} for i, p in enumerate(points)]
     return Chart(" / ".join(key), points, ticks, path, x_labels)
 
 

@@ -16,17 +16,12 @@ mlflow = pytest.importorskip("mlflow", reason="mlflow-skinny is in requirements.
 
 def test_a_run_is_logged_to_a_local_store_and_read_back(tmp_path):
     cases, gates, verdict, manifest = run("r1", 0.8)
-    (tmp_path / "results.jsonl").write_text('{"kind": "case"}\n')
-    written = export_run(
-        Settings(mlflow="mlruns", cost_per_1k=0.5),
-        tmp_path,
-        cases,
-        gates,
-        verdict,
-        manifest,
-        [("results", tmp_path / "results.jsonl")],
-    )
-    [(kind, path)] = written
+    (tmp_path / "results.jsonl").write_text('{"kind": "case"}\n')  # the front end wrote it before the exports
+    (tmp_path / "report.html").write_text("<html></html>")
+    settings = Settings(mlflow="mlruns", cost_per_1k=0.5, results="results.jsonl", history="h.sqlite")
+    written = export_run(settings, tmp_path, cases, gates, verdict, manifest, [("html", tmp_path / "report.html")])
+    assert written[0] == ("history", tmp_path / "h.sqlite")
+    [(kind, path)] = written[1:]
     assert kind.startswith("MLflow run ") and path == tmp_path / "mlruns/mlflow.db"
     client = mlflow.MlflowClient(f"sqlite:///{path}")
     logged = client.get_run(kind.removeprefix("MLflow run "))
@@ -40,7 +35,7 @@ def test_a_run_is_logged_to_a_local_store_and_read_back(tmp_path):
     assert metrics["gate/qa/m/rougeL-mean/value"] == pytest.approx(0.8) and metrics["gate/qa/m/rougeL-mean/passed"] == 1
     assert metrics["usage/qa/m/cost"] == pytest.approx(0.3) and metrics["verdict_passed"] == 1
     artifacts = {a.path for a in client.list_artifacts(logged.info.run_id)}
-    assert artifacts == {"manifest.json", "results"}
+    assert artifacts == {"manifest.json", "results", "html"}  # not the history: it holds every run
     local = client.download_artifacts(logged.info.run_id, "manifest.json", str(tmp_path / "dl"))
     assert json.loads(open(local).read())["run_id"] == "r1"
     assert (tmp_path / "mlruns/artifacts").is_dir()
