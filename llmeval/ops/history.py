@@ -80,9 +80,9 @@ class History:
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
             db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            db.execute("PRAGMA journal_mode = WAL")
             db.row_factory = sqlite3.Row
             if write:
+                db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a writer (a reader needs no write access)
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     for statement in filter(str.strip, SCHEMA.split(";")):

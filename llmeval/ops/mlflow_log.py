@@ -61,8 +61,7 @@ def log_run(
     uri, artifact_location = resolve(target, root)
     client = mlflow.MlflowClient(tracking_uri=uri)
     try:
-        found = client.get_experiment_by_name(EXPERIMENT)
-        experiment = found.experiment_id if found else client.create_experiment(EXPERIMENT, artifact_location)
+        experiment = _experiment(mlflow, client, artifact_location)
         tags = {
             "mlflow.runName": verdict.run_id or "llmeval",
             "llmeval.verdict": verdict.status,
@@ -84,6 +83,20 @@ def log_run(
     except mlflow.exceptions.MlflowException as exc:
         raise LlmevalError(f"--llmeval-mlflow {target}: {exc.message}") from None
     return uri, rid
+
+
+def _experiment(mlflow: Any, client: Any, artifact_location: str | None) -> str:
+    """The id of the experiment "llmeval", created on first use (a concurrent run may create it first)."""
+    found = client.get_experiment_by_name(EXPERIMENT)
+    if found is not None:
+        return str(found.experiment_id)
+    try:
+        return str(client.create_experiment(EXPERIMENT, artifact_location))
+    except mlflow.exceptions.MlflowException:
+        found = client.get_experiment_by_name(EXPERIMENT)
+        if found is None:
+            raise
+        return str(found.experiment_id)
 
 
 def manifest_params(manifest: Any) -> dict[str, Any]:
