@@ -119,9 +119,24 @@ def _fairness(gates: Sequence[Any]) -> Section:
     for g in gates:
         for group, stat in (g.groups or {}).items():
             interval = _interval(*stat.interval) if stat.interval else ""
-            rows.append((g.suite, g.label, g.gate, group, _num(stat.value), interval, stat.units or stat.n))
+            rows.append(
+                (
+                    g.suite,
+                    g.label,
+                    g.gate,
+                    g.metric,
+                    group,
+                    _num(stat.value),
+                    interval,
+                    _num(stat.tpr),
+                    _num(stat.fpr),
+                    stat.units or stat.n,
+                )
+            )
     notes = [] if rows else ["No fairness or preference gate ran: no per-group figures."]
-    return Section("Fairness (per group)", ("suite", "model", "gate", "group", "value", "95% interval", "units"), rows, notes)
+    notes += ["value: the group's selection rate or mean outcome; TPR/FPR: its true and false positive rates (equalized odds)"]
+    columns = ("suite", "model", "gate", "metric", "group", "value", "95% interval", "TPR", "FPR", "units")
+    return Section("Fairness (per group)", columns, rows, notes)
 
 
 def _safety(aggregates: Sequence[Any]) -> Section:
