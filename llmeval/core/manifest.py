@@ -30,7 +30,7 @@ def build_manifest(run: Any, suite_paths: Mapping[str, str]) -> Manifest:
         suites=suites,
         models=identities,
         settings=settings,
-        packages=_versions(),
+        packages=package_versions(),
         started=run.started,
         finished=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         environment=environment(run.root),
@@ -91,7 +91,7 @@ def file_sha256(path: Path) -> str | None:
         return None
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}

@@ -66,7 +66,7 @@ def load_baseline(path: str | Path, *, history: str | Path | None = None) -> Bas
     if p.name.startswith("history:"):
         from llmeval.ops.baseline import history_baseline
 
-        return history_baseline(p.name, history if history is not None else p.parent / ".llmeval" / "history.sqlite")
+        return history_baseline(p.name, history if history is not None else p.parent / ".llmeval" / "history.sqlite", p.parent)
     if not p.is_file():
         raise LlmevalError(f"baseline file {p} does not exist; create it with --llmeval-save-baseline {p}")
     try:
@@ -128,7 +128,7 @@ def compare_with_baseline(
     out: dict[str, Any] = {
         "baseline": baseline.path,
         "baseline_meta": baseline.meta,
-        "mismatches": [],
+        "mismatches": list(baseline.meta.get("comparability") or []),  # runs from the history: llmeval.ops.baseline
         "metrics": [],
         "cases": [],
         "new_cases": [],

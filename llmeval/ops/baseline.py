@@ -25,8 +25,12 @@ def parse_spec(spec: str) -> int:
     return int(count) if count else 1
 
 
-def history_baseline(spec: str, path: str | Path) -> Any:
-    """The Baseline of the last N accepted runs of the history at `path`; none accepted is an error saying how."""
+def history_baseline(spec: str, path: str | Path, root: Path | None = None) -> Any:
+    """The Baseline of the last N accepted runs of the history at `path`; none accepted is an error saying how.
+
+    Its ``meta["comparability"]`` names the packages and environment fields (`root`'s git commit included) that
+    differ between the latest accepted run and this process: the comparison lists them with its mismatches.
+    """
     from llmeval.gate.baseline import Baseline
     from llmeval.ops.history import History
 
@@ -48,6 +52,7 @@ def history_baseline(spec: str, path: str | Path) -> Any:
         if case["model"] not in suites[case["suite"]]["models"]:
             suites[case["suite"]]["models"].append(case["model"])
     meta = {"run_id": latest.run_id, "runs": [e.run_id for e, _ in accepted], "history": str(path), "manifest": latest.manifest}
+    meta["comparability"] = _comparability(latest.run_id, latest.manifest, root)
     return Baseline(f"{spec} ({path}: {', '.join(meta['runs'])})", meta, suites, cases, [])
 
 
@@ -70,3 +75,13 @@ def _pooled(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
             }
         out.append({**latest, "suite": suite, "model": model, "case": case, "scores": scores})
     return out
+
+
+def _comparability(run_id: str, manifest: dict[str, Any], root: Path | None) -> list[str]:
+    """This process's packages and environment against the accepted run's: one warning per differing field."""
+    from llmeval.core.manifest import environment, package_versions
+    from llmeval.ops.comparability import diff_manifests
+
+    now = {"packages": package_versions(), "environment": environment(root) if root is not None else {}}
+    then = {key: manifest.get(key) or {} for key in now}
+    return [f"baseline run {run_id}: {d.describe()}" for d in diff_manifests(then, now)]

@@ -125,3 +125,18 @@ def test_history_baseline_errors_say_how_to_fix(tmp_path):
         load_baseline(tmp_path / "history:last-accepted", history=path)
     with pytest.raises(LlmevalError, match="expected history:last-accepted or history:last-accepted:N"):
         load_baseline(tmp_path / "history:best", history=path)
+
+
+def test_a_history_baseline_names_what_differs_from_the_accepted_runs_environment(tmp_path):
+    from importlib.metadata import version
+
+    from llmeval.gate.baseline import compare_with_baseline, load_baseline
+    from tests.ops.helpers import cases
+
+    path = tmp_path / "h.sqlite"
+    History(path).append(record("r0", 0.8, torch="0.0.1"))  # the accepted run had another torch
+    History(path).accept("r0")
+    baseline = load_baseline(tmp_path / "history:last-accepted", history=path)
+    note = f"baseline run r0: warning: packages.torch differs: 0.0.1 -> {version('torch')}"
+    assert note in baseline.meta["comparability"]
+    assert note in compare_with_baseline([r.row() for r in cases("now", 0.8)], baseline)["mismatches"]
