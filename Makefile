@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo baseline dist test bench bench-peers lint chromium clean ray test-ray vllm test-vllm bench-vllm
+.PHONY: setup demo baseline dist test bench bench-peers lint chromium clean ray test-ray vllm test-vllm bench-vllm mlflow test-mlflow
 
 $(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
 	@echo "== setting up $(VENV) (first time: ~2 min, ~2.1 GB)"
@@ -42,9 +42,13 @@ demo: setup
 	@$(PY) suites/demo_notes.py before
 	@set +e; $(PY) -m pytest $(DEMO_ARGS) \
 	  --junitxml reports/demo/junit.xml --llmeval-results reports/demo/results.jsonl \
-	  --llmeval-html reports/demo/report.html --llmeval-baseline fixtures/baselines/demo.json; status=$$?; \
+	  --llmeval-html reports/demo/report.html --llmeval-baseline fixtures/baselines/demo.json \
+	  --llmeval-history reports/demo/history.sqlite --llmeval-prometheus reports/demo/llmeval.prom; status=$$?; \
 	if [ $$status -gt 1 ]; then echo "== demo broke: pytest exit $$status"; exit $$status; fi; \
-	echo "== demo finished (pytest exit $$status, expected: the verdict FAIL is the planted faults): reports/demo/{results.jsonl,junit.xml,report.html}"; \
+	$(PY) -m llmeval card reports/demo/results.jsonl --out reports/demo/MODEL_CARD.md || exit $$?; \
+	echo "== demo finished (pytest exit $$status, expected: the verdict FAIL is the planted faults):"; \
+	echo "   reports/demo/{results.jsonl,junit.xml,report.html,llmeval.prom,MODEL_CARD.md}"; \
+	echo "== run history: $(PY) -m llmeval history reports/demo/history.sqlite --metric rougeL"; \
 	$(PY) suites/demo_notes.py after reports/demo/results.jsonl
 
 # Regenerate the committed demo baseline from what today's code generates on the embedded model: a recording run
@@ -92,6 +96,28 @@ ray: setup
 
 test-ray: ray
 	OMP_NUM_THREADS=1 $(RAY_PY) -m pytest -p no:cacheprovider -q -m ray tests/ray
+
+# -- MLflow tracking server (`make test-mlflow`) ------------------------------------------------------
+# --llmeval-mlflow itself needs only mlflow-skinny (requirements.txt: local SQLite stores and remote servers).
+# The server (full mlflow) goes into $(VENV) when pip's dry run shows it changes no version installed there,
+# else into its own $(MLFLOW_VENV) with llmeval's core dependencies (today: mlflow pins pyarrow<26). It prints which.
+MLFLOW_VENV ?= .venv-mlflow
+MLFLOW_PY = $(shell test -x $(MLFLOW_VENV)/bin/python && echo $(MLFLOW_VENV)/bin/python || echo $(PY))
+
+mlflow: setup
+	@if $(MLFLOW_PY) -c "import flask, mlflow.server" 2>/dev/null; then echo "== the MLflow server is installed in $$(dirname $$(dirname $(MLFLOW_PY)))"; \
+	elif $(PY) -m pip install -q --disable-pip-version-check --dry-run --report $(VENV)/mlflow-report.json -r requirements-mlflow.txt \
+	     && $(PY) .ci/pins_unchanged.py $(VENV)/mlflow-report.json; then \
+	  echo "== installing the MLflow server into $(VENV): it changes no version installed there"; \
+	  $(PY) -m pip install -q --disable-pip-version-check -r requirements-mlflow.txt; \
+	else \
+	  echo "== installing the MLflow server into its own $(MLFLOW_VENV): in $(VENV) it would change the versions above (~2 min, ~0.9 GB)"; \
+	  $(PYTHON) -m venv $(MLFLOW_VENV) && $(MLFLOW_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-mlflow.txt \
+	  && $(MLFLOW_VENV)/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .; \
+	fi
+
+test-mlflow: mlflow
+	$(MLFLOW_PY) -m pytest -p no:cacheprovider -q -m mlflow tests/mlflow
 
 bench: setup
 	$(PY) bench/run.py

@@ -143,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_subcommands(sub)
     add_subcommand(sub)
+    from llmeval.ops import cli_card, cli_history
+
+    cli_history.add_subcommand(sub)
+    cli_card.add_subcommand(sub)
     return parser
 
 

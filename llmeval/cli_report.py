@@ -77,6 +77,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"llmeval compare: error: {exc}", file=sys.stderr)
         return 2
     print(format_comparison(comparison, markdown=args.format == "markdown"))
+    from llmeval.ops.comparability import results_differences
+
+    for line in results_differences(args.results):  # README "In production": comparability
+        print(f"llmeval compare: {line}", file=sys.stderr)
     if args.html:
         print(f"comparison written to {render_compare_html(comparison, args.html)}")
     return 0

@@ -54,11 +54,20 @@ class Settings:
     ray_address: str | None = None  # a running Ray cluster (HOST:PORT or auto); None: start Ray locally
     ray_actors: int | None = None  # model replicas under the ray engine; None: one per GPU, else per CPU worker
     vllm_args: list[str] = field(default_factory=list)  # "NAME=VALUE" engine arguments for vllm: models
+    history: str | None = None  # run history (SQLite) to append this run to: README "In production"
+    mlflow: str | None = None  # MLflow tracking URI or local folder to log this run to
+    prometheus: str | None = None  # Prometheus textfile (node-exporter's textfile collector) to write
+    pushgateway: str | None = None  # Prometheus Pushgateway URL to push this run's metrics to
+    cost_per_1k: float | None = None  # price of 1,000 tokens, for the cost figures of exports and the model card
     from_command_line: set[str] = field(default_factory=set)  # settings the command line gave (they beat suites)
     run_id: str = field(default_factory=lambda: _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
 
     def results_path(self, root: Path) -> Path:
         return root / (self.results or f"reports/{self.run_id}/results.jsonl")
+
+    def history_path(self, root: Path) -> Path:
+        """The run history: --llmeval-history, else history.sqlite in the cache folder (read by `history:` baselines)."""
+        return root / (self.history or Path(self.cache_dir) / "history.sqlite")
 
 
 def _bool(value: Any) -> bool:
@@ -183,6 +192,14 @@ OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
                "e.g. the CI build number"),
     "vllm-arg": (_specs, {"action": "append", "metavar": "NAME=VALUE"},
                  "vLLM engine argument for vllm: models (repeatable), e.g. dtype=float32, tensor_parallel_size=2"),
+    # production exports: README "In production" (llmeval/ops)
+    "history": (_text, {"metavar": "PATH"}, "append this run to a run history (SQLite; e.g. .llmeval/history.sqlite)"),
+    "mlflow": (_text, {"metavar": "URI"},
+               "log this run to MLflow: a tracking URI (sqlite:///..., http://...) or a local folder (e.g. mlruns)"),
+    "prometheus": (_text, {"metavar": "FILE"}, "write this run's metrics for node-exporter's textfile collector (*.prom)"),
+    "pushgateway": (_text, {"metavar": "URL"}, "push this run's metrics to a Prometheus Pushgateway"),
+    "cost-per-1k": (_positive("per 1,000 tokens"), {"type": float, "metavar": "PRICE"},
+                    "price of 1,000 tokens: the exports and the model card show the run's cost"),
 }  # fmt: skip
 
 

@@ -302,7 +302,7 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Manifest:
-    """What a run was: suite files and their hashes, model identities, settings, package versions."""
+    """What a run was: suite files (hashes, generation settings, seeds), model identities, settings, versions, environment."""
 
     run_id: str
     suites: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -311,6 +311,8 @@ class Manifest:
     packages: Mapping[str, str] = field(default_factory=dict)
     started: str = ""
     finished: str = ""
+    environment: Mapping[str, Any] = field(default_factory=dict)  # python, platform, cpus, gpus, git commit
+    backends: Mapping[str, str] = field(default_factory=dict)  # model spec -> backend (hf, openai, python, vllm...)
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": "manifest", "format": FORMAT, **{f.name: _plain(getattr(self, f.name)) for f in fields(self)}}

@@ -103,6 +103,7 @@ def write_run(
         conclusion.diff,
         conclusion.comparison,
         fallback=fallback,
+        manifest=conclusion.manifest,
     )
 
 

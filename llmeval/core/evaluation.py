@@ -240,4 +240,4 @@ def _load_baseline(settings: Settings, root: Path) -> Any:
         return None
     from llmeval.gate.baseline import load_baseline
 
-    return load_baseline(root / settings.baseline)
+    return load_baseline(root / settings.baseline, history=settings.history_path(root))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from llmeval.core.redaction import redact_gate_records, redact_json
@@ -62,12 +63,17 @@ def _baseline_diff(ctx: GateContext, target: Target, rows: list[dict[str, Any]])
     """This suite x model (its case rows) against the baseline, with every rule of the suite (once per run)."""
     if ctx.baseline is None:
         return None
+    from llmeval.core.manifest import file_sha256
     from llmeval.gate.baseline import compare_with_baseline
 
     inline = [rule for gate in target.suite.gates for rule in gate.spec.rules]
     versions = {target.suite.name: target.suite.version} if target.suite.version else {}
+    digest = file_sha256(Path(target.suite.path))
+    hashes = {target.suite.name: digest} if digest else {}
     rules = [*target.suite.regression, *inline]
-    return compare_with_baseline(rows, ctx.baseline, rules, suite_versions=versions, scales=target.suite.scales)
+    return compare_with_baseline(
+        rows, ctx.baseline, rules, suite_versions=versions, suite_hashes=hashes, scales=target.suite.scales
+    )
 
 
 def merge_diffs(diffs: Mapping[TargetKey, dict[str, Any]], order: Callable[[TargetKey], Any]) -> dict[str, Any] | None:
@@ -79,5 +85,6 @@ def merge_diffs(diffs: Mapping[TargetKey, dict[str, Any]], order: Callable[[Targ
     for key in ("metrics", "cases", "new_cases", "missing_cases", "gates", "regressions"):
         out[key] = [item for d in ordered for item in d.get(key, [])]
     out["mismatches"] = list(dict.fromkeys(m for d in ordered for m in d.get("mismatches", [])))
+    out["changed_suites"] = list(dict.fromkeys(s for d in ordered for s in d.get("changed_suites", [])))
     out["passed"] = not out["regressions"]
     return out

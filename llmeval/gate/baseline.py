@@ -38,17 +38,20 @@ class Baseline:
 def save_baseline(path: str | Path, rows: Iterable[R.Row], gates: Iterable[GateRecord], *, meta: Mapping[str, Any]) -> Path:
     """Write a baseline (sorted keys, indented: meant to be committed and diffed) and return its path."""
     rows = list(rows)
-    versions = dict(meta.get("suite_versions") or {})
+    versions, hashes = dict(meta.get("suite_versions") or {}), dict(meta.get("suite_hashes") or {})
     suites: dict[str, dict[str, Any]] = {}
     for suite in sorted({str(r.get("suite")) for r in R.case_rows(rows)}):
         suite_rows = R.case_rows(rows, suite=suite)
         suites[suite] = {"models": sorted({r["model"] for r in suite_rows})}
         if suite in versions:
             suites[suite]["version"] = versions[suite]
+        if hashes.get(suite):
+            suites[suite]["sha256"] = hashes[suite]
     keep = ("suite", "gate", "model", "metric", "stat", "value", "interval", "bound", "threshold", "passed", "n", "units")
     saved = [{k: v for k, v in g.to_json().items() if k in keep} for g in gates]
     full_meta = {"created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), **dict(meta)}
     full_meta.pop("suite_versions", None)
+    full_meta.pop("suite_hashes", None)
     data = {"format": FORMAT, "meta": full_meta, "suites": suites, "cases": R.summarize_cases(rows), "gates": saved}
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -56,9 +59,14 @@ def save_baseline(path: str | Path, rows: Iterable[R.Row], gates: Iterable[GateR
     return out
 
 
-def load_baseline(path: str | Path) -> Baseline:
-    """Read a baseline file; a missing or foreign file raises an error that says what to do."""
+def load_baseline(path: str | Path, *, history: str | Path | None = None) -> Baseline:
+    """Read a baseline file, or build one from the run `history` (`history:last-accepted[:N]`, README "In production");
+    a missing or foreign file raises an error that says what to do."""
     p = Path(path)
+    if p.name.startswith("history:"):
+        from llmeval.ops.baseline import history_baseline
+
+        return history_baseline(p.name, history if history is not None else p.parent / ".llmeval" / "history.sqlite", p.parent)
     if not p.is_file():
         raise LlmevalError(f"baseline file {p} does not exist; create it with --llmeval-save-baseline {p}")
     try:
@@ -82,6 +90,15 @@ def _pick_baseline_model(baseline: Baseline, suite: str, model: str) -> tuple[st
     return None, f"suite '{suite}': baseline has models {', '.join(models)} but not '{model}'; nothing compared"
 
 
+def _hash_mismatch(baseline: Baseline, suite: str, hashes: Mapping[str, str]) -> str | None:
+    """A note when the suite file's hash differs from the one the baseline recorded (both known)."""
+    saved, now = (baseline.suites.get(suite) or {}).get("sha256"), hashes.get(suite)
+    if not saved or not now or saved == now:
+        return None
+    change = f"{saved[:12]} -> {now[:12]}"
+    return f"suite '{suite}': suites.{suite}.sha256 differs: the suite file changed since the baseline ({change})"
+
+
 def _suite_mismatch(baseline: Baseline, suite: str, versions: Mapping[str, str]) -> str | None:
     saved = baseline.suites.get(suite)
     if not saved:
@@ -97,16 +114,21 @@ def compare_with_baseline(
     rules: Sequence[Mapping[str, Any]] = (),
     *,
     suite_versions: Mapping[str, str] | None = None,
+    suite_hashes: Mapping[str, str] | None = None,
     confidence: float = 0.95,
     seed: int = 0,
     scales: Mapping[str, Scale] | None = None,
 ) -> dict[str, Any]:
-    """Compare a run's rows with a baseline: per-metric paired drops and their bounds, rule verdicts."""
+    """Compare a run's rows with a baseline: per-metric paired drops and their bounds, rule verdicts.
+
+    ``suite_hashes`` (suite -> sha256 of its file): a suite whose hash differs from the baseline's is listed in
+    ``changed_suites``, and its regression gates cannot pass (they error).
+    """
     rows = list(rows)
     out: dict[str, Any] = {
         "baseline": baseline.path,
         "baseline_meta": baseline.meta,
-        "mismatches": [],
+        "mismatches": list(baseline.meta.get("comparability") or []),  # runs from the history: llmeval.ops.baseline
         "metrics": [],
         "cases": [],
         "new_cases": [],
@@ -118,6 +140,10 @@ def compare_with_baseline(
         base_model, note = _pick_baseline_model(baseline, suite, model)
         suite_note = _suite_mismatch(baseline, suite, suite_versions or {})
         out["mismatches"] += [n for n in (note, suite_note) if n and n not in out["mismatches"]]
+        hash_note = _hash_mismatch(baseline, suite, suite_hashes or {})
+        if hash_note is not None:  # regression gates on this suite error: llmeval.gate.gates
+            out["mismatches"] += [hash_note] if hash_note not in out["mismatches"] else []
+            out.setdefault("changed_suites", []).append(suite)
         if base_model is None:
             continue
         part = compare_group(

@@ -65,6 +65,8 @@ def evaluate_gate(
     baseline, out, decision = _apply_baseline(g, out, decision, diff, no_baseline, suite, model)
     errors = sum(1 for r in selected if R.is_error(r))
     out = _apply_errors(out, selected, errors, max_error_rate)
+    if g.metric == "latency_s":
+        out = Outcome(out.status, f"{out.message}; {R.TIMING_CAVEAT}", out.reason)
     extra = dict(decision.extra)
     return GateRecord(
         suite=suite, gate=g.name, model=model, metric=g.metric, stat=g.stat, status=out.status, message=out.message,
@@ -120,6 +122,10 @@ def _apply_baseline(
     )  # fmt: skip
     notes = [m.message for m in entries if m.regressed or regression_only]
     status, reason = out.status, out.reason
+    if (regression_only or g.rules) and suite in diff.get("changed_suites", ()):
+        text = (f"regression on {g.metric} not decided: suites.{suite}.sha256 differs from the baseline's, so the cases "
+                "may differ; compare with a baseline of this suite file (record one with --llmeval-save-baseline)")
+        return check, Outcome("error", text, text), d
     if regression_only:
         status = "failed" if regressed or not entries else "passed"
         if len(entries) == 1:

@@ -30,9 +30,24 @@ def is_error(row: Row) -> bool:
     return bool(row.get("error"))
 
 
+USAGE_METRICS = ("latency_s", "tokens", "completion_tokens")  # gateable like scores: README "Latency and tokens"
+TIMING_CAVEAT = "timings are machine-dependent: compare them only between runs on the same machine and load"
+
+
+def usage_value(row: Row, metric: str) -> float:
+    """A case row's latency (seconds), tokens (prompt + completion) or completion tokens."""
+    if metric == "latency_s":
+        return float(row.get("latency_s") or 0.0)
+    tokens = row.get("tokens") or {}
+    return float(tokens.get("completion", 0)) + (float(tokens.get("prompt", 0)) if metric == "tokens" else 0.0)
+
+
 def score_of(row: Row, metric: str) -> Mapping[str, Any] | None:
-    """The row's score entry for a metric, or None when it has none (or a NaN value)."""
+    """The row's score entry for a metric, or None when it has none (or a NaN value); the USAGE_METRICS are
+    read from the row itself, unless a scorer of that name scored it."""
     score = (row.get("scores") or {}).get(metric)
+    if score is None and metric in USAGE_METRICS:
+        return {"value": usage_value(row, metric), "passed": True}
     if not isinstance(score, Mapping):
         return None
     value = score.get("value")

@@ -22,7 +22,8 @@ FAIRLEARN = (
 REQUIRE = ("shown_within", "not_shown_beyond")
 FAIRNESS_CI = 0.95  # fairness gates are release gates: an interval unless the suite says ci: false
 GATE_KEYS = {"name", "metric", "ci", "q", "by", "fairlearn", "of", "y_true", "regression", "method", "require", "range"}
-GATE_KEYS |= set(STATS) | {"consistency", "preference", "tolerance", "sets", "max_unparsed_rate", "cluster"}
+PERCENTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}  # quantile gates by name: {metric: latency_s, p95: "<= 2"}
+GATE_KEYS |= set(STATS) | set(PERCENTILES) | {"consistency", "preference", "tolerance", "sets", "max_unparsed_rate", "cluster"}
 _HINT = 'e.g. {metric: rougeL, mean: ">= 0.6", ci: 0.95} or {metric: pii, pass_rate: "== 1.0"}'
 
 
@@ -95,19 +96,25 @@ def _stat_and_condition(spec: Mapping[str, Any]) -> tuple[str, Condition | None]
             raise _fail("a fairlearn gate takes exactly one of 'max' or 'min'", "fairlearn", "e.g. max: 0.1")
         key, op = bounds[0]
         return kind, bound_condition(spec[key], op, key=f"gates.{key}")
-    stats = [k for k in STATS if k in spec]
+    stats = [k for k in (*STATS, *PERCENTILES) if k in spec]
     if not stats:
         if "regression" in spec:
             return "regression", None
         raise _fail(f"gate on '{spec.get('metric')}' names no statistic; use one of {', '.join(STATS)}")
     if len(stats) > 1:
         raise _fail(f"a gate takes one statistic, got {', '.join(stats)}; write one gate per statistic")
-    return stats[0], parse_condition(spec[stats[0]], key=f"gates.{stats[0]}")
+    stat = "quantile" if stats[0] in PERCENTILES else stats[0]
+    return stat, parse_condition(spec[stats[0]], key=f"gates.{stats[0]}")
 
 
 def _q(spec: Mapping[str, Any], stat: str) -> float:
     if stat != "quantile":
         return 0.5
+    named = [PERCENTILES[k] for k in PERCENTILES if k in spec]
+    if named:
+        if "q" in spec:
+            raise _fail("a percentile gate (p50, p95...) takes no 'q'", "q", 'e.g. {metric: latency_s, p95: "<= 2.0"}')
+        return named[0]
     q = spec.get("q")
     if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 <= q <= 1:
         raise _fail(f"a quantile gate needs 'q' in [0, 1], got {q!r}", "q", 'e.g. {metric: bleu, quantile: ">= 20", q: 0.1}')
@@ -210,7 +217,8 @@ def parse_gate(spec: Mapping[str, Any] | GateSpec) -> GateSpec:
         range=_range(spec.get("range")),
         cluster=spec.get("cluster"),
     )
-    return replace(gate, name=str(spec.get("name") or "") or _default_name(gate))
+    percentile = next((f"{metric}-{k}" for k in PERCENTILES if k in spec), "")
+    return replace(gate, name=str(spec.get("name") or "") or percentile or _default_name(gate))
 
 
 def _default_name(g: GateSpec) -> str:

@@ -62,7 +62,7 @@ def _baseline(settings: cfg.Settings, root: Path) -> Any:
         return None
     from llmeval.gate.baseline import load_baseline
 
-    return load_baseline(root / settings.baseline)
+    return load_baseline(root / settings.baseline, history=settings.history_path(root))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from llmeval.records import CaseRecord, GateRecord, Verdict
+from llmeval.records import CaseRecord, GateRecord, Manifest, Verdict
 from llmeval.reporting.output_paths import Fallback
 
 
@@ -35,8 +35,10 @@ def write_outputs(
     compared: Mapping[str, Any] | None,
     *,
     fallback: Fallback | None = None,
+    manifest: Manifest | None = None,
 ) -> list[tuple[str, Path]]:
-    """Write --llmeval-save-baseline and --llmeval-html (plus the comparison page); returns (kind, path).
+    """Write --llmeval-save-baseline and --llmeval-html (plus the comparison page), then the production exports
+    (history, Prometheus, MLflow: ``llmeval.ops.export``); returns (kind, path).
 
     A file that cannot be written goes to `fallback`'s spare path (its message says where); without `fallback`
     the OSError propagates.
@@ -48,7 +50,8 @@ def write_outputs(
         from llmeval.gate.baseline import save_baseline
 
         versions = {r.suite: r.suite_version for r in cases if r.suite_version}
-        meta = {"run_id": settings.run_id, "suite_versions": versions}
+        hashes = {name: entry.get("sha256") for name, entry in manifest.suites.items()} if manifest is not None else {}
+        meta = {"run_id": settings.run_id, "suite_versions": versions, "suite_hashes": hashes}
         path, _ = guard("baseline", root / settings.save_baseline, lambda p: save_baseline(p, case_rows, gates, meta=meta))
         written.append(("baseline", path))
     if settings.html:
@@ -64,4 +67,7 @@ def write_outputs(
             side = html.with_name(f"{html.stem}-compare{html.suffix}")
             side, _ = guard("model comparison", side, lambda p: render_compare_html(dict(compared), p))
             written.append(("model comparison", side))
-    return written
+    from llmeval.ops.export import export_run
+
+    on_error = fallback.messages.append if fallback is not None else None
+    return written + export_run(settings, root, cases, gates, verdict, manifest, written, guard=guard, on_error=on_error)

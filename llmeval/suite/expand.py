@@ -177,10 +177,12 @@ def _check_unique(cases: Sequence[Case]) -> None:
 
 
 def _check_gate_metrics(gates: Sequence[Gate], cases: Sequence[Case], path: str, extra: Sequence[str] = ()) -> None:
+    from llmeval.gate.rows import USAGE_METRICS  # every output has its latency and tokens
+
     names = sorted({s.name for c in cases for s in c.scorers} | set(extra))
     for gate in gates:
         metric = gate.spec.metric
-        if metric not in names:
+        if metric not in names and metric not in USAGE_METRICS:
             raise SuiteError(
                 f"gate '{gate.name}' aggregates metric '{metric}', which no case in this suite scores",
                 path=path,

@@ -112,6 +112,10 @@ class GateSpec(_Strict):
     max: Condition | None = None
     quantile: Condition | None = None
     q: float | None = Field(None, gt=0.0, lt=1.0)
+    p50: Condition | None = Field(None, description="the median (quantile q=0.5), e.g. of latency_s or tokens")
+    p90: Condition | None = Field(None, description="the 90th percentile (quantile q=0.9)")
+    p95: Condition | None = Field(None, description='the 95th percentile, e.g. {metric: latency_s, p95: "<= 2.0"}')
+    p99: Condition | None = Field(None, description="the 99th percentile (quantile q=0.99)")
     pass_rate: Condition | None = None
     leak_rate: Condition | None = None
     ci: float | bool | None = Field(
