@@ -24,10 +24,18 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_scorers(args: argparse.Namespace) -> int:
-    from llmeval.scorers.base import available
+    from llmeval.scorers.base import available, lookup
+    from llmeval.scorers.params import listing
 
-    for name, info in available().items():
-        print(f"{name:<12} {info.summary}")
+    for info in [lookup(name) for name in args.names] or available().values():
+        print("\n".join(listing(info)))
+    return 0
+
+
+def _cmd_backends(args: argparse.Namespace) -> int:
+    from llmeval.backends import listing
+
+    print("\n".join(listing()))
     return 0
 
 
@@ -119,8 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of suite files")
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
     p.set_defaults(func=_cmd_schema)
-    p = sub.add_parser("scorers", help="list the registered scorers")
+    p = sub.add_parser("scorers", help="list the registered scorers: scale, parameters with their types and defaults")
+    p.add_argument("names", nargs="*", metavar="NAME", help="only these scorers")
     p.set_defaults(func=_cmd_scorers)
+    p = sub.add_parser("backends", help="list the model spec prefixes and the options each backend takes")
+    p.set_defaults(func=_cmd_backends)
     p = sub.add_parser("validate", help="load and check suite files without running them")
     p.add_argument("suites", nargs="+")
     add_allow_path(p)

@@ -1,13 +1,16 @@
-"""The scorer protocol, the Score value and the registry of scorers by name."""
+"""The scorer protocol, the Score value and the registry of scorers by name: the built-ins as a table of
+"module:attr" names, plus what `register` adds (a project's conftest, a package's `llmeval.scorers` entry point)."""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from llmeval.errors import ScorerError, unknown_name_hint
+from llmeval.errors import LlmevalError, ScorerError, unknown_name_hint
 
 if TYPE_CHECKING:
     from llmeval.backends.base import Request
@@ -132,44 +135,108 @@ UNKNOWN_SCALE = Scale()
 CHECK = Scale(0.0, 1.0, "higher", binary=True)  # a pass/fail check: 1 = the check holds
 
 
+
 @dataclass(frozen=True)
 class ScorerInfo:
+    """A scorer by name: its factory (a built-in's is a "module:attr" name, imported on first use), the
+    parameter a bare scalar fills (`contains: "30 days"` fills `value`), its scale, and where it came from."""
+
     name: str
-    factory: ScorerFactory
-    shorthand: str | None  # the parameter a bare scalar value fills, e.g. contains: "30 days"
-    summary: str
+    target: str | ScorerFactory
+    shorthand: str | None = None
     scale: Scale = UNKNOWN_SCALE
+    origin: str = "built-in"
+
+    @property
+    def factory(self) -> ScorerFactory:
+        return _imported(self.target) if isinstance(self.target, str) else self.target
+
+    @property
+    def summary(self) -> str:
+        doc = (self.factory.__doc__ or "").strip().splitlines()
+        return doc[0] if doc else ""
 
 
-_REGISTRY: dict[str, ScorerInfo] = {}
+def _builtin(name: str, target: str, scale: Scale, shorthand: str | None = None) -> tuple[str, ScorerInfo]:
+    return name, ScorerInfo(name, f"llmeval.scorers.{target}", shorthand, scale)
 
 
-def register(name: str, *, shorthand: str | None = None, scale: Scale = UNKNOWN_SCALE) -> Callable[[F], F]:
-    """Register a scorer factory under a name usable in suite files, with the scale of its values."""
+_RATIO_UP, _RATIO_DOWN = Scale(0.0, 1.0, "higher"), Scale(0.0, 1.0, "lower")
+_SACREBLEU, _COUNT_DOWN, _OUTCOME = Scale(0.0, 100.0, "higher"), Scale(0.0, None, "lower"), Scale(0.0, 1.0, binary=True)
+
+BUILTINS: Mapping[str, ScorerInfo] = dict(
+    [
+        _builtin("exact", "text:exact", CHECK, shorthand="value"),
+        _builtin("contains", "text:contains", CHECK, shorthand="value"),
+        _builtin("excludes", "text:excludes", CHECK, shorthand="value"),
+        _builtin("regex", "text:regex", CHECK, shorthand="pattern"),
+        _builtin("json", "text:json_", CHECK),
+        _builtin("length", "text:length", Scale(0.0, None)),
+        _builtin("bleu", "metrics:bleu", _SACREBLEU),
+        _builtin("chrf", "metrics:chrf", _SACREBLEU),
+        _builtin("ter", "metrics:ter", Scale(0.0, None, "lower")),
+        _builtin("rouge1", "metrics:rouge1", _RATIO_UP),
+        _builtin("rouge2", "metrics:rouge2", _RATIO_UP),
+        _builtin("rougeL", "metrics:rougeL", _RATIO_UP),
+        _builtin("rougeLsum", "metrics:rougeLsum", _RATIO_UP),
+        _builtin("similarity", "similarity:similarity", Scale(-1.0, 1.0, "higher")),
+        _builtin("self_consistency", "consistency:self_consistency", _RATIO_DOWN),
+        _builtin("hallucination", "hallucination:hallucination", _RATIO_DOWN),
+        _builtin("judge", "judge:judge", _RATIO_UP),
+        _builtin("decision", "outcome:decision", _OUTCOME),
+        _builtin("refusal", "outcome:refusal", _OUTCOME),
+        _builtin("sentiment", "outcome:sentiment", Scale(-1.0, 1.0)),
+        _builtin("pii", "pii:pii", _COUNT_DOWN),
+        _builtin("no_leak", "pii:no_leak", _COUNT_DOWN, shorthand="secrets"),
+        _builtin("stereotype", "stereotype:stereotype", Scale(0.0, 1.0, "lower", binary=True), shorthand="model"),
+    ]
+)
+"""The built-in scorers as data: each module is imported only when its scorer is built or listed."""
+
+_REGISTERED: dict[str, ScorerInfo] = {}  # by register(): a project's conftest, or a package's entry point
+
+
+def register(
+    name: str, *, shorthand: str | None = None, scale: Scale = UNKNOWN_SCALE, override: bool = False
+) -> Callable[[F], F]:
+    """Register a scorer factory under a name usable in suite files, with the scale of its values.
+
+    A name already taken (a built-in, or another package's scorer) is an error unless `override=True`
+    says the replacement is meant; the same factory registered again (its module imported again) is not.
+    """
 
     def deco(factory: F) -> F:
-        doc = (factory.__doc__ or "").strip().splitlines()
-        _REGISTRY[name] = ScorerInfo(name, factory, shorthand, doc[0] if doc else "", scale)
+        where = f"{getattr(factory, '__module__', '?')}.{getattr(factory, '__qualname__', repr(factory))}"
+        taken = _REGISTERED.get(name) or BUILTINS.get(name)
+        if taken is not None and not override and taken.origin != where:
+            raise LlmevalError(
+                f"cannot register scorer '{name}' from {where}: the name is taken by {taken.origin} scorer '{name}'; "
+                f"choose another name, or replace it on purpose with register({name!r}, override=True)"
+            )
+        _REGISTERED[name] = ScorerInfo(name, factory, shorthand, scale, origin=where)
         return factory
 
     return deco
 
 
 def available() -> dict[str, ScorerInfo]:
-    """Every registered scorer, built-in and from the `llmeval.scorers` entry point group."""
-    _load_builtins()
-    return dict(sorted(_REGISTRY.items()))
+    """Every scorer by name, built-in and from the `llmeval.scorers` entry point group (no scorer module is imported)."""
+    _load_entry_points()
+    return dict(sorted({**BUILTINS, **_REGISTERED}.items()))
 
 
 def lookup(name: str) -> ScorerInfo:
-    scorers = available()
-    if name not in scorers:
-        raise ScorerError(f"unknown scorer '{name}'", key=name, hint=unknown_name_hint(name, list(scorers)))
-    return scorers[name]
+    _load_entry_points()
+    found = _REGISTERED.get(name) or BUILTINS.get(name)
+    if found is None:
+        raise ScorerError(f"unknown scorer '{name}'", key=name, hint=unknown_name_hint(name, list(available())))
+    return found
 
 
 def build(name: str, params: Any) -> Scorer:
     """Build a scorer from its suite entry: a mapping of parameters, or a scalar for the shorthand."""
+    from llmeval.scorers.params import checked
+
     info = lookup(name)
     if not isinstance(params, Mapping):
         if info.shorthand is None:
@@ -179,8 +246,9 @@ def build(name: str, params: Any) -> Scorer:
                 hint=f"write it as `- {name}: {{min: 0.5}}`",
             )
         params = {info.shorthand: params}
+    kwargs = checked(info, params)
     try:
-        return info.factory(**params)
+        return info.factory(**kwargs)
     except TypeError as exc:
         raise ScorerError(f"bad parameters for scorer '{name}': {exc}", key=name, hint=_params_hint(info)) from None
     except ValueError as exc:
@@ -188,33 +256,29 @@ def build(name: str, params: Any) -> Scorer:
 
 
 def _params_hint(info: ScorerInfo) -> str:
-    import inspect
+    from llmeval.scorers.params import names
 
-    params = [p for p in inspect.signature(info.factory).parameters if p != "self"]
-    return f"'{info.name}' accepts: {', '.join(params)}"
-
-
-_builtins_loaded = False
+    return f"'{info.name}' accepts: {', '.join(names(info))}"
 
 
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    _builtins_loaded = True
+@functools.cache
+def _imported(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@functools.cache
+def _load_entry_points() -> None:
+    """Import the `llmeval.scorers` entry points once per process; importing one registers its scorers."""
     from importlib.metadata import entry_points
 
-    from llmeval.scorers import (  # noqa: F401  (they register themselves)
-        consistency,
-        hallucination,
-        judge,
-        metrics,
-        outcome,
-        pii,
-        similarity,
-        stereotype,
-        text,
-    )
-
     for ep in entry_points(group="llmeval.scorers"):
-        ep.load()
+        try:
+            ep.load()
+        except LlmevalError:
+            raise
+        except Exception as exc:
+            raise LlmevalError(
+                f"the scorer entry point '{ep.name} = {ep.value}' (group llmeval.scorers) failed to load: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc

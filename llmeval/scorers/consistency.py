@@ -18,7 +18,7 @@ from typing import Any
 
 from llmeval.backends.base import GenerationConfig, Request
 from llmeval.hallucination import claims as T
-from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
+from llmeval.scorers.base import Sample, Score, Threshold
 from llmeval.scorers.context import ScoringContext, shared_context
 from llmeval.scorers.similarity import default_model_path
 
@@ -123,7 +123,6 @@ def fact_agreement(claim: str, answer: str) -> float:
     return kept / total
 
 
-@register("self_consistency", scale=Scale(0.0, 1.0, "lower"))
 def self_consistency(
     samples: int = 5, temperature: float = 1.0, model: str | None = None, generator: str | None = None,
     max: float | None = 0.5, min: float | None = None,

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from llmeval.hallucination import claims as T
 from llmeval.hallucination.grounding import CLAIM_THRESHOLD, ClaimCheck
-from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
+from llmeval.scorers.base import Sample, Score, Threshold
 from llmeval.scorers.context import ScoringContext, shared_context
 from llmeval.scorers.similarity import default_model_path
 
-METHODS = ("grounding", "nli", "judge")
+Method = Literal["grounding", "nli", "judge"]
+METHODS: tuple[str, ...] = get_args(Method)
 VOTE_THRESHOLD = 0.5  # nli and judge: a claim is unsupported when its entailment (or its share of votes) is below half
 MAX_WORDS = 10_000  # of the output and of the source; beyond, the text is cut and the score reports `truncated`
 CLAIM_PROMPT = """You check a text's claims against a source. For each numbered claim, decide whether the source supports it.
@@ -161,9 +162,8 @@ def _vote(claim: str, votes: list[tuple[bool, str]]) -> ClaimCheck:
     return ClaimCheck(claim, len(against) / len(votes), "; ".join(r for r in against if r)[:300] or "(judge)")
 
 
-@register("hallucination", scale=Scale(0.0, 1.0, "lower"))
 def hallucination(
-    method: str = "grounding", source: str = "auto", model: str | None = None, max: float | None = 0.0,
+    method: Method = "grounding", source: str = "auto", model: str | None = None, max: float | None = 0.0,
     min: float | None = None, claim_threshold: float | None = None, votes: int = 1, retries: int = 2,
     chunk_words: int = 300, constrain: bool = True,
 ) -> HallucinationScorer:  # fmt: skip

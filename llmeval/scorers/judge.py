@@ -20,12 +20,12 @@ from __future__ import annotations
 import statistics
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from llmeval.errors import LlmevalError
 from llmeval.judge.ask import Question, ask
 from llmeval.judge.parse import Preference, Rating, preference, preference_format, rating, rating_format
-from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
+from llmeval.scorers.base import Sample, Score, Threshold
 from llmeval.scorers.context import ScoringContext, shared_context
 
 RATE_PROMPT = """You are an evaluator. Criteria: {criteria}
@@ -154,10 +154,9 @@ def _win(p: Preference, output_label: str) -> float:
     return 0.5 if p.winner == "tie" else float(p.winner == output_label)
 
 
-@register("judge", scale=Scale(0.0, 1.0, "higher"))
 def judge(
     model: str, criteria: str = "helpfulness and correctness", rubric: str = "", scale: Sequence[float] = (1, 5),
-    mode: str = "rating", votes: int = 1, retries: int = 2, min: float | None = None, max: float | None = None,
+    mode: Literal["rating", "pairwise"] = "rating", votes: int = 1, retries: int = 2, min: float | None = None, max: float | None = None,
     constrain: bool = True, max_order_disagreement: float = 0.2, max_vote_spread: float = 0.25,
 ) -> JudgeScorer:  # fmt: skip
     """An LLM judge's rating (0..1 from the rubric's scale) or pairwise win rate against the reference."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
+from llmeval.scorers.base import Sample, Score, Threshold
 
 MAX_SCORED_CHARS = 20_000  # reference metrics score this many characters of the output and of each reference
 
@@ -60,19 +60,16 @@ class SacrebleuScorer:
         return Score(self.name, value, self.threshold, self.threshold.check(value), why + _cut_note(cut), signature, cut)
 
 
-@register("bleu", scale=Scale(0.0, 100.0, "higher"))
 def bleu(min: float | None = None, max: float | None = None) -> SacrebleuScorer:
     """Sentence BLEU (sacrebleu, 0-100, effective order) against the references."""
     return SacrebleuScorer("bleu", Threshold(min, max))
 
 
-@register("chrf", scale=Scale(0.0, 100.0, "higher"))
 def chrf(min: float | None = None, max: float | None = None) -> SacrebleuScorer:
     """Sentence chrF (sacrebleu, 0-100) against the references."""
     return SacrebleuScorer("chrf", Threshold(min, max))
 
 
-@register("ter", scale=Scale(0.0, None, "lower"))
 def ter(min: float | None = None, max: float | None = None) -> SacrebleuScorer:
     """Translation edit rate (sacrebleu, lower is better): use max."""
     return SacrebleuScorer("ter", Threshold(min, max))
@@ -120,5 +117,4 @@ def _rouge_factory(kind: str) -> Any:
     return factory
 
 
-for _kind in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
-    register(_kind, scale=Scale(0.0, 1.0, "higher"))(_rouge_factory(_kind))
+rouge1, rouge2, rougeL, rougeLsum = (_rouge_factory(kind) for kind in ("rouge1", "rouge2", "rougeL", "rougeLsum"))

@@ -11,10 +11,12 @@ import re
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
 
 from llmeval.errors import MissingDependency
-from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
+from llmeval.scorers.base import Sample, Score, Threshold
 
 REPORT = Threshold()  # an outcome is evidence for the gates, not a per-case pass/fail
 DEFAULT_REFUSALS = (
@@ -89,9 +91,19 @@ def _alternation(words: tuple[str, ...], case_sensitive: bool) -> re.Pattern[str
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)", 0 if case_sensitive else re.IGNORECASE)
 
 
-@register("decision", scale=Scale(0.0, 1.0, binary=True))
+def _labels_as_text(value: Any) -> Any:
+    """YAML reads `yes:`/`no:` and numbers as non-strings: labels and synonyms are text, as `_choices` makes them."""
+    if not isinstance(value, Mapping):
+        return value
+    return {str(k): v if isinstance(v, (str, list, tuple)) or v is None else str(v) for k, v in value.items()}
+
+
+Labels = Annotated[Mapping[str, str | Sequence[str]], BeforeValidator(_labels_as_text)]
+"""label -> a synonym or a list of synonyms, e.g. {approve: [approved, APPROVED], deny: [denied, declined]}"""
+
+
 def decision(
-    choices: Mapping[str, Any] | None = None,
+    choices: Labels | None = None,
     positive: str | None = None,
     pattern: str | None = None,
     case_sensitive: bool = False,
@@ -130,7 +142,6 @@ class RefusalScorer:
         )
 
 
-@register("refusal", scale=Scale(0.0, 1.0, binary=True))
 def refusal(patterns: Sequence[str] | None = None, name: str = "refusal") -> RefusalScorer:
     """Whether the output refuses (1) or answers (0), by regex patterns (case-insensitive)."""
     chosen = tuple(patterns) if patterns else DEFAULT_REFUSALS
@@ -170,7 +181,6 @@ class SentimentScorer:
         return Score(self.name, value, self.threshold, ok, f"VADER compound {value:.3f}", SENTIMENT_SIGNATURE)
 
 
-@register("sentiment", scale=Scale(-1.0, 1.0))
 def sentiment(min: float | None = None, max: float | None = None, name: str = "sentiment") -> SentimentScorer:
     """Sentiment of the output: VADER's compound score in [-1, 1] (vaderSentiment, bundled lexicon)."""
     return SentimentScorer(name, Threshold(min, max))

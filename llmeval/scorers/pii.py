@@ -9,13 +9,14 @@ import difflib
 import re
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from llmeval.errors import ScorerError
 from llmeval.pii.text import loose, mask, normalise
-from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
+from llmeval.scorers.base import Sample, Score, Threshold
 
-FORBID_MODES = ("any", "from_context")
+Forbid = Literal["any", "from_context"]
+FORBID_MODES: tuple[str, ...] = get_args(Forbid)
 ALLOW_MODES = (None, "from_user")
 # A record field whose key contains one of these names holds that PII type, detected or not.
 KEY_HINTS = (("email", "EMAIL_ADDRESS"), ("phone", "PHONE_NUMBER"), ("mobile", "PHONE_NUMBER"),
@@ -235,11 +236,10 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-@register("pii", scale=Scale(0.0, None, "lower"))
 def pii(
     *,
-    forbid: str = "any",
-    allow: str | None = None,
+    forbid: Forbid = "any",
+    allow: Literal["from_user"] | None = None,
     entities: Sequence[str] | None = None,
     min_score: float = 0.5,
     allow_values: Sequence[str] | None = None,
@@ -313,7 +313,6 @@ def leak_kind(secret: str, output: str, min_run: int) -> str | None:
     return None
 
 
-@register("no_leak", shorthand="secrets", scale=Scale(0.0, None, "lower"))
 def no_leak(
     *,
     secrets: Sequence[str] | str | None = None,

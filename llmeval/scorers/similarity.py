@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmeval.errors import MissingDependency
-from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
+from llmeval.scorers.base import Sample, Score, Threshold
 from llmeval.scorers.context import ScoringContext, shared_context
 
 SIGNATURE = "all-MiniLM-L6-v2|mean-pool|cosine"
@@ -70,7 +70,6 @@ class SimilarityScorer:
         return Score(self.name, value, self.threshold, self.threshold.check(value), why, SIGNATURE)
 
 
-@register("similarity", scale=Scale(-1.0, 1.0, "higher"))
 def similarity(min: float | None = None, max: float | None = None, model: str | None = None) -> SimilarityScorer:
     """Semantic similarity (cosine, -1..1) of output and closest reference, with sentence embeddings."""
     return SimilarityScorer("similarity", Threshold(min, max), model)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
-from llmeval.scorers.base import Sample, Scale, Score, Threshold, register
+from llmeval.scorers.base import Sample, Score, Threshold
 from llmeval.scorers.context import ScoringContext, shared_context
 from llmeval.scorers.outcome import REPORT, unparsed
 
@@ -58,7 +58,6 @@ class StereotypeScorer:
         ctx.pool.load("causal", self.model)
 
 
-@register("stereotype", shorthand="model", scale=Scale(0.0, 1.0, "lower", binary=True))
 def stereotype(model: str, name: str = "stereotype") -> StereotypeScorer:
     """1 when a causal LM (hf path or hub id) prefers the stereotypical sentence of the case's pair."""
     return StereotypeScorer(name, model.removeprefix("hf:"))

@@ -6,9 +6,9 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from llmeval.scorers.base import CHECK, Sample, Scale, Score, Threshold, register
+from llmeval.scorers.base import Sample, Score, Threshold
 
 PASS = Threshold(min=1.0)
 
@@ -37,7 +37,6 @@ def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-@register("exact", shorthand="value", scale=CHECK)
 def exact(value: str | None = None, case_sensitive: bool = True, strip: bool = True) -> CheckScorer:
     """The output equals the reference (any of them) or the given value."""
 
@@ -59,8 +58,7 @@ def _as_list(value: str | Sequence[str]) -> list[str]:
     return items
 
 
-@register("contains", shorthand="value", scale=CHECK)
-def contains(value: str | Sequence[str], mode: str = "all", case_sensitive: bool = True) -> CheckScorer:
+def contains(value: str | Sequence[str], mode: Literal["all", "any"] = "all", case_sensitive: bool = True) -> CheckScorer:
     """The output contains the given text(s): all of them (mode: all) or at least one (mode: any)."""
     needles = _as_list(value)
     if mode not in ("all", "any"):
@@ -78,7 +76,6 @@ def contains(value: str | Sequence[str], mode: str = "all", case_sensitive: bool
     return CheckScorer("contains", check)
 
 
-@register("excludes", shorthand="value", scale=CHECK)
 def excludes(value: str | Sequence[str], case_sensitive: bool = False) -> CheckScorer:
     """The output contains none of the given texts."""
     needles = _as_list(value)
@@ -91,7 +88,6 @@ def excludes(value: str | Sequence[str], case_sensitive: bool = False) -> CheckS
     return CheckScorer("excludes", check)
 
 
-@register("regex", shorthand="pattern", scale=CHECK)
 def regex(pattern: str, ignore_case: bool = False, fullmatch: bool = False, negate: bool = False) -> CheckScorer:
     """The output matches the regular expression (searched anywhere unless fullmatch)."""
     try:
@@ -113,7 +109,6 @@ def regex(pattern: str, ignore_case: bool = False, fullmatch: bool = False, nega
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
-@register("json", scale=CHECK)
 def json_(schema: dict[str, Any] | None = None, extract: bool = True) -> CheckScorer:
     """The output is valid JSON (optionally inside a ``` fence), optionally valid against a JSON Schema."""
     validator = None
@@ -155,8 +150,7 @@ class LengthScorer:
         return Score(self.name, float(size), self.threshold, ok, f"{size} {self.unit} (want {self.threshold.describe()})")
 
 
-@register("length", scale=Scale(0.0, None))
-def length(min: float | None = None, max: float | None = None, unit: str = "words") -> LengthScorer:
+def length(min: float | None = None, max: float | None = None, unit: Literal["words", "chars"] = "words") -> LengthScorer:
     """The output's length in words (or chars) lies within [min, max]."""
     if unit not in ("words", "chars"):
         raise ValueError(f"unit must be 'words' or 'chars', got {unit!r}")

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema
 
+from llmeval.scorers.params import ENTRY_DESCRIPTION
 from llmeval.suite.budget import DEFAULT, MAX_CASES, Budget
 
+SCORER_ENTRY = "x-llmeval-scorer-entry"
 ScorerEntry = Annotated[
     dict[str, Any],
-    Field(
-        min_length=1,
-        max_length=1,
-        description="One scorer: its registered name mapped to its parameters, e.g. {rougeL: {min: 0.5}}",
-    ),
+    Field(min_length=1, max_length=1, description=ENTRY_DESCRIPTION),
+    WithJsonSchema({SCORER_ENTRY: True}),  # json_schema() puts each scorer's typed parameters here
 ]
 
 
@@ -245,8 +244,22 @@ class SuiteSpec(_Strict):
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of a suite file."""
-    schema = SuiteSpec.model_json_schema()
+    """The JSON Schema of a suite file, each scorer's parameters typed (the installed scorers, built-in and third-party)."""
+    from llmeval.scorers.base import available
+    from llmeval.scorers.params import entry_schema
+
+    entry, defs = entry_schema(available().values())
+    schema: dict[str, Any] = _with_entry_refs(SuiteSpec.model_json_schema())
+    schema["$defs"] = {**schema.get("$defs", {}), **defs, "ScorerEntry": entry}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "llmeval suite"
     return schema
+
+
+def _with_entry_refs(node: Any) -> Any:
+    """The schema with each scorer entry placeholder replaced by a reference to the typed ScorerEntry."""
+    if isinstance(node, dict):
+        return {"$ref": "#/$defs/ScorerEntry"} if SCORER_ENTRY in node else {k: _with_entry_refs(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_entry_refs(v) for v in node]
+    return node

@@ -133,5 +133,5 @@ def test_no_leak_parameter_errors(params, message):
 
 
 def test_both_scorers_are_registered():
-    assert {"pii", "no_leak"} <= set(base._REGISTRY)
-    assert base._REGISTRY["no_leak"].shorthand == "secrets"
+    assert {"pii", "no_leak"} <= set(base.available())
+    assert base.lookup("no_leak").shorthand == "secrets"
