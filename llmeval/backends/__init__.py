@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+import functools
+import importlib
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,59 +26,85 @@ __all__ = [
     "backend_secrets",
     "cache_key",
     "merge_limits",
+    "listing",
+    "options_of",
     "prefixes",
+    "register",
     "resolve",
     "split_spec",
 ]
 
 BackendFactory = Callable[..., Backend]
+"""A Backend subclass (or a function) called as factory(target, root=root, **the options it declares)."""
+
+BUILTINS: Mapping[str, str] = {
+    "hf": "llmeval.backends.hf:HFBackend",
+    "vllm": "llmeval.backends.vllm:VLLMBackend",
+    "python": "llmeval.backends.python:CallableBackend",
+    "openai": "llmeval.backends.openai:OpenAIBackend",
+    "replay": "llmeval.backends.replay:ReplayBackend",
+    "replay-redacted": "llmeval.backends.replay:RedactedReplayBackend",
+}
+"""The built-in spec prefixes as data: a backend's module is imported only when a spec uses it (or it is listed)."""
+
+_REGISTERED: dict[str, BackendFactory] = {}  # by register(): the `llmeval.backends` entry points, a conftest
 
 
-def _hf(target: str, root: Path, **options: Any) -> Backend:
-    from llmeval.backends.hf import HFBackend
-
-    return HFBackend(target, root=root, **options)
-
-
-def _vllm(target: str, root: Path, **options: Any) -> Backend:
-    from llmeval.backends.vllm import VLLMBackend
-
-    return VLLMBackend(target, root=root, **options)
-
-
-def _python(target: str, root: Path, **options: Any) -> Backend:
-    from llmeval.backends.python import CallableBackend
-
-    return CallableBackend(target, root=root, **options)
+def register(prefix: str, factory: BackendFactory, *, override: bool = False) -> None:
+    """Make `<prefix>:<target>` specs build with `factory`; a taken prefix is an error unless `override=True`."""
+    taken = _REGISTERED.get(prefix) or BUILTINS.get(prefix)
+    if taken is not None and taken is not factory and not override:
+        where = taken if isinstance(taken, str) else f"{taken.__module__}.{taken.__qualname__}"
+        raise BackendError(
+            f"cannot register backend prefix '{prefix}:' for {factory.__module__}.{factory.__qualname__}: it is taken "
+            f"by {where}; choose another prefix, or replace it on purpose (override=True, or `override = True` on the class)"
+        )
+    _REGISTERED[prefix] = factory
 
 
-def _openai(target: str, root: Path, **options: Any) -> Backend:
-    from llmeval.backends.openai import OpenAIBackend
-
-    return OpenAIBackend(target, root=root, **options)
-
-
-def _replay(target: str, root: Path, **options: Any) -> Backend:
-    from llmeval.backends.replay import ReplayBackend
-
-    return ReplayBackend(target, root=root, **options)
-
-
-def _replay_redacted(target: str, root: Path, **options: Any) -> Backend:
-    from llmeval.backends.replay import ReplayBackend
-
-    return ReplayBackend(target, root=root, accept_redacted=True, **options)
-
-
-def prefixes() -> dict[str, BackendFactory]:
-    """The known spec prefixes: built-ins plus the `llmeval.backends` entry point group."""
+@functools.cache
+def _load_entry_points() -> None:
+    """Import the `llmeval.backends` entry points once per process, each registered under its name."""
     from importlib.metadata import entry_points
 
-    found: dict[str, BackendFactory] = {"hf": _hf, "vllm": _vllm, "python": _python, "openai": _openai, "replay": _replay,
-                                        "replay-redacted": _replay_redacted}  # fmt: skip
     for ep in entry_points(group="llmeval.backends"):
-        found[ep.name] = ep.load()
-    return found
+        try:
+            factory = ep.load()
+        except Exception as exc:
+            raise BackendError(
+                f"the backend entry point '{ep.name} = {ep.value}' (group llmeval.backends) failed to load: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        register(ep.name, factory, override=bool(getattr(factory, "override", False)))
+
+
+def prefixes() -> dict[str, BackendFactory | str]:
+    """The known spec prefixes: built-ins ("module:attr", not imported) plus registered and entry point ones."""
+    _load_entry_points()
+    return {**BUILTINS, **_REGISTERED}
+
+
+def factory_for(prefix: str, spec: str | None = None) -> BackendFactory:
+    known = prefixes()
+    if prefix not in known:
+        close = difflib.get_close_matches(prefix, list(known), n=1)
+        hint = f"did you mean '{close[0]}:'? " if close else ""
+        where = f" in '{spec}'" if spec else ""
+        raise BackendError(f"unknown model spec prefix '{prefix}:'{where}; {hint}known: {', '.join(known)}")
+    found = known[prefix]
+    return _imported(found) if isinstance(found, str) else found
+
+
+@functools.cache
+def _imported(target: str) -> BackendFactory:
+    module, _, attr = target.partition(":")
+    factory: BackendFactory = getattr(importlib.import_module(module), attr)
+    return factory
+
+
+def options_of(factory: BackendFactory) -> dict[str, str]:
+    """The run settings a backend takes, each with what it does there (its `options`; none declared: none)."""
+    return dict(getattr(factory, "options", {}))
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -90,11 +118,29 @@ def split_spec(spec: str) -> tuple[str, str]:
 
 
 def resolve(spec: str, *, root: Path, **options: Any) -> Backend:
-    """Build the backend for a model spec; raises BackendError naming the spec and what was tried."""
+    """Build the backend for a model spec, passing it the options it declares; BackendError naming the spec if it cannot."""
     prefix, target = split_spec(spec)
-    known = prefixes()
-    if prefix not in known:
-        close = difflib.get_close_matches(prefix, list(known), n=1)
-        hint = f"did you mean '{close[0]}:'? " if close else ""
-        raise BackendError(f"unknown model spec prefix '{prefix}:' in '{spec}'; {hint}known: {', '.join(known)}")
-    return known[prefix](target, root, **options)
+    factory = factory_for(prefix, spec)
+    declared = options_of(factory)
+    backend = factory(target, root=root, **{name: value for name, value in options.items() if name in declared})
+    if not isinstance(backend, Backend):
+        raise BackendError(
+            f"model spec '{spec}': the '{prefix}:' backend built a {type(backend).__name__}, not a llmeval.backends.Backend; "
+            "subclass Backend (it gives load, secrets, close and identity their defaults)"
+        )
+    return backend
+
+
+def listing() -> list[str]:
+    """What `llmeval backends` prints: each prefix, what it is, and the options (run settings) it takes."""
+    lines = []
+    for prefix in prefixes():
+        factory = factory_for(prefix)
+        doc = (factory.__doc__ or "").strip().splitlines()
+        lines.append(f"{prefix + ':':<17} {doc[0] if doc else ''}")
+        declared = options_of(factory)
+        for name, help_text in declared.items():
+            lines.append(f"  {name:<15} {help_text}")
+        if not declared:
+            lines.append("  (no options)")
+    return lines

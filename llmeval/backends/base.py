@@ -1,12 +1,12 @@
-"""The Backend protocol: a batch of requests in, generations (text, tokens, latency) out."""
+"""The Backend contract (a base class with defaults): a batch of requests in, generations (text, tokens, latency) out."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from llmeval.backends.limits import Limits
@@ -116,29 +116,51 @@ class Generation:
 OnResult = Callable[[int, Generation], None]
 
 
-class Backend(Protocol):
-    """Generates text for batches of requests. `identity` changes whenever the model's outputs could.
+class Backend:
+    """The backend contract, with its defaults: a batch of requests in, generations out.
 
-    A backend may also have `load()` (load weights before generating); the plan calls it, when present,
-    before the progress clock starts; and `secrets() -> list[str]` (API keys it sends), which the run
-    masks wherever they would appear (see `backend_secrets`).
+    Subclass it and implement `generate`; override the rest as needed:
+
+    - `identity()` changes whenever the model's outputs could (weights, engine arguments); the spec by default.
+    - `load()` loads weights before generating: the plan calls it before the progress clock starts.
+    - `secrets()` lists what it sends that must never be shown (API keys): the run masks them everywhere.
+    - `close()` frees what it holds at the end of the run.
+    - `options` names the run settings (`Settings` fields, e.g. "timeout") its constructor takes, each with
+      what it does for this backend: `resolve` passes exactly those, and `llmeval backends` lists them.
+    - `takes_limits`: `generate` gets `limits=` (timeout, retries, the run deadline); set False for one that
+      cannot honour them, and it is called without.
+    - `sees_vars`: the case vars reach the backend (a `python:` app), so they join the cache key.
+    - `distributable`: it can be rebuilt from (spec, options) in another process (the Ray engine).
+    - `override`: on a class registered under a built-in prefix, says the replacement is meant.
     """
 
+    options: ClassVar[Mapping[str, str]] = {}
+    takes_limits: ClassVar[bool] = True
+    override: ClassVar[bool] = False
+    sees_vars: bool = False
+    distributable: bool = False
     spec: str
     label: str
-    sees_vars: bool
 
-    def identity(self) -> str: ...
+    def identity(self) -> str:
+        return self.spec
+
+    def load(self) -> None:
+        return None
+
+    def secrets(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        return None
 
     def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
         """Generate every request, calling on_result(index, generation) once each as it finishes.
 
         `limits` bound each request (timeout, retries) and the run (deadline); a request they stop is
-        reported with an error. A backend whose generate takes no `limits` is called without them.
+        reported with an error.
         """
-        ...
-
-    def close(self) -> None: ...
+        raise NotImplementedError(f"{type(self).__name__} must implement generate()")
 
 
 def cache_key(backend_identity: str, request: Request, *, with_vars: bool, extra: str = "") -> str:
@@ -164,7 +186,6 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     return text[:cut]
 
 
-def backend_secrets(backend: object) -> list[str]:
+def backend_secrets(backend: Backend) -> list[str]:
     """The secrets (API keys) a backend sends, for the run to mask in every output; [] when it has none."""
-    secrets = getattr(backend, "secrets", None)
-    return [s for s in secrets() if s] if callable(secrets) else []
+    return [s for s in backend.secrets() if s]

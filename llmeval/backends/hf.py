@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from llmeval.backends.base import Generation, GenerationConfig, OnResult, Request, cut_at_stop
+from llmeval.backends.base import Backend, Generation, GenerationConfig, OnResult, Request, cut_at_stop
 from llmeval.backends.hf_decode import Decoded, Decoder, Job, continuous
 from llmeval.backends.limits import Limits
 from llmeval.config import BATCHING_MODES
@@ -36,10 +36,15 @@ FULL_HASH_LIMIT = 256 * 1024 * 1024
 AUTO_BATCHING = {"cpu": "pruned", "cuda": "static"}
 
 
-class HFBackend:
-    """A transformers causal LM. Loads lazily: a fully cached run never imports torch."""
+class HFBackend(Backend):
+    """A transformers causal LM (local folder or hub id in the HF cache). Loads lazily: a fully cached run never imports torch."""
 
-    sees_vars = False
+    options = {
+        "batch_size": "requests per batch (default auto: batches fill a token budget, halved on out-of-memory)",
+        "threads": "torch CPU threads (default: the cores other processes leave free)",
+        "timeout": "seconds one batch may take (default: none; max_new_tokens bounds it)",
+        "batching": "decoding: auto (default), static, pruned (drop finished rows), continuous",
+    }
     distributable = True  # rebuilt from (spec, options) in a Ray actor under --llmeval-engine ray
     pad_ratio: int | None = CPU_PAD_RATIO  # None: batches close on the token budget only (as before)
 
@@ -53,7 +58,6 @@ class HFBackend:
         threads: int | None = None,
         timeout: float | None = None,
         batching: str = "auto",
-        **_: Any,
     ) -> None:
         if batching not in BATCHING_MODES:
             raise BackendError(f"hf: batching must be one of {', '.join(BATCHING_MODES)}, got {batching!r}")
@@ -79,9 +83,6 @@ class HFBackend:
         return self._identity
 
     # -- generation ---------------------------------------------------------------------------
-    def secrets(self) -> list[str]:
-        return []
-
     def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
         self.load()
         bounds = (limits or Limits()).over(self.defaults)

@@ -26,15 +26,18 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from llmeval.backends.base import Generation, OnResult, OutputFormat, Request, cut_at_stop
+from llmeval.backends.base import Backend, Generation, OnResult, OutputFormat, Request, cut_at_stop
 from llmeval.backends.fleet import Fleet, Replica
 from llmeval.backends.keys import DEFAULT_KEY_VARIABLES, KeyPolicy
 from llmeval.backends.limits import DEFAULT_TIMEOUT_S, Limits
 from llmeval.backends.ratelimit import estimate_tokens
 from llmeval.errors import BackendError
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_RETRIES = 3
 SPEC_EXAMPLE = "openai:http://127.0.0.1:8000/v1#my-model"
@@ -57,10 +60,24 @@ class _Attempt:
     status: int | None = None  # the HTTP status of an error answer
 
 
-class OpenAIBackend:
-    """Sends completions (prompt) or chat completions (messages) with bounded concurrency and retries."""
+class OpenAIBackend(Backend):
+    """An OpenAI-compatible server, or a fleet of them serving one model: completions or chat completions.
 
-    sees_vars = False
+    `transport` (an httpx.AsyncBaseTransport) replaces the network, for tests and custom clients.
+    """
+
+    options = {
+        "concurrency": "requests in flight at once (default 8)",
+        "timeout": f"seconds of wall time per attempt, body included (default {DEFAULT_TIMEOUT_S:g})",
+        "retries": f"further attempts after a timeout, transport error, 429 or 5xx (default {DEFAULT_RETRIES})",
+        "allow_hosts": "hosts that may receive the API key (loopback always may)",
+        "api_key_env": "NAME or HOST=NAME: the variable holding the API key (default LLMEVAL_API_KEY, then OPENAI_API_KEY)",
+        "balance": "how a fleet spreads requests: least-outstanding (default) or round-robin",
+        "rpm": "requests a minute to each base URL",
+        "tpm": "tokens (prompt + completion) a minute to each base URL",
+        "model_ids": "NAME=ID: the id vouched for a served model name, its cache identity instead of the URLs",
+        "openai_format": "how a judge's output format is asked for: response_format (default), vllm, off",
+    }
 
     def __init__(
         self,
@@ -78,7 +95,7 @@ class OpenAIBackend:
         tpm: float | None = None,
         model_ids: Sequence[str] = (),
         openai_format: str | None = None,
-        **_: Any,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.spec = f"openai:{target}"
         self.format_mode = openai_format or FORMAT_MODES[0]
@@ -96,6 +113,7 @@ class OpenAIBackend:
         self.concurrency = max(1, int(concurrency or 8))
         self.defaults = Limits(DEFAULT_TIMEOUT_S if timeout is None else timeout, DEFAULT_RETRIES if retries is None else retries)
         self.backoff = float(backoff)
+        self.transport = transport
         self.policy = KeyPolicy(tuple(allow_hosts), tuple(api_key_env))
         for url in self.base_urls:  # the key policy holds for every URL: BackendError if a key must be withheld
             self.policy.key_for(url, self.spec)
@@ -119,9 +137,6 @@ class OpenAIBackend:
     def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
         asyncio.run(self._generate_async(requests, on_result, (limits or Limits()).over(self.defaults)))
 
-    def close(self) -> None:
-        return None
-
     def _keys(self) -> dict[str, str | None]:
         """The key for each base URL (the policy may pick a variable per host, or none)."""
         return {url: self.policy.key_for(url, self.spec)[0] for url in self.base_urls}
@@ -132,7 +147,7 @@ class OpenAIBackend:
         gate = asyncio.Semaphore(self.concurrency)
         pool = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         keys = self._keys()
-        async with httpx.AsyncClient(timeout=limits.timeout, limits=pool) as client:
+        async with httpx.AsyncClient(timeout=limits.timeout, limits=pool, transport=self.transport) as client:
 
             async def one(index: int, request: Request) -> None:
                 async with gate:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from llmeval.backends.base import Generation, OnResult, Request, cut_at_stop
+from llmeval.backends.base import Backend, Generation, OnResult, Request, cut_at_stop
 from llmeval.backends.limits import DEFAULT_TIMEOUT_S, Limits
 from llmeval.backends.pool import BoundedRun, DaemonThreads, LoopThread
 from llmeval.errors import BackendError
@@ -22,8 +22,8 @@ from llmeval.errors import BackendError
 FORMAT_PARAMETER = "output_format"
 
 
-class CallableBackend:
-    """Calls `fn(prompt_or_messages, vars)` per request on daemon threads (sync) or one event loop (async).
+class CallableBackend(Backend):
+    """Your application: calls `fn(prompt_or_messages, vars)` per request on daemon threads (sync) or one event loop (async).
 
     A callable with a parameter named `output_format` also gets the request's format: None, or
     {"type": "json_schema", "schema": {...}, "name": ...} / {"type": "regex", "pattern": ..., "name": ...}
@@ -34,6 +34,11 @@ class CallableBackend:
     raised (not after a timeout: the stuck call still holds its thread).
     """
 
+    options = {
+        "concurrency": "calls in flight at once (default 8)",
+        "timeout": f"seconds one call may take before it is abandoned and becomes an error (default {DEFAULT_TIMEOUT_S:g})",
+        "retries": "calls again after the app raised, not after a timeout (default 0)",
+    }
     sees_vars = True
 
     def __init__(
@@ -44,7 +49,6 @@ class CallableBackend:
         concurrency: int = 8,
         timeout: float | None = None,
         retries: int | None = None,
-        **_: Any,
     ) -> None:
         self.spec = f"python:{target}"
         module_name, sep, attr = target.rpartition(":")
@@ -60,9 +64,6 @@ class CallableBackend:
     def identity(self) -> str:
         """The callable's name plus a hash of its application's source tree: editing any of it invalidates the cache."""
         return f"{self.spec}@{self._fingerprint[:16]}"
-
-    def secrets(self) -> list[str]:
-        return []
 
     def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
         bounds = (limits or Limits()).over(self.defaults)
@@ -83,9 +84,6 @@ class CallableBackend:
             )
         finally:
             threads.close()
-
-    def close(self) -> None:
-        return None
 
     def _args(self, request: Request) -> tuple[Any, ...]:
         first: Any = request.prompt

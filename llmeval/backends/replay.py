@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from llmeval.backends.base import Generation, OnResult, Request
+from llmeval.backends.base import Backend, Generation, OnResult, Request
 from llmeval.backends.limits import Limits
 from llmeval.errors import BackendError, LlmevalError
 
@@ -22,10 +22,13 @@ if TYPE_CHECKING:
     from llmeval.records import CaseRecord
 
 
-class ReplayBackend:
-    sees_vars = False
+class ReplayBackend(Backend):
+    """The outputs a previous run recorded (a results file), matched by prompt and sample; PII-redacted recordings refused."""
 
-    def __init__(self, target: str, *, root: Path, accept_redacted: bool = False, **_: Any) -> None:
+    accept_redacted = False
+
+    def __init__(self, target: str, *, root: Path, accept_redacted: bool | None = None) -> None:
+        accept_redacted = self.accept_redacted if accept_redacted is None else accept_redacted
         self.spec = f"{'replay-redacted' if accept_redacted else 'replay'}:{target}"
         file, _sep, model = target.partition("#")
         path = Path(file).expanduser()
@@ -72,9 +75,6 @@ class ReplayBackend:
         digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
         return f"replay|{self.spec}|{digest}"
 
-    def secrets(self) -> list[str]:
-        return []
-
     def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
         """Answer from the recorded outputs: instant, so only the plan's deadline check applies."""
         for index, request in enumerate(requests):
@@ -88,8 +88,11 @@ class ReplayBackend:
             on_result(index, Generation(record.output, int(tokens.get("prompt", 0)), int(tokens.get("completion", 0)),
                                         float(record.latency_s)))  # fmt: skip
 
-    def close(self) -> None:
-        return None
+
+class RedactedReplayBackend(ReplayBackend):
+    """As replay:, accepting a recording made with PII redaction: only for suites that score nothing it hides."""
+
+    accept_redacted = True
 
 
 def _recorded_with_pii_redaction(path: Path) -> bool:

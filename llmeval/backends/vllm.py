@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from llmeval.backends.base import Generation, GenerationConfig, OnResult, OutputFormat, Request, cut_at_stop, sample_seed
+from llmeval.backends.base import Backend, Generation, GenerationConfig, OnResult, OutputFormat, Request, cut_at_stop, sample_seed
 from llmeval.backends.hf import _locate, encode_requests, model_label, weights_digest
 from llmeval.backends.hf_decode import clean
 from llmeval.backends.limits import Limits
@@ -48,13 +48,16 @@ CPU_DEFAULTS: dict[str, Any] = {"gpu_memory_utilization": 0.1, "enforce_eager": 
 DEFAULTS: dict[str, Any] = {"structured_outputs_config": {"backend": "xgrammar", "disable_any_whitespace": True}}
 
 
-class VLLMBackend:
-    """vLLM's offline `LLM` engine. Loads lazily: a fully cached run never imports vLLM."""
+class VLLMBackend(Backend):
+    """vLLM's offline `LLM` engine (one per model per run). Loads lazily: a fully cached run never imports vLLM."""
 
-    sees_vars = False
+    options = {
+        "vllm_args": "engine arguments NAME=VALUE (values read as JSON where they parse), e.g. dtype=float32",
+        "timeout": "seconds one group of requests may take (default: none; max_new_tokens bounds it)",
+    }
 
     def __init__(
-        self, target: str, *, root: Path, vllm_args: Iterable[str] = (), timeout: float | None = None, **_: Any
+        self, target: str, *, root: Path, vllm_args: Iterable[str] = (), timeout: float | None = None
     ) -> None:
         self.spec = f"vllm:{target}"
         self.path = _locate(target, root, self.spec)
@@ -72,9 +75,6 @@ class VLLMBackend:
             shaping = {k: v for k, v in sorted(self.engine_args.items()) if k not in RESOURCE_ARGS}
             self._identity = f"vllm|{digest}" + (f"|{json.dumps(shaping, sort_keys=True)}" if shaping else "")
         return self._identity
-
-    def secrets(self) -> list[str]:
-        return []
 
     # -- loading ------------------------------------------------------------------------------
     def load(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import re
 import time
@@ -132,11 +131,8 @@ class GenerationPlan:
         """Load each needed model before the clock starts, so cases/s and tokens/s measure generation only."""
         started = time.perf_counter()
         for backend in {id(job.backend): job.backend for job in misses}.values():
-            load = getattr(backend, "load", None)
-            if load is None:
-                continue
             try:
-                load()
+                backend.load()
             except LlmevalError:
                 continue  # reported on each of its cases by _generate
         return time.perf_counter() - started
@@ -168,7 +164,7 @@ class GenerationPlan:
         """Generate one group; the error for its unfinished requests if the backend failed as a whole."""
         requests = [j.request for j in jobs]
         try:
-            if _takes_limits(backend):
+            if backend.takes_limits:
                 backend.generate(requests, on_result, limits=jobs[0].limits.with_deadline(self.deadline))
             else:
                 backend.generate(requests, on_result)
@@ -187,10 +183,3 @@ def _stopped_by_budget(gen: Generation | None) -> bool:
         and gen.error.startswith(("not generated:", "stopped:"))
     )
 
-
-def _takes_limits(backend: Backend) -> bool:
-    """Whether the backend's generate accepts `limits=` (the built-ins do; older third-party ones may not)."""
-    try:
-        return "limits" in inspect.signature(backend.generate).parameters
-    except (TypeError, ValueError):
-        return False

@@ -40,13 +40,13 @@ _DONE = object()
 
 def on_ray(backend: Backend, *, root: Path, options: dict[str, Any], address: str | None, actors: int | None) -> Backend:
     """The backend to use under the ray engine: `backend` wrapped when it can run in actors, else itself."""
-    if not getattr(backend, "distributable", False):
+    if not backend.distributable:
         return backend
     ray_session.require_ray()
     return RayBackend(backend, root=root, options=options, address=address, actors=actors)
 
 
-class RayBackend:
+class RayBackend(Backend):
     """Generates through a Ray actor pool; everything else (identity, label, secrets) is the wrapped backend's."""
 
     def __init__(
@@ -55,7 +55,7 @@ class RayBackend:
         self.inner = inner
         self.spec, self.label, self.sees_vars = inner.spec, inner.label, inner.sees_vars
         self.root = root
-        self.options = options
+        self.run_options = options  # what the actors rebuild the backend with (resolve picks its own)
         self.address = address
         self.actors = actors
         self._ray: Any = None
@@ -64,8 +64,7 @@ class RayBackend:
         return self.inner.identity()
 
     def secrets(self) -> list[str]:
-        secrets = getattr(self.inner, "secrets", None)
-        return list(secrets()) if callable(secrets) else []
+        return self.inner.secrets()
 
     def load(self) -> None:
         """Start or join the Ray session (the models load in the actors, not here)."""
@@ -119,12 +118,12 @@ class RayBackend:
 
         from llmeval.engine.ray_worker import GenerateBlocks
 
-        threads = self.options.get("threads") or 1
+        threads = self.run_options.get("threads") or 1
         slots, gpu = ray_session.cluster_slots(self._ray, threads)
         order = sorted(range(len(requests)), key=lambda i: -len(requests[i].text()))
         blocks, size, actors = plan_blocks(len(requests), self.actors or slots)
         items = [{"index": i, "request": encode_request(requests[i])} for i in order]
-        built = {"spec": self.spec, "root": str(self.root), "options": {**self.options, "threads": None if gpu else threads},
+        built = {"spec": self.spec, "root": str(self.root), "options": {**self.run_options, "threads": None if gpu else threads},
                  "limits": limits_to_row(bounds)}  # fmt: skip
         with warnings.catch_warnings():  # max_restarts has no named parameter; Ray's docs pass it as a remote arg
             warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated")

@@ -156,8 +156,8 @@ def _win(p: Preference, output_label: str) -> float:
 
 def judge(
     model: str, criteria: str = "helpfulness and correctness", rubric: str = "", scale: Sequence[float] = (1, 5),
-    mode: Literal["rating", "pairwise"] = "rating", votes: int = 1, retries: int = 2, min: float | None = None, max: float | None = None,
-    constrain: bool = True, max_order_disagreement: float = 0.2, max_vote_spread: float = 0.25,
+    mode: Literal["rating", "pairwise"] = "rating", votes: int = 1, retries: int = 2, min: float | None = None,
+    max: float | None = None, constrain: bool = True, max_order_disagreement: float = 0.2, max_vote_spread: float = 0.25,
 ) -> JudgeScorer:  # fmt: skip
     """An LLM judge's rating (0..1 from the rubric's scale) or pairwise win rate against the reference."""
     if mode not in ("rating", "pairwise"):

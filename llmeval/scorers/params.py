@@ -44,11 +44,11 @@ def _signature(factory: Callable[..., Any]) -> tuple[dict[str, tuple[Any, Any]],
 def _adapter(factory: Callable[..., Any], name: str) -> TypeAdapter[Any]:
     """A pydantic validator of the factory's parameters: a TypedDict of them (only the keys given are kept)."""
     from pydantic import ConfigDict, TypeAdapter
-    from typing_extensions import NotRequired, TypedDict
+    from typing_extensions import TypedDict  # pydantic reads typing's TypedDict on Python 3.12+ only
 
     fields, open_ended = _signature(factory)
-    shape = {n: hint if default is inspect.Parameter.empty else NotRequired[hint] for n, (hint, default) in fields.items()}
-    params = TypedDict(f"{name}_params", shape)  # type: ignore[operator]  # (the functional form, with computed fields)
+    shape = {n: hint if default is inspect.Parameter.empty else typing.NotRequired[hint] for n, (hint, default) in fields.items()}
+    params = TypedDict(f"{name}_params", shape)  # type: ignore[misc]  # (the functional form, fields computed)
     # a number where text is expected is that text (`contains: 30`); YAML's yes/no stay booleans
     config = ConfigDict(extra="allow" if open_ended else "forbid", coerce_numbers_to_str=True)
     params.__pydantic_config__ = config  # type: ignore[attr-defined]
@@ -80,7 +80,7 @@ def checked(info: ScorerInfo, params: Mapping[str, Any]) -> dict[str, Any]:
         raise ScorerError(
             f"bad parameters for scorer '{info.name}': {'; '.join(problems.values())}",
             key=info.name,
-            hint=f"'{info.name}' accepts: {', '.join(names(info))} (`llmeval scorers {info.name}` lists their types and defaults)",
+            hint=f"'{info.name}' accepts: {', '.join(names(info))} (`llmeval scorers {info.name}`: their types and defaults)",
         ) from None
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llmeval.backends import Generation, GenerationConfig, Request
+from llmeval.backends import Backend, Generation, GenerationConfig, Request
 from llmeval.cli import main
 from llmeval.engine.cache import FORMAT, Cache
 from llmeval.engine.plan import GenerationPlan
@@ -68,7 +68,7 @@ def test_a_cache_written_before_masking_is_not_served_and_is_wiped(echoing, faul
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone() == (FORMAT,)
 
 
-class KeyedEcho:
+class KeyedEcho(Backend):
     """A real backend that holds a key and echoes the prompt (a key pasted into a prompt comes back)."""
 
     sees_vars, spec, label = False, "test:keyed", "keyed"
@@ -79,7 +79,7 @@ class KeyedEcho:
     def secrets(self) -> list[str]:
         return [KEY]
 
-    def generate(self, requests, on_result):
+    def generate(self, requests, on_result, limits=None):
         for i, r in enumerate(requests):
             on_result(i, Generation(f"echo {r.prompt}", 1, 2, 0.0, error=f"saw {KEY[2:14]}" if "err" in r.prompt else None))
 

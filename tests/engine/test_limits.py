@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llmeval.backends import Deadline, Generation, GenerationConfig, Limits, Request, merge_limits
+from llmeval.backends import Backend, Deadline, Generation, GenerationConfig, Limits, Request, merge_limits
 from llmeval.engine.cache import Cache, key_extra
 from llmeval.engine.plan import GenerationPlan
 from llmeval.engine.progress import Progress
@@ -16,7 +16,7 @@ from llmeval.errors import LlmevalError, SuiteError
 CONFIG = GenerationConfig(max_new_tokens=8)
 
 
-class LimitedBackend:
+class LimitedBackend(Backend):
     """A real backend that records the limits it was handed and echoes after `delay_s`."""
 
     sees_vars = False
@@ -39,6 +39,8 @@ class LimitedBackend:
 
 
 class OldStyleBackend(LimitedBackend):
+    takes_limits = False  # declared: generate is called without limits
+
     def generate(self, requests, on_result):  # a third-party backend written before limits existed
         for i, r in enumerate(requests):
             on_result(i, Generation(f"old:{r.prompt}"))

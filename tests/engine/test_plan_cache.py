@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from llmeval.backends import Generation, GenerationConfig, Request, cache_key
+from llmeval.backends import Backend, Generation, GenerationConfig, Request, cache_key
 from llmeval.engine.cache import Cache
 from llmeval.engine.plan import GenerationPlan
 from llmeval.engine.progress import Progress
 
 
-class CountingBackend:
+class CountingBackend(Backend):
     """A real Backend implementation (not a mock of one): echoes the prompt and counts calls."""
 
     sees_vars = False
@@ -31,7 +31,7 @@ class CountingBackend:
     def identity(self) -> str:
         return self.spec
 
-    def generate(self, requests, on_result):
+    def generate(self, requests, on_result, limits=None):
         for i, r in enumerate(requests):
             self.calls.append(r.prompt)
             on_result(i, Generation(f"{self.label}:{r.prompt}:{r.sample}", 1, 2, 0.0))
@@ -114,7 +114,7 @@ def test_two_models_at_the_same_path_never_share_entries(tmp_path, build_models)
 
 def test_errors_are_reported_and_never_cached(tmp_path):
     class Failing(CountingBackend):
-        def generate(self, requests, on_result):
+        def generate(self, requests, on_result, limits=None):
             raise RuntimeError("GPU on fire")
 
     plan = _plan(tmp_path)
