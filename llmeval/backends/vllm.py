@@ -56,9 +56,7 @@ class VLLMBackend(Backend):
         "timeout": "seconds one group of requests may take (default: none; max_new_tokens bounds it)",
     }
 
-    def __init__(
-        self, target: str, *, root: Path, vllm_args: Iterable[str] = (), timeout: float | None = None
-    ) -> None:
+    def __init__(self, target: str, *, root: Path, vllm_args: Iterable[str] = (), timeout: float | None = None) -> None:
         self.spec = f"vllm:{target}"
         self.path = _locate(target, root, self.spec)
         self.label = model_label(self.path, target)

@@ -182,4 +182,3 @@ def _stopped_by_budget(gen: Generation | None) -> bool:
         and "token budget" in gen.error
         and gen.error.startswith(("not generated:", "stopped:"))
     )
-

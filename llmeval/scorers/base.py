@@ -135,7 +135,6 @@ UNKNOWN_SCALE = Scale()
 CHECK = Scale(0.0, 1.0, "higher", binary=True)  # a pass/fail check: 1 = the check holds
 
 
-
 @dataclass(frozen=True)
 class ScorerInfo:
     """A scorer by name: its factory (a built-in's is a "module:attr" name, imported on first use), the
