@@ -6,6 +6,7 @@ import ast
 import dataclasses
 import importlib.metadata
 import inspect
+import re
 import subprocess
 import sys
 import textwrap
@@ -158,3 +159,14 @@ def test_the_backends_command_lists_each_prefix_with_its_options(capsys):
     assert list(sections) == [f"{p}:" for p in backends.BUILTINS]
     assert "  openai_format   how a judge's output format is asked for" in out
     assert "  batching        decoding: auto" in out
+
+
+def test_the_readme_lists_each_backends_options_as_declared():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| prefix | options |") :].split("\n\n", 1)[0].splitlines()[2:]
+    rows = {}
+    for line in table:
+        prefixes, options = (cell.strip() for cell in line.strip().strip("|").split("|"))
+        for prefix in prefixes.replace("`", "").split(", "):
+            rows[prefix.rstrip(":")] = set(re.findall(r"`(\w+)`", options))
+    assert rows == {p: set(backends.options_of(backends.factory_for(p))) for p in backends.BUILTINS}
