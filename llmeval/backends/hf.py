@@ -202,7 +202,8 @@ class HFBackend(Backend):
 
             vocab = self._model.get_output_embeddings().weight.shape[0]
             self._constraints = Constraints(self._tokenizer, vocab, self._decoder.eos)
-        return self._constraints.generate_kwargs(fmt, rows)
+        kwargs: dict[str, Any] = self._constraints.generate_kwargs(fmt, rows)
+        return kwargs
 
     def _order(self, indexes: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> list[int]:
         return _static_order(indexes, encoded, requests)
@@ -215,7 +216,8 @@ class HFBackend(Backend):
 
     def _decode(self, job: Job) -> Decoded:
         prunable = job.config.greedy and not job.extra and self._batching() in ("pruned", "continuous")
-        return self._decoder.pruned(job) if prunable else self._decoder.generate(job)
+        decoded: Decoded = self._decoder.pruned(job) if prunable else self._decoder.generate(job)
+        return decoded
 
     def _generation(self, request: Request, prompt: list[int], row: list[int], latency: float) -> Generation:
         text = cut_at_stop(self._decoder.text(row), request.config.stop)
@@ -356,4 +358,4 @@ def quiet_loading() -> None:
     """Where a model loads (never at import): no hub traffic, no per-file progress bars on the user's terminal."""
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]

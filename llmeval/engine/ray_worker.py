@@ -59,7 +59,5 @@ def _build(spec: str, root: Path, options: dict[str, Any]) -> Backend:
     from llmeval.backends import resolve
 
     backend = resolve(spec, root=root, **options)
-    load = getattr(backend, "load", None)
-    if load is not None:
-        load()
+    backend.load()
     return backend

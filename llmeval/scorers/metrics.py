@@ -32,7 +32,9 @@ def _no_reference(name: str, threshold: Threshold) -> Score:
 
 @lru_cache(maxsize=8)
 def _sacrebleu_metric(kind: str) -> Any:
-    from sacrebleu.metrics import BLEU, CHRF, TER
+    from sacrebleu.metrics.bleu import BLEU
+    from sacrebleu.metrics.chrf import CHRF
+    from sacrebleu.metrics.ter import TER
 
     if kind == "bleu":
         return BLEU(effective_order=True)

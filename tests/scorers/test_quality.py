@@ -86,7 +86,7 @@ def test_missing_reference_is_a_failure_with_a_reason():
     [
         ("rouge_l", {}, "did you mean 'rougeL'"),
         ("contains", {"value": []}, "non-empty"),
-        ("contains", {"value": "x", "mode": "some"}, "mode: expected \"all\" \\| \"any\", got 'some'"),
+        ("contains", {"value": "x", "mode": "some"}, 'mode: expected "all" \\| "any", got \'some\''),
         ("contains", {"value": "x", "mod": "any"}, "'mod' is not a parameter of 'contains' \\(did you mean 'mode'"),
         ("regex", {}, "'pattern' is required \\(string\\)"),
         ("length", {"max": "lots"}, "max: expected number \\| null, got 'lots'"),
