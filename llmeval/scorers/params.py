@@ -29,7 +29,7 @@ def _signature(factory: Callable[..., Any]) -> tuple[dict[str, tuple[Any, Any]],
     """name -> (type hint, default or inspect.Parameter.empty) of each keyword parameter; whether **kwargs is taken."""
     params = inspect.signature(factory).parameters
     try:
-        hints = typing.get_type_hints(factory, include_extras=True)
+        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory, include_extras=True)
     except Exception:  # a hint that does not resolve (a name imported under TYPE_CHECKING): untyped
         hints = {}
     fields = {

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Literal
 
 import jsonschema
 import pytest
@@ -88,6 +89,28 @@ def test_another_factory_under_a_registered_name_is_refused_the_same_one_again_i
     register("mine")(first)  # its module imported again (a conftest in a second in-process session)
     with pytest.raises(LlmevalError, match="taken by .*first"):
         register("mine")(second)
+
+
+def test_a_class_registered_as_factory_has_its_init_parameters_typed(registry):
+    @register("longer_than", scale=base.CHECK, shorthand="words")
+    class LongerThan:
+        """1 when the output has more than `words` words."""
+
+        name, threshold = "longer_than", base.Threshold(min=1)
+
+        def __init__(self, words: int, unit: Literal["words"] = "words") -> None:
+            self.words = words
+
+        def __call__(self, sample: Sample) -> base.Score:
+            ok = len(sample.output.split()) > self.words
+            return base.Score(self.name, float(ok), self.threshold, ok)
+
+    from llmeval.scorers.params import parameter_lines
+
+    assert parameter_lines(registry.lookup("longer_than")) == ["words: integer (required)", 'unit: "words" = "words"']
+    assert build("longer_than", "2")(Sample(output="one two three")).passed
+    with pytest.raises(SuiteError, match="words: expected integer, got 'many'"):
+        build("longer_than", "many")
 
 
 def _install(tmp_path: Path, monkeypatch, group: str, entries: dict[str, str], modules: dict[str, str]) -> None:
