@@ -238,6 +238,6 @@ def _load_baseline(settings: Settings, root: Path) -> Any:
     """The --llmeval-baseline file, read once at the start: a missing or foreign file is a usage error."""
     if not settings.baseline:
         return None
-    from llmeval.gate.baseline import load_baseline
+    from llmeval.ops.baseline import load_run_baseline
 
-    return load_baseline(root / settings.baseline, history=settings.history_path(root))
+    return load_run_baseline(root / settings.baseline, history=settings.history_path(root))

@@ -59,14 +59,10 @@ def save_baseline(path: str | Path, rows: Iterable[R.Row], gates: Iterable[GateR
     return out
 
 
-def load_baseline(path: str | Path, *, history: str | Path | None = None) -> Baseline:
-    """Read a baseline file, or build one from the run `history` (`history:last-accepted[:N]`, README "In production");
-    a missing or foreign file raises an error that says what to do."""
+def load_baseline(path: str | Path) -> Baseline:
+    """Read a baseline file; a missing or foreign file raises an error that says what to do.
+    (`history:last-accepted[:N]` baselines come from the run history: ``llmeval.ops.baseline.load_run_baseline``.)"""
     p = Path(path)
-    if p.name.startswith("history:"):
-        from llmeval.ops.baseline import history_baseline
-
-        return history_baseline(p.name, history if history is not None else p.parent / ".llmeval" / "history.sqlite", p.parent)
     if not p.is_file():
         raise LlmevalError(f"baseline file {p} does not exist; create it with --llmeval-save-baseline {p}")
     try:

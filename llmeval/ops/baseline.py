@@ -17,6 +17,16 @@ PREFIX = "history:"
 LAST_ACCEPTED = "last-accepted"
 
 
+def load_run_baseline(path: str | Path, *, history: str | Path | None = None) -> Any:
+    """The run's --llmeval-baseline: a baseline file, or one built from the run `history` (`history:last-accepted[:N]`)."""
+    from llmeval.gate.baseline import load_baseline
+
+    p = Path(path)
+    if not p.name.startswith(PREFIX):
+        return load_baseline(p)
+    return history_baseline(p.name, history if history is not None else p.parent / ".llmeval" / "history.sqlite", p.parent)
+
+
 def parse_spec(spec: str) -> int:
     """How many accepted runs `history:last-accepted[:N]` asks for."""
     name, _, count = spec.removeprefix(PREFIX).partition(":")

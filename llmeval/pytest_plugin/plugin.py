@@ -60,9 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def _baseline(settings: cfg.Settings, root: Path) -> Any:
     if not settings.baseline:
         return None
-    from llmeval.gate.baseline import load_baseline
+    from llmeval.ops.baseline import load_run_baseline
 
-    return load_baseline(root / settings.baseline, history=settings.history_path(root))
+    return load_run_baseline(root / settings.baseline, history=settings.history_path(root))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

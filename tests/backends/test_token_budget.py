@@ -80,4 +80,4 @@ def test_the_budget_through_the_pytest_plugin_and_ini(budgeted):
 
 def test_a_bad_budget_names_its_source(budgeted, capsys):
     assert main(["run", ".", "--token-budget", "0"]) == 4
-    assert "token_budget must be a whole number of at least 1, got '0'" in capsys.readouterr().err
+    assert "the command line: token_budget must be a whole number of at least 1, got 0" in capsys.readouterr().err

@@ -96,7 +96,8 @@ def test_reading_a_missing_history_says_how_to_record_one(tmp_path):
 
 
 def test_history_baseline_pools_the_last_accepted_runs(tmp_path):
-    from llmeval.gate.baseline import compare_with_baseline, load_baseline
+    from llmeval.gate.baseline import compare_with_baseline
+    from llmeval.ops.baseline import load_run_baseline as load_baseline
     from tests.ops.helpers import cases
 
     path = tmp_path / "h.sqlite"
@@ -117,7 +118,7 @@ def test_history_baseline_pools_the_last_accepted_runs(tmp_path):
 
 
 def test_history_baseline_errors_say_how_to_fix(tmp_path):
-    from llmeval.gate.baseline import load_baseline
+    from llmeval.ops.baseline import load_run_baseline as load_baseline
 
     path = tmp_path / "h.sqlite"
     History(path).append(record("r0", 0.6))
@@ -130,7 +131,8 @@ def test_history_baseline_errors_say_how_to_fix(tmp_path):
 def test_a_history_baseline_names_what_differs_from_the_accepted_runs_environment(tmp_path):
     from importlib.metadata import version
 
-    from llmeval.gate.baseline import compare_with_baseline, load_baseline
+    from llmeval.gate.baseline import compare_with_baseline
+    from llmeval.ops.baseline import load_run_baseline as load_baseline
     from tests.ops.helpers import cases
 
     path = tmp_path / "h.sqlite"
