@@ -213,7 +213,8 @@ def test_llmeval_run_checks_its_batching_flag(in_project, capsys):
     with pytest.raises(SystemExit) as exit_:  # argparse checks the choices `llmeval run --help` lists; usage errors exit 4
         main(["run", ".", "-q", "--batching", "dynamic"])
     assert exit_.value.code == 4
-    assert "--batching: invalid choice: 'dynamic' (choose from 'auto', 'static', 'pruned', 'continuous')" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--batching: invalid choice: 'dynamic' (choose from 'auto', 'static', 'pruned', 'continuous')" in err
 
 
 @pytest.mark.parametrize(
