@@ -1,6 +1,6 @@
 """What one template render may do (output, work, characters built, time), metered while it runs.
 
-A suite raises the defaults explicitly with its ``limits:`` block (``llmeval.suite.schema.LimitsSpec``);
+A suite raises the defaults explicitly with its ``limits:`` block (``llmeval.suite.schema.LimitsSchema``);
 the sandbox (``llmeval.suite.sandbox``) charges every loop iteration, call, filter and built value to
 the meter of the render in progress, and stops the render the moment one budget is spent.
 """

@@ -44,13 +44,13 @@ class _Tally:
         )  # fmt: skip
 
 
-def expand(spec: schema.SuiteSpec, linemap: LineMap, confinement: Confinement) -> Suite:
+def expand(spec: schema.SuiteSchema, linemap: LineMap, confinement: Confinement) -> Suite:
     """The suite's cases, gates and settings; file references must resolve inside `confinement`."""
     with suite_budget(spec.limits.budget()):
         return _expand(spec, linemap, confinement)
 
 
-def _expand(spec: schema.SuiteSpec, linemap: LineMap, confinement: Confinement) -> Suite:
+def _expand(spec: schema.SuiteSchema, linemap: LineMap, confinement: Confinement) -> Suite:
     path = linemap.path
     gen = spec.generation
     config = GenerationConfig(gen.max_new_tokens, gen.temperature, gen.top_p, gen.seed, tuple(gen.stop))
@@ -59,9 +59,9 @@ def _expand(spec: schema.SuiteSpec, linemap: LineMap, confinement: Confinement) 
     tally = _Tally(spec.limits.cases, linemap, counterfactual.variant_count(attrs))
     for index, entry in enumerate(spec.cases):
         loc = ("cases", index)
-        if isinstance(entry, schema.TableSpec):
+        if isinstance(entry, schema.TableSchema):
             built = _table_cases(spec, entry, loc, linemap, attrs, tally, confinement)
-        elif isinstance(entry, schema.GenerateSpec):
+        elif isinstance(entry, schema.GenerateSchema):
             tally.take(loc, f"cases[{index}] (generate, n: {entry.n:,})", entry.n)
             built = _generated_cases(spec, entry, loc, linemap, attrs)
         else:
@@ -94,7 +94,7 @@ def _expand(spec: schema.SuiteSpec, linemap: LineMap, confinement: Confinement) 
     )
 
 
-def _metric_scales(spec: schema.SuiteSpec, robustness: bool) -> dict[str, scorers.Scale]:
+def _metric_scales(spec: schema.SuiteSchema, robustness: bool) -> dict[str, scorers.Scale]:
     """Each metric the suite scores -> the scale its scorer declares (a renamed scorer keeps its scale)."""
     entries = [e for e in spec.defaults.scorers] + [e for c in spec.cases for e in c.scorers]
     out: dict[str, scorers.Scale] = {"robustness": scorers.Scale(0.0, 1.0, "higher")} if robustness else {}
@@ -107,7 +107,7 @@ def _metric_scales(spec: schema.SuiteSpec, robustness: bool) -> dict[str, scorer
     return out
 
 
-def _robustness(spec: schema.SuiteSpec, linemap: LineMap) -> dict[str, Any] | None:
+def _robustness(spec: schema.SuiteSchema, linemap: LineMap) -> dict[str, Any] | None:
     """The `robustness:` block as plain data, its kinds checked against the known ones."""
     if spec.robustness is None:
         return None
@@ -145,7 +145,7 @@ def _cache_key_files(globs: Sequence[str], linemap: LineMap, confinement: Confin
     return tuple(sorted(found))
 
 
-def _plan_gates(spec: schema.SuiteSpec, linemap: LineMap) -> tuple[Gate, ...]:
+def _plan_gates(spec: schema.SuiteSchema, linemap: LineMap) -> tuple[Gate, ...]:
     """The suite's gates plus one regression gate per regression rule, each parsed once, named and at its line."""
     from llmeval.gate.spec import parse_gate, regression_gate, unique_names
 
@@ -193,7 +193,7 @@ def _check_gate_metrics(gates: Sequence[Gate], cases: Sequence[Case], path: str,
 
 
 def _merged_scorers(
-    spec: schema.SuiteSpec, own: Sequence[dict[str, Any]], loc: tuple[Any, ...]
+    spec: schema.SuiteSchema, own: Sequence[dict[str, Any]], loc: tuple[Any, ...]
 ) -> list[tuple[str, Any, tuple[Any, ...]]]:
     """Defaults first, then the case's own; a case scorer replaces a default of the same name."""
     own_names = {next(iter(entry)) for entry in own}
@@ -210,7 +210,7 @@ def _merged_scorers(
 class _Origin:
     """Where a case comes from: its suite, the entry that makes it, and the file:line it is reported at."""
 
-    spec: schema.SuiteSpec
+    spec: schema.SuiteSchema
     linemap: LineMap
     attrs: tuple[counterfactual.Attribute, ...]  # the suite's counterfactual attributes (none: no variants)
     entry: Any  # the case, table or generate entry
@@ -266,7 +266,7 @@ def _build_case(origin: _Origin, case_id: str, own_vars: dict[str, Any]) -> Case
 
 
 def _render_prompt(
-    spec: schema.SuiteSpec, entry: Any, variables: dict[str, Any], path: str, line: int
+    spec: schema.SuiteSchema, entry: Any, variables: dict[str, Any], path: str, line: int
 ) -> tuple[str | None, tuple[tuple[str, str], ...] | None]:
     own_prompt = getattr(entry, "prompt", None)
     own_messages = getattr(entry, "messages", None)
@@ -311,8 +311,8 @@ def _render_params(params: Any, variables: dict[str, Any], path: str, line: int,
 
 
 def _table_cases(
-    spec: schema.SuiteSpec,
-    entry: schema.TableSpec,
+    spec: schema.SuiteSchema,
+    entry: schema.TableSchema,
     loc: tuple[Any, ...],
     linemap: LineMap,
     attrs: tuple[counterfactual.Attribute, ...],
@@ -340,7 +340,7 @@ def _table_cases(
         yield from _variant_cases(_Origin(spec, linemap, attrs, entry, loc, row.path, row.line), case_id, variables)
 
 
-def _row_case_id(entry: schema.TableSpec, row: Row, variables: dict[str, Any], table_path: Path) -> str:
+def _row_case_id(entry: schema.TableSchema, row: Row, variables: dict[str, Any], table_path: Path) -> str:
     """The id template's result, else the row's `id` column, else <file>-<row>; checked like inline ids."""
     if entry.id is not None:
         case_id = render(entry.id, {**variables, "row": row.number}, path=row.path, line=row.line, what="id")
@@ -361,8 +361,8 @@ def _row_case_id(entry: schema.TableSpec, row: Row, variables: dict[str, Any], t
 
 
 def _generated_cases(
-    spec: schema.SuiteSpec,
-    entry: schema.GenerateSpec,
+    spec: schema.SuiteSchema,
+    entry: schema.GenerateSchema,
     loc: tuple[Any, ...],
     linemap: LineMap,
     attrs: tuple[counterfactual.Attribute, ...] = (),

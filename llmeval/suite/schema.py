@@ -26,7 +26,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class GenerationSpec(_Strict):
+class GenerationSchema(_Strict):
     """Decoding parameters; part of every cache key."""
 
     max_new_tokens: int = Field(64, ge=1, le=32768)
@@ -36,7 +36,7 @@ class GenerationSpec(_Strict):
     stop: list[str] = Field(default_factory=list, description="output is cut at the first of these strings")
 
 
-class MessageSpec(_Strict):
+class MessageSchema(_Strict):
     role: Literal["system", "user", "assistant"]
     content: str
 
@@ -51,15 +51,15 @@ class _CaseCommon(_Strict):
     min_pass_rate: float | None = Field(None, ge=0.0, le=1.0)
 
 
-class CaseSpec(_CaseCommon):
+class CaseSchema(_CaseCommon):
     """One case written inline."""
 
     id: str = Field(pattern=CASE_ID_PATTERN, description="readable, unique in the suite; used by -k")
     prompt: str | None = Field(None, description="overrides the suite's prompt template")
-    messages: list[MessageSpec] | None = None
+    messages: list[MessageSchema] | None = None
 
 
-class TableSpec(_CaseCommon):
+class TableSchema(_CaseCommon):
     """Many cases from a CSV/JSONL/Parquet table: one case per row, columns become vars."""
 
     cases_from: str = Field(description="path relative to the suite file")
@@ -67,7 +67,7 @@ class TableSpec(_CaseCommon):
     limit: int | None = Field(None, ge=1)
 
 
-class GenerateSpec(_CaseCommon):
+class GenerateSchema(_CaseCommon):
     """Seeded synthetic probe cases built from llmeval.strategies (e.g. PII records)."""
 
     n: int = Field(ge=1, le=100000)
@@ -86,12 +86,12 @@ def _case_kind(value: Any) -> str:
 
 
 CaseEntry = Annotated[
-    Annotated[CaseSpec, Tag("case")] | Annotated[TableSpec, Tag("table")] | Annotated[GenerateSpec, Tag("generate")],
+    Annotated[CaseSchema, Tag("case")] | Annotated[TableSchema, Tag("table")] | Annotated[GenerateSchema, Tag("generate")],
     Discriminator(_case_kind),
 ]
 
 
-class DefaultsSpec(_Strict):
+class DefaultsSchema(_Strict):
     vars: dict[str, Any] = Field(default_factory=dict)
     scorers: list[ScorerEntry] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
@@ -100,7 +100,7 @@ class DefaultsSpec(_Strict):
 Condition = Annotated[str | float, Field(description='a comparison such as ">= 0.6" (a bare number means >=)')]
 
 
-class GateSpec(_Strict):
+class GateSchema(_Strict):
     """An aggregate condition over the suite's cases; one pytest item per gate and model."""
 
     metric: str
@@ -146,7 +146,7 @@ class GateSpec(_Strict):
     method: Literal["exact"] | None = Field(None, description="interval for rates: exact (Clopper-Pearson), the only one")
 
 
-class RegressionSpec(_Strict):
+class RegressionSchema(_Strict):
     """Fail when a metric drops against the baseline by more than max_drop, significantly."""
 
     metric: str
@@ -161,14 +161,14 @@ class RegressionSpec(_Strict):
     )
 
 
-class BackendSpec(_Strict):
+class BackendSchema(_Strict):
     """Time bounds for this suite's requests; the command line overrides them, they override [tool.llmeval]."""
 
     timeout: float | None = Field(None, gt=0, description="seconds of wall time per request attempt")
     retries: int | None = Field(None, ge=0, le=20, description="retries after a timeout or transient error")
 
 
-class CounterfactualSpec(_Strict):
+class CounterfactualSchema(_Strict):
     """Sensitive attributes substituted into every case: each base case becomes one set of variants."""
 
     attributes: dict[str, dict[str, Any]] = Field(
@@ -176,7 +176,7 @@ class CounterfactualSpec(_Strict):
     )
 
 
-class RobustnessSpec(_Strict):
+class RobustnessSchema(_Strict):
     """Metamorphic robustness: K seeded perturbations of each case's prompt; failures shrunk to a minimal one."""
 
     k: int = Field(8, ge=1, le=1000, description="perturbed prompts per case")
@@ -197,7 +197,7 @@ class RobustnessSpec(_Strict):
     tags: list[str] = Field(default_factory=list, description="only cases with one of these tags (default: all)")
 
 
-class LimitsSpec(_Strict):
+class LimitsSchema(_Strict):
     """This suite's bounds on expansion and template rendering, raised explicitly (README "Limits")."""
 
     cases: int = Field(MAX_CASES, ge=1, le=10_000_000, description="cases the suite may expand to (counted before building)")
@@ -214,33 +214,33 @@ class LimitsSpec(_Strict):
         return Budget(self.template_output, self.template_steps, self.template_chars, self.template_seconds)
 
 
-class SuiteSpec(_Strict):
+class SuiteSchema(_Strict):
     """A suite file: prompts, cases, expectations and gates. Data only, never code."""
 
     suite: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="the suite's name")
     description: str = ""
     version: str | None = Field(None, description="bump when cases change; baselines record it")
     model: str | None = Field(None, description="model spec: hf:<path|id>, python:<module>:<fn>, ...")
-    generation: GenerationSpec = Field(default_factory=lambda: GenerationSpec())
+    generation: GenerationSchema = Field(default_factory=lambda: GenerationSchema())
     prompt: str | None = Field(None, description="Jinja2 template rendered with each case's vars")
-    messages: list[MessageSpec] | None = Field(None, description="chat messages; contents are templates")
-    defaults: DefaultsSpec = Field(default_factory=lambda: DefaultsSpec())
+    messages: list[MessageSchema] | None = Field(None, description="chat messages; contents are templates")
+    defaults: DefaultsSchema = Field(default_factory=lambda: DefaultsSchema())
     cases: list[CaseEntry] = Field(min_length=1)
-    counterfactual: CounterfactualSpec | None = Field(None, description="sensitive attributes to vary (bias suites)")
-    gates: list[GateSpec] = Field(default_factory=list)
-    regression: list[RegressionSpec] = Field(default_factory=list)
+    counterfactual: CounterfactualSchema | None = Field(None, description="sensitive attributes to vary (bias suites)")
+    gates: list[GateSchema] = Field(default_factory=list)
+    regression: list[RegressionSchema] = Field(default_factory=list)
     repeat: int = Field(1, ge=1, le=1000, description="samples per case (use temperature > 0)")
     min_pass_rate: float = Field(1.0, ge=0.0, le=1.0, description="share of a case's samples that must pass")
     max_error_rate: float = Field(
         0.0, ge=0.0, le=1.0, description="share of a gate's outputs that may error before the gate fails (default 0)"
     )
-    backend: BackendSpec = Field(default_factory=lambda: BackendSpec())
+    backend: BackendSchema = Field(default_factory=lambda: BackendSchema())
     cache_key_files: list[str] = Field(
         default_factory=list, description="globs (relative to the suite) of files whose contents join the cache key"
     )
     cache_version: str | None = Field(None, description="joins the cache key: bump it to regenerate every output")
-    robustness: RobustnessSpec | None = Field(None, description="perturb each case's prompt; the relation must hold")
-    limits: LimitsSpec = Field(default_factory=lambda: LimitsSpec(), description="raise the bounds on cases and templates")
+    robustness: RobustnessSchema | None = Field(None, description="perturb each case's prompt; the relation must hold")
+    limits: LimitsSchema = Field(default_factory=lambda: LimitsSchema(), description="raise the bounds on cases and templates")
 
 
 def json_schema() -> dict[str, Any]:
@@ -249,7 +249,7 @@ def json_schema() -> dict[str, Any]:
     from llmeval.scorers.params import entry_schema
 
     entry, defs = entry_schema(available().values())
-    schema: dict[str, Any] = _with_entry_refs(SuiteSpec.model_json_schema())
+    schema: dict[str, Any] = _with_entry_refs(SuiteSchema.model_json_schema())
     schema["$defs"] = {**schema.get("$defs", {}), **defs, "ScorerEntry": entry}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "llmeval suite"

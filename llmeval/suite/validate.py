@@ -25,14 +25,14 @@ EXAMPLES = {
 }
 
 
-def validate(data: Any, linemap: LineMap) -> schema.SuiteSpec:
-    """Validate data against SuiteSpec; raise SuiteError for the first problem, at its line."""
+def validate(data: Any, linemap: LineMap) -> schema.SuiteSchema:
+    """Validate data against SuiteSchema; raise SuiteError for the first problem, at its line."""
     from pydantic import ValidationError
 
     if not isinstance(data, dict):
         raise linemap.error((), "a suite file must be a mapping with a top-level 'suite:' key", hint=EXAMPLES["suite"])
     try:
-        return schema.SuiteSpec.model_validate(data)
+        return schema.SuiteSchema.model_validate(data)
     except ValidationError as exc:
         raise _to_suite_error(dict(exc.errors()[0]), data, linemap) from None
 
@@ -57,15 +57,15 @@ def _data_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
 def _model_fields_near(node: Any) -> set[str]:
     names: set[str] = set()
     for model in (
-        schema.SuiteSpec,
-        schema.CaseSpec,
-        schema.TableSpec,
-        schema.GenerateSpec,
-        schema.GateSpec,
-        schema.GenerationSpec,
-        schema.DefaultsSpec,
-        schema.MessageSpec,
-        schema.RegressionSpec,
+        schema.SuiteSchema,
+        schema.CaseSchema,
+        schema.TableSchema,
+        schema.GenerateSchema,
+        schema.GateSchema,
+        schema.GenerationSchema,
+        schema.DefaultsSchema,
+        schema.MessageSchema,
+        schema.RegressionSchema,
     ):
         names.update(model.model_fields)
     return names
@@ -75,20 +75,20 @@ def _model_at(loc: tuple[Any, ...], data: Any) -> Any:
     """The schema model that describes the mapping at `loc` (for listing its allowed keys)."""
     keys = [p for p in loc if not isinstance(p, int)]
     if not keys:
-        return schema.SuiteSpec
+        return schema.SuiteSchema
     last = keys[-1]
     if last == "cases" and isinstance(loc[-1], int):
         node = data
         for part in loc:
             node = node[part]
         kind = schema._case_kind(node)
-        return {"table": schema.TableSpec, "generate": schema.GenerateSpec}.get(kind, schema.CaseSpec)
+        return {"table": schema.TableSchema, "generate": schema.GenerateSchema}.get(kind, schema.CaseSchema)
     return {
-        "generation": schema.GenerationSpec,
-        "defaults": schema.DefaultsSpec,
-        "gates": schema.GateSpec,
-        "regression": schema.RegressionSpec,
-        "messages": schema.MessageSpec,
+        "generation": schema.GenerationSchema,
+        "defaults": schema.DefaultsSchema,
+        "gates": schema.GateSchema,
+        "regression": schema.RegressionSchema,
+        "messages": schema.MessageSchema,
     }.get(last)
 
 
