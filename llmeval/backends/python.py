@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from llmeval.backends.base import Backend, Generation, OnResult, Request, cut_at_stop
-from llmeval.backends.limits import DEFAULT_TIMEOUT_S, Limits
 from llmeval.backends.calls import BoundedRun, DaemonThreads, LoopThread
+from llmeval.backends.limits import DEFAULT_TIMEOUT_S, Limits
 from llmeval.errors import BackendError
 
 FORMAT_PARAMETER = "output_format"

@@ -11,7 +11,7 @@ out of the share, counted, and fails the gate beyond ``max_unparsed_rate``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmeval.gate import rows as R
 from llmeval.gate import units
@@ -21,6 +21,9 @@ from llmeval.gate.statgate import Decision
 from llmeval.gate.units import SET_VAR
 from llmeval.records import Flip, FlipMember, GroupStat, WorstCase
 from llmeval.scorers.base import CHECK
+
+if TYPE_CHECKING:
+    from llmeval.scorers.base import Scale
 
 OUTPUT_CHARS = 300
 GROUP_PREFIX = "group."
@@ -84,6 +87,11 @@ def _set_units(sets: dict[str, list[FlipMember]], clusters: dict[str, str], flip
     for key in sets:
         out.setdefault(clusters[key], []).append(0.0 if key in flipped else 1.0)
     return out
+
+
+def decide(g: GateSpec, rows: Sequence[R.Row], scale: Scale) -> Decision:
+    """The consistency kind (llmeval.gate.kinds); outcomes are 0/1 or categorical, whatever the metric's scale."""
+    return evaluate_consistency(g, rows)
 
 
 def evaluate_consistency(g: GateSpec, rows: Sequence[R.Row]) -> Decision:

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmeval.gate import rows as R
-from llmeval.gate.consistency import evaluate_consistency
 from llmeval.gate.diff import match_rule
 from llmeval.gate.fairness import evaluate_fairness
-from llmeval.gate.preference import evaluate_preference
+from llmeval.gate.kinds import KINDS, decider
 from llmeval.gate.spec import GateSpec, parse_gate
 from llmeval.gate.statgate import Decision, evaluate_stat
 from llmeval.gate.units import scale_for
@@ -82,10 +81,8 @@ def evaluate_gate(
 def _decide(g: GateSpec, rows: Sequence[R.Row], scale: Scale) -> Decision:
     if g.is_fairness:
         return evaluate_fairness(g, rows, scale)
-    if g.stat == "consistency":
-        return evaluate_consistency(g, rows)
-    if g.stat == "preference":
-        return evaluate_preference(g, rows)
+    if g.stat in KINDS:
+        return decider(g.stat)(g, rows, scale)
     if g.stat == "regression":
         return Decision(False, "", n=0)
     return evaluate_stat(g, rows, scale)

@@ -7,6 +7,7 @@ Unreadable outcomes are counted and fail the gate beyond ``max_unparsed_rate``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from llmeval.gate import rows as R
 from llmeval.gate import units
@@ -15,6 +16,9 @@ from llmeval.gate.spec import GateSpec
 from llmeval.gate.statgate import Decision
 from llmeval.records import GroupStat
 from llmeval.scorers.base import CHECK
+
+if TYPE_CHECKING:
+    from llmeval.scorers.base import Scale
 
 
 def _outcomes(g: GateSpec, rows: Sequence[R.Row]) -> list[tuple[str, str, float | None]]:
@@ -46,6 +50,11 @@ def _share(outcomes: Sequence[tuple[str, str, float | None]], confidence: float)
         return GroupStat(None, 0)
     b = units.mean_bound(per_unit, CHECK, confidence)
     return GroupStat(sum(values) / len(values), len(values), len(per_unit), b.interval)
+
+
+def decide(g: GateSpec, rows: Sequence[R.Row], scale: Scale) -> Decision:
+    """The preference kind (llmeval.gate.kinds): a share of judgements, on [0, 1] whatever the metric's scale."""
+    return evaluate_preference(g, rows)
 
 
 def evaluate_preference(g: GateSpec, rows: Sequence[R.Row]) -> Decision:

@@ -9,6 +9,7 @@ from typing import Any
 from llmeval.errors import SuiteError
 from llmeval.gate.conditions import Condition, bound_condition, parse_condition
 from llmeval.gate.diff import validate_rule
+from llmeval.gate.kinds import KINDS
 from llmeval.gate.stats import RATE_STATS, STATS
 
 FAIRLEARN = (
@@ -23,7 +24,7 @@ REQUIRE = ("shown_within", "not_shown_beyond")
 FAIRNESS_CI = 0.95  # fairness gates are release gates: an interval unless the suite says ci: false
 GATE_KEYS = {"name", "metric", "ci", "q", "by", "fairlearn", "of", "y_true", "regression", "method", "require", "range"}
 PERCENTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}  # quantile gates by name: {metric: latency_s, p95: "<= 2"}
-GATE_KEYS |= set(STATS) | set(PERCENTILES) | {"consistency", "preference", "tolerance", "sets", "max_unparsed_rate", "cluster"}
+GATE_KEYS |= set(STATS) | set(PERCENTILES) | {"cluster"} | set(KINDS) | {key for kind in KINDS.values() for key in kind.keys}
 _HINT = 'e.g. {metric: rougeL, mean: ">= 0.6", ci: 0.95} or {metric: pii, pass_rate: "== 1.0"}'
 
 
@@ -33,7 +34,7 @@ class GateSpec:
 
     name: str
     metric: str
-    stat: str  # one of STATS, a FAIRLEARN name, "consistency", "preference" or "regression"
+    stat: str  # one of STATS, a FAIRLEARN name, a kind of llmeval.gate.kinds, or "regression"
     condition: Condition | None
     ci: float | None = None
     q: float = 0.5
@@ -71,7 +72,7 @@ def _fail(message: str, key: str | None = None, hint: str = _HINT) -> SuiteError
 
 def _ci(value: object, stat: str) -> float | None:
     if value is None:
-        return FAIRNESS_CI if stat in FAIRLEARN else None
+        return FAIRNESS_CI if stat in FAIRLEARN else (KINDS[stat].default_ci if stat in KINDS else None)
     if value is False:
         return None
     if value is True:
@@ -82,7 +83,7 @@ def _ci(value: object, stat: str) -> float | None:
 
 
 def _stat_and_condition(spec: Mapping[str, Any]) -> tuple[str, Condition | None]:
-    for stat in ("consistency", "preference"):
+    for stat in KINDS:
         if stat in spec:
             return stat, parse_condition(spec[stat], key=f"gates.{stat}")
     if "fairlearn" in spec:
@@ -224,7 +225,7 @@ def parse_gate(spec: Mapping[str, Any] | GateSpec) -> GateSpec:
 def _default_name(g: GateSpec) -> str:
     if g.is_fairness:
         return f"{g.metric}-{g.stat}-by-{g.by}"
-    if g.stat in ("consistency", "preference"):
+    if g.stat in KINDS:
         return f"{g.metric}-{g.stat}"
     if g.stat == "quantile":
         return f"{g.metric}-q{g.q:g}"
