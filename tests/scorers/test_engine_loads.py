@@ -54,9 +54,22 @@ SCORED = re.compile(
 
 def demo_run(cache: Path, results: Path) -> re.Match[str]:
     """`make demo`'s pytest command (its reports aside), with its own cache folder."""
-    args = ["-m", "pytest", "suites/", "-p", "no:cacheprovider", "-o", "console_output_style=classic", "-q",
-            "--llmeval-baseline", "fixtures/baselines/demo.json", "--llmeval-cache-dir", str(cache),
-            "--llmeval-results", str(results)]  # fmt: skip
+    args = [
+        "-m",
+        "pytest",
+        "suites/",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "console_output_style=classic",
+        "-q",
+        "--llmeval-baseline",
+        "fixtures/baselines/demo.json",
+        "--llmeval-cache-dir",
+        str(cache),
+        "--llmeval-results",
+        str(results),
+    ]
     env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     run = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, env=env)
     assert run.returncode in (0, 1), run.stdout[-3000:] + run.stderr[-3000:]
