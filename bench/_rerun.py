@@ -59,7 +59,7 @@ def run(args: list[str], cwd: Path) -> dict[str, Any]:
     out = done["out"]
     gen = sum(float(m[4]) for m in _measure.SUMMARY.finditer(out))
     scored = SCORED.search(out)
-    failed = re.search(r"(\d+) failed", out)
+    failed = re.search(r"^=*\s*(\d+) failed\b.* in [\d.]+s", out, re.MULTILINE)  # pytest's closing line
     figures = {"wall_s": done["wall_s"], "gen_s": gen, "rss_mb": done["rss_mb"], "failed": int(failed[1]) if failed else 0}
     if scored:
         keys = ("outputs", "score_s", "load_s", "cached", "asked", "computed", "engines")
