@@ -4,6 +4,7 @@ process; a warm demo run scores nothing but the live-judge scores, loads no engi
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -70,7 +71,7 @@ def demo_run(cache: Path, results: Path) -> re.Match[str]:
         "--llmeval-results",
         str(results),
     ]
-    env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
     run = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, env=env)
     assert run.returncode in (0, 1), run.stdout[-3000:] + run.stderr[-3000:]
     found = SCORED.search(run.stdout + run.stderr)
