@@ -3,7 +3,7 @@ plugin start-up and collection, on the demo model), then scale (issue 8, item 10
 vs. generation time). Writes bench/RESULTS.md (engine and scale sections), then runs the PII bench and the
 gates' error rates by simulation (bench/validity.py, VALIDITY_RUNS runs per cell; --quick: its quick mode).
 
-Run: make bench   (= .venv/bin/python bench/run.py [--cases N] [--quick] [--skip-pii] [--skip-hallucination]
+Run: make bench   (= .venv/bin/python bench/run.py [--cases N] [--quick] [--skip-pii] [--skip-hallucination] [--skip-scorers]
                    [--skip-judge-format] [--skip-validity] [--gpu]
                    [--only-scale | --skip-scale] [--scale-cases N])
 """
@@ -186,6 +186,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes for a fast check (24 cases, 1,000-case collection)")
     parser.add_argument("--skip-pii", action="store_true", help="do not run bench/pii_bench.py afterwards")
     parser.add_argument("--skip-hallucination", action="store_true", help="do not run bench/hallucination_bench.py afterwards")
+    parser.add_argument("--skip-scorers", action="store_true", help="do not run bench/scorer_bench.py (throughput, re-runs)")
     parser.add_argument("--skip-judge-format", action="store_true", help="do not run bench/judge_format_bench.py afterwards")
     parser.add_argument("--skip-validity", action="store_true", help="do not run bench/validity.py afterwards")
     parser.add_argument("--gpu", action="store_true", help="also run (a) and (b) on a random Qwen2-0.5B-shaped model on CUDA")
@@ -258,6 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.skip_hallucination:
         log("running bench/hallucination_bench.py")
         subprocess.run([sys.executable, str(HERE / "hallucination_bench.py")], cwd=ROOT, env=_measure.env(), check=True)
+    if not args.skip_scorers:
+        log("running bench/scorer_bench.py (each scorer vs its library; the demo cold then warm; a 1,000-case app run)")
+        quick = ["--items", "100", "--rounds", "2", "--no-write"] if args.quick else (["--no-write"] if args.no_write else [])
+        subprocess.run([sys.executable, str(HERE / "scorer_bench.py"), *quick], cwd=ROOT, env=_measure.env(), check=True)
     if not args.skip_judge_format:
         log("running bench/judge_format_bench.py (prints its table; bench/RESULTS.md has the recorded run)")
         subprocess.run([sys.executable, str(HERE / "judge_format_bench.py")], cwd=ROOT, env=_measure.env(), check=True)

@@ -8,6 +8,7 @@ ends that only read what this produces.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,9 +22,10 @@ from llmeval.core.manifest import timestamp
 from llmeval.core.records_build import RecordContext, build_case_records, outcome_of
 from llmeval.core.redactor import Redactor
 from llmeval.core.results import RunResult, Target
-from llmeval.core.scoring import score_jobs
+from llmeval.core.scoring import score_jobs, scoring_line
 from llmeval.engine.cache import Cache, key_extra
 from llmeval.engine.plan import GenerationPlan
+from llmeval.engine.pool import ENGINE_LOADS
 from llmeval.engine.progress import Progress
 from llmeval.errors import BackendError
 from llmeval.records import CaseRecord
@@ -63,10 +65,11 @@ class Evaluation:
         """What scorers may use: the run's model pool, and the run's plan for judge models (built on first use)."""
         if self._scoring is None:
             from llmeval.engine.pool import ModelPool
+            from llmeval.engine.score_cache import ScoreStore, masker
             from llmeval.scorers.context import PlanJudge
 
             self._scoring = ScoringContext(ModelPool(threads=self.settings.threads), PlanJudge(self.plan, self.backend),
-                                           self.settings.threads)  # fmt: skip
+                                           self.settings.threads, ScoreStore(self.cache, masker(self.plan)))  # fmt: skip
         return self._scoring
 
     def _progress(self, total: int) -> Progress:
@@ -179,17 +182,16 @@ class Evaluation:
             for case, samples in zip(target.cases, planned[id(target)], strict=True):
                 jobs.extend((target, case, k, self.plan.get(key)) for k, (key, _) in enumerate(samples))
                 requests.extend((target.spec, request) for _, request in samples)
-        timings: dict[str, float] = {}
         prompts = [r.text() for _, r in requests]
         texts = [(case, prompt, gen) for (_, case, _, gen), prompt in zip(jobs, prompts, strict=True)]
-        scored = score_jobs(texts, self.scoring, timings, requests)
+        loads, before = len(ENGINE_LOADS), dataclasses.replace(self.scoring.stats)
+        scored = score_jobs(texts, self.scoring, None, requests)
         if any(getattr(t.suite, "robustness", None) for t in targets):
             from llmeval.robustness.phase import add_robustness
 
             add_robustness(self, jobs, scored)
         if jobs:
-            self.write_line(f"llmeval: scored {len(jobs)} outputs in {timings.get('score_s', 0.0):.2f} s "
-                            f"(scorer models load {timings.get('load_s', 0.0):.2f} s apart)")  # fmt: skip
+            self.write_line(scoring_line(len(jobs), self.scoring.stats, before, ENGINE_LOADS[loads:]))
         out: dict[tuple[str, str, str], list[CaseRecord]] = {}
         context = RecordContext(self.label, self.rel, self.settings.run_id)
         for (target, case, sample, gen), prompt, (scores, error) in zip(jobs, prompts, scored, strict=True):

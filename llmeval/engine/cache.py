@@ -1,5 +1,8 @@
 """Persistent generation cache: SQLite in WAL mode, one row per (backend identity, request) key.
 
+The same file holds the score cache's table (`scores`, read and written by llmeval.engine.score_cache): one
+row per (scorer signature, inputs) digest, with the raw value, explanation and metadata, masked like outputs.
+
 Format 2 (`PRAGMA user_version`): texts are stored with the run's secrets masked (the plan masks them before
 `put`). A cache of an older format may hold API keys in full, so its entries are deleted on first open, with
 SQLite's secure delete (freed pages zeroed) and the write-ahead log truncated: no key stays on disk.
@@ -29,6 +32,14 @@ CREATE TABLE IF NOT EXISTS generations (
     prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL,
     latency_s REAL NOT NULL,
+    created REAL NOT NULL
+)
+"""
+SCORES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS scores (
+    key TEXT PRIMARY KEY,
+    scorer TEXT NOT NULL,
+    result TEXT NOT NULL,
     created REAL NOT NULL
 )
 """
@@ -99,17 +110,46 @@ class Cache:
                 ),
             )
 
+    def get_scores(self, keys: list[str]) -> dict[str, str]:
+        """Cached score results (JSON text) by key; {} unless the mode reads (on)."""
+        if self._db is None or self.mode != "on" or not keys:
+            return {}
+        found: dict[str, str] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                rows = self._db.execute(f"SELECT key, result FROM scores WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+                found.update(rows)
+        return found
+
+    def put_scores(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """(key, scorer name, result JSON) rows, in one transaction (on, refresh)."""
+        if self._db is None or not rows:
+            return
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?)", [(*r, now) for r in rows])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
     def stats(self) -> dict[str, int]:
         if self._db is None:
-            return {"entries": 0}
+            return {"entries": 0, "scores": 0}
         with self._lock:
             (count,) = self._db.execute("SELECT COUNT(*) FROM generations").fetchone()
-        return {"entries": int(count)}
+            (scores,) = self._db.execute("SELECT COUNT(*) FROM scores").fetchone()
+        return {"entries": int(count), "scores": int(scores)}
 
     def clear(self) -> int:
+        """Delete every cached output and score; how many outputs."""
         if self._db is None:
             return 0
         with self._lock:
+            self._db.execute("DELETE FROM scores")
             return self._db.execute("DELETE FROM generations").rowcount
 
     def close(self) -> None:
@@ -140,6 +180,8 @@ def _upgrade(conn: sqlite3.Connection) -> int:
         (version,) = conn.execute("PRAGMA user_version").fetchone()
         purged = conn.execute("DELETE FROM generations").rowcount if version < FORMAT else 0
         if version < FORMAT:
+            conn.execute("DELETE FROM scores")
+        if version < FORMAT:
             conn.execute(f"PRAGMA user_version = {FORMAT}")
         conn.execute("COMMIT")
     except BaseException:
@@ -161,6 +203,7 @@ def _open(path: Path, attempts: int = 12) -> sqlite3.Connection:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(SCHEMA)
+            conn.execute(SCORES_SCHEMA)
             return conn
         except sqlite3.OperationalError as exc:
             conn.close()

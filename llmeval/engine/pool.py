@@ -28,6 +28,14 @@ CUDA_TOKEN_BUDGET, CUDA_MAX_BATCH = 256 * 1024, 1024
 KINDS = ("embed", "classify", "causal")
 
 
+ENGINE_LOADS: list[tuple[str, float]] = []  # (what, seconds) of every scorer engine and model this process loaded
+
+
+def note_load(what: str, seconds: float) -> None:
+    """Record a scorer engine's load (pool models here; the PII engine in llmeval.pii): the run reports them."""
+    ENGINE_LOADS.append((what, seconds))
+
+
 class PoolError(LlmevalError):
     """A pool model cannot be loaded, or a single input does not fit in memory."""
 
@@ -151,7 +159,9 @@ class ModelPool:
             raise ValueError(f"model kind must be one of {', '.join(KINDS)}, got {kind!r}")
         with self._lock:
             if (kind, model) not in self._models:
+                started = time.perf_counter()
                 self._models[(kind, model)] = self._load(kind, model)
+                note_load(f"{kind}:{model.rstrip('/').rsplit('/', 1)[-1]}", time.perf_counter() - started)
             return self._models[(kind, model)]
 
     def _load(self, kind: str, path: str) -> _Loaded:

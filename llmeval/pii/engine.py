@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -235,7 +236,11 @@ def get_engine(spacy_model: str | None = None, *, need_ner: bool = True) -> PiiE
                 stacklevel=3,
             )
         if model not in _ENGINES:
+            from llmeval.engine.pool import note_load
+
+            started = time.perf_counter()
             _ENGINES[model] = _build(model)
+            note_load(f"presidio:{model or 'patterns'}", time.perf_counter() - started)
         return _ENGINES[model]
 
 

@@ -247,11 +247,19 @@ def build(name: str, params: Any) -> Scorer:
         params = {info.shorthand: params}
     kwargs = checked(info, params)
     try:
-        return info.factory(**kwargs)
+        scorer = info.factory(**kwargs)
     except TypeError as exc:
         raise ScorerError(f"bad parameters for scorer '{name}': {exc}", key=name, hint=_params_hint(info)) from None
     except ValueError as exc:
         raise ScorerError(f"scorer '{name}': {exc}", key=name, hint=_params_hint(info)) from None
+    try:  # what it was built from: the score cache's key (llmeval.engine.score_cache)
+        object.__setattr__(scorer, BUILT_FROM, (name, dict(params)))
+    except (AttributeError, TypeError):  # a scorer with __slots__: scored every run
+        pass
+    return scorer
+
+
+BUILT_FROM = "_llmeval_built_from"
 
 
 def _params_hint(info: ScorerInfo) -> str:

@@ -8,6 +8,7 @@ samples it fails on become `ScoreError`s — never a 0 or NaN, and never a crash
 
 from __future__ import annotations
 
+import time
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -120,16 +121,34 @@ def prepare_all(scorers: Iterable[Scorer | BatchScorer], ctx: ScoringContext) ->
 
 
 def score_all(jobs: Sequence[Job], ctx: ScoringContext) -> list[Score | ScoreError]:
-    """Score every (scorer, sample) of a run: one batch call per distinct `batch_key`, results in job order."""
-    groups: dict[Hashable, tuple[BatchScorer, list[int]]] = {}
-    for index, (scorer, _) in enumerate(jobs):
-        batch = as_batch(scorer)
-        groups.setdefault(batch.batch_key, (batch, []))[1].append(index)
+    """Score every (scorer, sample) of a run: one batch call per distinct `batch_key`, results in job order.
+
+    With the run's score cache (`ctx.scores`), cached results come from it and only the misses are scored:
+    engines and models are loaded (`prepare`) only for scorers that have a miss, timed apart in `ctx.stats`.
+    """
+    store, stats = ctx.scores, ctx.stats
+    keys = store.keys(jobs) if store is not None else [None] * len(jobs)
     results: list[Score | ScoreError | None] = [None] * len(jobs)
+    if store is not None:
+        for index, score in store.lookup(jobs, keys).items():
+            results[index] = score
+    todo = [i for i, r in enumerate(results) if r is None]
+    started = time.perf_counter()
+    prepare_all([jobs[i][0] for i in todo], ctx)
+    loaded = time.perf_counter()
+    groups: dict[Hashable, tuple[BatchScorer, list[int]]] = {}
+    for index in todo:
+        batch = as_batch(jobs[index][0])
+        groups.setdefault(batch.batch_key, (batch, []))[1].append(index)
     for batch, indices in groups.values():
         found = _score_group(batch, [jobs[i][1] for i in indices], ctx)
         for index, result in zip(indices, found, strict=True):
             results[index] = result
+    if store is not None:
+        store.save([(key, r) for i in todo if (key := keys[i]) is not None and isinstance(r := results[i], Score)])
+    stats.asked, stats.scored = stats.asked + len(jobs), stats.scored + len(todo)
+    stats.cached += len(jobs) - len(todo)
+    stats.load_s, stats.score_s = stats.load_s + loaded - started, stats.score_s + time.perf_counter() - loaded
     return [r for r in results if r is not None]
 
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from llmeval.backends.base import Backend, Generation, Request
     from llmeval.engine.plan import GenerationPlan
     from llmeval.engine.pool import ModelPool
+    from llmeval.engine.score_cache import ScoreStore
 
 
 class JudgeGenerate(Protocol):
@@ -25,12 +26,28 @@ class JudgeGenerate(Protocol):
 
 
 @dataclass
+class ScoringStats:
+    """What scoring did in a run: scores asked for, found in the score cache, computed; seconds loading and scoring."""
+
+    asked: int = 0
+    cached: int = 0
+    scored: int = 0
+    load_s: float = 0.0
+    score_s: float = 0.0
+
+
+@dataclass
 class ScoringContext:
-    """Handed to every `BatchScorer.score` call of a run; scorers keep no model or state of their own."""
+    """Handed to every `BatchScorer.score` call of a run; scorers keep no model or state of their own.
+
+    `scores`, the run's score cache (None: every score is computed); `stats`, what scoring did so far.
+    """
 
     pool: ModelPool
     generate: JudgeGenerate
     threads: int | None = None
+    scores: ScoreStore | None = None
+    stats: ScoringStats = field(default_factory=ScoringStats)
 
 
 @dataclass
@@ -61,13 +78,14 @@ def default_context(
     from llmeval.engine.plan import GenerationPlan
     from llmeval.engine.pool import ModelPool
     from llmeval.engine.progress import Progress
+    from llmeval.engine.score_cache import ScoreStore, masker
 
     base = root or Path.cwd()
     cache = Cache(cache_dir, "on") if cache_dir is not None else Cache(base / ".llmeval", "off")
     plan = GenerationPlan(cache, lambda total: Progress(total, live=False, write_line=lambda _: None))
     options = {"threads": threads, **backend_options}
     judge = PlanJudge(plan, lambda spec: resolve(spec, root=base, **options))
-    return ScoringContext(ModelPool(threads=threads), judge, threads)
+    return ScoringContext(ModelPool(threads=threads), judge, threads, ScoreStore(cache, masker(plan)))
 
 
 _shared: ScoringContext | None = None

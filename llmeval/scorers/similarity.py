@@ -59,7 +59,7 @@ class SimilarityScorer:
 
     def prepare(self, ctx: ScoringContext) -> None:
         """Load the encoder before the run times scoring."""
-        embed(["warm-up"], self.model_path, ctx)
+        ctx.pool.load("embed", self.model_path or default_model_path())
 
     def __call__(self, sample: Sample) -> Score:
         """Per-sample call (outside a run): the same scoring through the process-wide pool."""
