@@ -71,6 +71,7 @@ dist: $(VENV)/.installed
 
 test: setup chromium
 	$(PY) -m ruff check llmeval tests bench
+	$(PY) -m ruff format --check llmeval tests bench
 	$(PY) -m mypy
 	$(PY) -m pytest -p no:cacheprovider -q -n 2 -m "not ray" --durations=15
 
@@ -130,6 +131,7 @@ bench-peers: setup
 
 lint: setup
 	$(PY) -m ruff check llmeval tests bench
+	$(PY) -m ruff format --check llmeval tests bench
 	$(PY) -m mypy
 
 clean:

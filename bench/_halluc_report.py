@@ -28,16 +28,20 @@ def _f(value: float, pct: bool = False) -> str:
 
 
 def main_table(rows: list[dict]) -> str:
-    head = ("| data | items | hallucinated | AUROC | baseline AUROC* | BA at default | false alarms on faithful "
-            "| items/s (CPU, 1 thread) |\n"
-            "|---|---|---|---|---|---|---|---|")  # fmt: skip
+    head = (
+        "| data | items | hallucinated | AUROC | baseline AUROC* | BA at default | false alarms on faithful "
+        "| items/s (CPU, 1 thread) |\n"
+        "|---|---|---|---|---|---|---|---|"
+    )
     lines = [head]
     for r in rows:
         y, flag = r["y"], r["flag"]
         alarms = flag[y == 0].mean() if (y == 0).any() else float("nan")
-        lines.append(f"| {r['data']} | {r['n']} | {r['halluc']:.0%} | {_f(auroc(y, r['risk']))} | {_f(auroc(y, r['base']))} | "
-                     f"{_f(balanced(y, flag), True)} | {_f(alarms, True)} ({int(flag[y == 0].sum())}/{int((y == 0).sum())}) | "
-                     f"{r['items_s']:.1f} |" + (f" {r['gpu_items_s']:.1f} (GPU) |" if r.get("gpu_items_s") else ""))  # fmt: skip
+        lines.append(
+            f"| {r['data']} | {r['n']} | {r['halluc']:.0%} | {_f(auroc(y, r['risk']))} | {_f(auroc(y, r['base']))} | "
+            f"{_f(balanced(y, flag), True)} | {_f(alarms, True)} ({int(flag[y == 0].sum())}/{int((y == 0).sum())}) | "
+            f"{r['items_s']:.1f} |" + (f" {r['gpu_items_s']:.1f} (GPU) |" if r.get("gpu_items_s") else "")
+        )
     return "\n".join(lines)
 
 
@@ -76,9 +80,16 @@ def per_kind(rows: list[dict]) -> str:
 
 
 def report(rows: list[dict], transfer: dict[str, dict[str, float]]) -> str:
-    return "\n\n".join([main_table(rows), anchors_table(rows), "Cross-dataset transfer (the detector's two features, "
-                        "logistic regression fitted on one dataset, AUROC on each; bold = in-sample):",
-                        transfer_table(transfer), per_kind(rows)])  # fmt: skip
+    return "\n\n".join(
+        [
+            main_table(rows),
+            anchors_table(rows),
+            "Cross-dataset transfer (the detector's two features, "
+            "logistic regression fitted on one dataset, AUROC on each; bold = in-sample):",
+            transfer_table(transfer),
+            per_kind(rows),
+        ]
+    )
 
 
 NOTES = """\\* baseline: greedy token-embedding matching of the output against the source (BERTScore precision) with the
@@ -98,9 +109,11 @@ AUROC 0.666 / 0.618 / 0.582 (CNN/DM / XSum / FaithBench), BA 58.9% / 49.9% / 58.
 
 
 def write_section(text: str) -> None:
-    body = (f"{START}\n## Hallucination (offline grounding, issue 17)\n\nCommand: `{COMMAND}` (one torch thread on a "
-            f"shared 2-core CPU; token embeddings cached under .bench-cache/, items/s measured uncached)\n\n"
-            f"{text}\n\n{NOTES}\n{END}")  # fmt: skip
+    body = (
+        f"{START}\n## Hallucination (offline grounding, issue 17)\n\nCommand: `{COMMAND}` (one torch thread on a "
+        f"shared 2-core CPU; token embeddings cached under .bench-cache/, items/s measured uncached)\n\n"
+        f"{text}\n\n{NOTES}\n{END}"
+    )
     current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     if START in current:
         head, rest = current.split(START, 1)

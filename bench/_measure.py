@@ -49,8 +49,9 @@ def _quiet() -> None:
     hf_logging.disable_progress_bar()
 
 
-def naive_loop(model_path: Path, prompts: list[str], max_new_tokens: int, device: str = "cpu",
-               tick: Callable[[int], None] | None = None) -> dict[str, Any]:  # fmt: skip
+def naive_loop(
+    model_path: Path, prompts: list[str], max_new_tokens: int, device: str = "cpu", tick: Callable[[int], None] | None = None
+) -> dict[str, Any]:
     """What a pytest test per case does: load once, then per case tokenize, `generate` (greedy), decode."""
     started = time.perf_counter()
     import torch
@@ -71,14 +72,20 @@ def naive_loop(model_path: Path, prompts: list[str], max_new_tokens: int, device
             if tick is not None:
                 tick(done)
             enc = tok(prompt, return_tensors="pt", add_special_tokens=False).to(device)
-            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
-                                 temperature=None, top_p=None, top_k=None)  # fmt: skip
+            out = model.generate(
+                **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad, temperature=None, top_p=None, top_k=None
+            )
             new = out[0, enc["input_ids"].shape[1] :].tolist()
             tokens += next((k + 1 for k, t in enumerate(new) if t in eos_ids), len(new))
             texts.append(tok.decode(new, skip_special_tokens=True).strip())
     _sync(device)
-    return {"load_s": load_s, "gen_s": time.perf_counter() - started, "gen_cpu_s": time.process_time() - cpu,
-            "tokens": tokens, "texts": texts}  # fmt: skip
+    return {
+        "load_s": load_s,
+        "gen_s": time.perf_counter() - started,
+        "gen_cpu_s": time.process_time() - cpu,
+        "tokens": tokens,
+        "texts": texts,
+    }
 
 
 def torch_threads(count: int | None = None) -> int:
@@ -106,8 +113,16 @@ def _requests(prompts: list[str], max_new_tokens: int) -> list[Any]:
     return [Request(p, None, config) for p in prompts]
 
 
-def plan_run(model_path: Path, prompts: list[str], max_new_tokens: int, cache_dir: Path, *,
-             mode: str = "off", device: str | None = None, batch_size: int | str = "auto") -> dict[str, Any]:  # fmt: skip
+def plan_run(
+    model_path: Path,
+    prompts: list[str],
+    max_new_tokens: int,
+    cache_dir: Path,
+    *,
+    mode: str = "off",
+    device: str | None = None,
+    batch_size: int | str = "auto",
+) -> dict[str, Any]:
     """llmeval's engine in-process: HFBackend + GenerationPlan; the model is loaded before the clock starts."""
     from llmeval.backends.hf import HFBackend
 
@@ -127,8 +142,13 @@ def plan_run(model_path: Path, prompts: list[str], max_new_tokens: int, cache_di
     errors = [g.error for g in gens if g.error]
     if errors:
         raise RuntimeError(f"llmeval's plan failed on {len(errors)} of {len(gens)} requests, first: {errors[0]}")
-    return {"load_s": load_s, "gen_s": gen_s, "gen_cpu_s": gen_cpu_s, "tokens": sum(g.completion_tokens for g in gens),
-            "texts": [g.text for g in gens]}  # fmt: skip
+    return {
+        "load_s": load_s,
+        "gen_s": gen_s,
+        "gen_cpu_s": gen_cpu_s,
+        "tokens": sum(g.completion_tokens for g in gens),
+        "texts": [g.text for g in gens],
+    }
 
 
 def fill_cache(model_path: Path, prompts: list[str], texts: list[str], max_new_tokens: int, cache_dir: Path) -> None:
@@ -193,8 +213,11 @@ def import_overhead(directory: Path, runs: int, *, bytecode: bool = True) -> dic
     for k in range(runs):
         for name in ("with", "without") if k % 2 == 0 else ("without", "with"):  # ABBA: no side always goes first
             runs_by[name].append(pytest_run(variants[name], directory, bytecode=bytecode))
-    med = {f"{name}_{kind}": statistics.median(r[f"{kind}_s"] for r in done)
-           for name, done in runs_by.items() for kind in ("wall", "cpu")}  # fmt: skip
+    med = {
+        f"{name}_{kind}": statistics.median(r[f"{kind}_s"] for r in done)
+        for name, done in runs_by.items()
+        for kind in ("wall", "cpu")
+    }
     pairs = zip(runs_by["with"], runs_by["without"], strict=True)
     return {
         **med,

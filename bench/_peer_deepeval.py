@@ -100,8 +100,14 @@ def write(work: Path, model: Path, prompts: list[str], tokens: int, threads: int
 def env(base: dict[str, str], work: Path) -> dict[str, str]:
     """The subprocess environment: telemetry off, no Confident AI key, proxies to a closed port, offline hub."""
     out = {k: v for k, v in base.items() if not k.startswith(("CONFIDENT_", "DEEPEVAL_")) and k != "PYTHONPATH"}
-    out.update(PEER_BENCH_CONFIG=str(work / "peer-config.json"), DEEPEVAL_TELEMETRY_OPT_OUT="YES",
-               TELEMETRY_OPT_OUT="YES", ERROR_REPORTING="NO", NO_PROXY="", no_proxy="")  # fmt: skip
+    out.update(
+        PEER_BENCH_CONFIG=str(work / "peer-config.json"),
+        DEEPEVAL_TELEMETRY_OPT_OUT="YES",
+        TELEMETRY_OPT_OUT="YES",
+        ERROR_REPORTING="NO",
+        NO_PROXY="",
+        no_proxy="",
+    )
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         out[name] = CLOSED_PROXY
     return out

@@ -86,9 +86,20 @@ def worker(kind: str, batch: int | str, python: Path | None = None) -> Callable[
 
     def run(ctx: Context) -> dict[str, Any]:
         out = ctx.work / f"{kind}-{uuid.uuid4().hex[:8]}.json"
-        command = [str(python or sys.executable), str(HERE / "_peer_worker.py"), kind, str(ctx.model),
-                   str(ctx.prompts_file), str(out), "--tokens", str(ctx.tokens), "--threads", str(ctx.threads),
-                   "--batch-size", str(batch)]  # fmt: skip
+        command = [
+            str(python or sys.executable),
+            str(HERE / "_peer_worker.py"),
+            kind,
+            str(ctx.model),
+            str(ctx.prompts_file),
+            str(out),
+            "--tokens",
+            str(ctx.tokens),
+            "--threads",
+            str(ctx.threads),
+            "--batch-size",
+            str(batch),
+        ]
         env = base_env(ctx.threads) if python is None else peer_env(ctx.threads)
         done = timed(command, ctx.work, env)
         if done["rc"] != 0 or not out.exists():
@@ -110,16 +121,31 @@ def _llmeval_figures(done: dict[str, Any], results: Path) -> dict[str, Any]:
     found, load = _measure.SUMMARY.search(done["out"]), _measure.LOAD.search(done["out"])
     if done["rc"] not in (0, 1) or not found or not results.exists():
         return _failed(done, "llmeval")
-    return {**done, "gen_s": float(found[4]), "load_s": float(load[1]) if load else 0.0,
-            "generated": int(found[3]), "texts": _results_texts(results)}  # fmt: skip
+    return {
+        **done,
+        "gen_s": float(found[4]),
+        "load_s": float(load[1]) if load else 0.0,
+        "generated": int(found[3]),
+        "texts": _results_texts(results),
+    }
 
 
 def llmeval_pytest(ctx: Context) -> dict[str, Any]:
     """`pytest bench.yaml` with a fresh (cold) cache folder: a first run as a user's CI does it."""
     tag = uuid.uuid4().hex[:8]
     results = ctx.work / f"pytest-{tag}.jsonl"
-    args = [ctx.suite.name, "-q", "-p", "no:cacheprovider", "--llmeval-cache-dir", str(ctx.work / f"cache-{tag}"),
-            "--llmeval-threads", str(ctx.threads), "--llmeval-results", str(results)]  # fmt: skip
+    args = [
+        ctx.suite.name,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--llmeval-cache-dir",
+        str(ctx.work / f"cache-{tag}"),
+        "--llmeval-threads",
+        str(ctx.threads),
+        "--llmeval-results",
+        str(results),
+    ]
     done = timed([sys.executable, "-m", "pytest", *args], ctx.suite.parent, base_env(ctx.threads))
     return _llmeval_figures(done, results)
 
@@ -128,8 +154,16 @@ def llmeval_cli(ctx: Context) -> dict[str, Any]:
     """`llmeval run bench.yaml` with a fresh (cold) cache folder."""
     tag = uuid.uuid4().hex[:8]
     results = ctx.work / f"cli-{tag}.jsonl"
-    args = ["run", ctx.suite.name, "--cache-dir", str(ctx.work / f"cache-{tag}"), "--threads", str(ctx.threads),
-            "--results", str(results)]  # fmt: skip
+    args = [
+        "run",
+        ctx.suite.name,
+        "--cache-dir",
+        str(ctx.work / f"cache-{tag}"),
+        "--threads",
+        str(ctx.threads),
+        "--results",
+        str(results),
+    ]
     done = timed([sys.executable, "-m", "llmeval", *args], ctx.suite.parent, base_env(ctx.threads))
     return _llmeval_figures(done, results)
 
@@ -152,8 +186,7 @@ def warm_up(python: Path, modules: str, project: bool) -> None:
     file cache alone."""
     env = base_env(1) if project else peer_env(1)
     env["DEEPEVAL_TELEMETRY_OPT_OUT"] = "YES"
-    subprocess.run([str(python), "-c", f"import {modules}"], env=env, capture_output=True, timeout=600,
-                   cwd=tempfile.gettempdir())  # fmt: skip
+    subprocess.run([str(python), "-c", f"import {modules}"], env=env, capture_output=True, timeout=600, cwd=tempfile.gettempdir())
 
 
 def scale_run(work: Path, cases: int, model: str, threads: int) -> dict[str, Any]:
@@ -163,11 +196,26 @@ def scale_run(work: Path, cases: int, model: str, threads: int) -> dict[str, Any
     if model == "echo":
         model = _suites.write_echo_app(folder)
     suite = _suites.write_suite(folder, cases, model, name="scale")
-    args = [suite.name, "-q", "-p", "no:cacheprovider", "--llmeval-cache-dir", str(folder / "cache"),
-            "--llmeval-threads", str(threads), "--llmeval-results", str(folder / "results.jsonl")]  # fmt: skip
+    args = [
+        suite.name,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--llmeval-cache-dir",
+        str(folder / "cache"),
+        "--llmeval-threads",
+        str(threads),
+        "--llmeval-results",
+        str(folder / "results.jsonl"),
+    ]
     done = timed([sys.executable, "-m", "pytest", *args], folder, base_env(threads))
     found, load = _measure.SUMMARY.search(done["out"]), _measure.LOAD.search(done["out"])
     if done["rc"] not in (0, 1) or not found:
         return _failed(done, f"llmeval scale run ({cases} cases)")
-    return {**done, "cases": cases, "gen_s": float(found[4]), "load_s": float(load[1]) if load else 0.0,
-            "generated": int(found[3])}  # fmt: skip
+    return {
+        **done,
+        "cases": cases,
+        "gen_s": float(found[4]),
+        "load_s": float(load[1]) if load else 0.0,
+        "generated": int(found[3]),
+    }

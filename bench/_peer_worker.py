@@ -48,8 +48,7 @@ def lm_eval(model: Path, prompts: list[str], tokens: int, batch_size: int | str)
     from lm_eval.api.instance import Instance
     from lm_eval.models.huggingface import HFLM
 
-    lm = HFLM(pretrained=str(model), device="cpu", dtype="float32", batch_size=batch_size, max_batch_size=64,
-              add_bos_token=False)  # fmt: skip
+    lm = HFLM(pretrained=str(model), device="cpu", dtype="float32", batch_size=batch_size, max_batch_size=64, add_bos_token=False)
     load_s = time.perf_counter() - started
     detect: dict[str, Any] = {}
     probe = lm._detect_batch_size
@@ -62,8 +61,7 @@ def lm_eval(model: Path, prompts: list[str], tokens: int, batch_size: int | str)
 
     lm._detect_batch_size = timed_probe  # type: ignore[method-assign]
     gen = {"until": [], "max_gen_toks": tokens, "do_sample": False}
-    requests = [Instance(request_type="generate_until", doc={}, arguments=(p, dict(gen)), idx=i)
-                for i, p in enumerate(prompts)]  # fmt: skip
+    requests = [Instance(request_type="generate_until", doc={}, arguments=(p, dict(gen)), idx=i) for i, p in enumerate(prompts)]
     started, cpu = time.perf_counter(), time.process_time()
     texts = lm.generate_until(requests, disable_tqdm=True)
     gen_s, gen_cpu_s = time.perf_counter() - started, time.process_time() - cpu

@@ -24,10 +24,14 @@ def machine() -> dict[str, str]:
     except OSError:
         cpu = platform.processor() or cpu
     info = {
-        "cpu": cpu, "cores": str(os.cpu_count()), "torch threads": str(torch.get_num_threads()),
-        "python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "torch threads": str(torch.get_num_threads()),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
         "os": f"{platform.system()} {platform.release()}",
-    }  # fmt: skip
+    }
     if hasattr(os, "getloadavg"):
         info["load average at end (1/5/15 min)"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     if torch.cuda.is_available():
@@ -44,28 +48,68 @@ def verdict(value: float, goal: float, *, at_least: bool, info: bool = False) ->
 def targets(f: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(target, measured, goal, PASS/MISS) rows from the figures."""
     rows = [
-        ("(b) speed-up over (a): generation, model loaded in both (in-process)",
-         f"{f['speedup_inproc']:.1f}x", ">= 8x", verdict(f["speedup_inproc"], 8, at_least=True)),
-        ("(b) speed-up over (a): pytest generation phase less its model load, vs. naive loop",
-         f"{f['speedup_pytest_gen']:.1f}x", ">= 8x", verdict(f["speedup_pytest_gen"], 8, at_least=True)),
-        ("(b) speed-up over (a): pytest generation phase + model load vs. naive import+load+loop (start-up included)",
-         f"{f['speedup_pytest']:.1f}x", ">= 8x", verdict(f["speedup_pytest"], 8, at_least=True, info=True)),
-        ("(c) warm cache / (b): generation, in-process",
-         f"{f['warm_ratio_inproc']:.2%}", "<= 5%", verdict(f["warm_ratio_inproc"], 0.05, at_least=False)),
-        ("(c) warm cache / (b): pytest generation phase",
-         f"{f['warm_ratio_pytest']:.2%}", "<= 5%", verdict(f["warm_ratio_pytest"], 0.05, at_least=False)),
-        ("(d) plugin start-up overhead (median)", f"{f['overhead_ms']:.0f} ms", "<= 50 ms",
-         verdict(f["overhead_ms"], 50, at_least=False)),
-        ("(e) collecting a 10,000-case suite (whole pytest wall time)", f"{f['collect_wall_s']:.2f} s", "<= 3 s",
-         verdict(f["collect_wall_s"], 3, at_least=False)),
-    ]  # fmt: skip
+        (
+            "(b) speed-up over (a): generation, model loaded in both (in-process)",
+            f"{f['speedup_inproc']:.1f}x",
+            ">= 8x",
+            verdict(f["speedup_inproc"], 8, at_least=True),
+        ),
+        (
+            "(b) speed-up over (a): pytest generation phase less its model load, vs. naive loop",
+            f"{f['speedup_pytest_gen']:.1f}x",
+            ">= 8x",
+            verdict(f["speedup_pytest_gen"], 8, at_least=True),
+        ),
+        (
+            "(b) speed-up over (a): pytest generation phase + model load vs. naive import+load+loop (start-up included)",
+            f"{f['speedup_pytest']:.1f}x",
+            ">= 8x",
+            verdict(f["speedup_pytest"], 8, at_least=True, info=True),
+        ),
+        (
+            "(c) warm cache / (b): generation, in-process",
+            f"{f['warm_ratio_inproc']:.2%}",
+            "<= 5%",
+            verdict(f["warm_ratio_inproc"], 0.05, at_least=False),
+        ),
+        (
+            "(c) warm cache / (b): pytest generation phase",
+            f"{f['warm_ratio_pytest']:.2%}",
+            "<= 5%",
+            verdict(f["warm_ratio_pytest"], 0.05, at_least=False),
+        ),
+        (
+            "(d) plugin start-up overhead (median)",
+            f"{f['overhead_ms']:.0f} ms",
+            "<= 50 ms",
+            verdict(f["overhead_ms"], 50, at_least=False),
+        ),
+        (
+            "(e) collecting a 10,000-case suite (whole pytest wall time)",
+            f"{f['collect_wall_s']:.2f} s",
+            "<= 3 s",
+            verdict(f["collect_wall_s"], 3, at_least=False),
+        ),
+    ]
     if "speedup_1thread" in f:
-        rows.insert(3, ("(b) speed-up over (a), in-process, both on 1 torch thread (informational)",
-                        f"{f['speedup_1thread']:.1f}x", ">= 8x",
-                        verdict(f["speedup_1thread"], 8, at_least=True, info=True)))  # fmt: skip
+        rows.insert(
+            3,
+            (
+                "(b) speed-up over (a), in-process, both on 1 torch thread (informational)",
+                f"{f['speedup_1thread']:.1f}x",
+                ">= 8x",
+                verdict(f["speedup_1thread"], 8, at_least=True, info=True),
+            ),
+        )
     if "gpu_speedup" in f:
-        rows.append(("GPU 0.5B: (b) speed-up over (a), in-process", f"{f['gpu_speedup']:.1f}x", ">= 10x",
-                     verdict(f["gpu_speedup"], 10, at_least=True)))  # fmt: skip
+        rows.append(
+            (
+                "GPU 0.5B: (b) speed-up over (a), in-process",
+                f"{f['gpu_speedup']:.1f}x",
+                ">= 10x",
+                verdict(f["gpu_speedup"], 10, at_least=True),
+            )
+        )
     return rows
 
 

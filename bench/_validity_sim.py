@@ -38,8 +38,16 @@ def score(value: float, passed: bool, threshold: dict[str, float], metadata: dic
 
 
 def case_row(case: str, metric: str, entry: dict[str, Any], *, sample: int = 0, variables: dict | None = None) -> dict:
-    return {"kind": "case", "suite": SUITE, "model": MODEL, "case": case, "sample": sample, "vars": variables or {},
-            "scores": {metric: entry}, "error": None}  # fmt: skip
+    return {
+        "kind": "case",
+        "suite": SUITE,
+        "model": MODEL,
+        "case": case,
+        "sample": sample,
+        "vars": variables or {},
+        "scores": {metric: entry},
+        "error": None,
+    }
 
 
 def unit_means(mean: float, n: int, size: int, rng: np.random.Generator, kappa: float = 2.0) -> np.ndarray:
@@ -175,8 +183,10 @@ def _audited(rows: list[dict]) -> list[dict]:
     from llmeval.scorers.base import Score, Threshold
 
     judge = _pairwise_judge()
-    scores = [Score("judge", r["scores"]["judge"]["value"], Threshold(min=0.5), True, metadata=r["scores"]["judge"]["metadata"])
-              for r in rows]  # fmt: skip
+    scores = [
+        Score("judge", r["scores"]["judge"]["value"], Threshold(min=0.5), True, metadata=r["scores"]["judge"]["metadata"])
+        for r in rows
+    ]
     reason = judge.audit(scores)
     if reason is None:
         return rows

@@ -116,8 +116,13 @@ def main() -> None:
         for balance in ("round-robin", "least-outstanding"):
             before = slow.served[0]
             seconds = _timed(lambda balance=balance: _llmeval([a.url, slow.url], n, c, balance=balance))
-            rows.append((f"llmeval openai:, 1 server + 1 {args.slow:g}x slower ({balance})", seconds,
-                         f"{slow.served[0] - before} of {n} to the slow one"))  # fmt: skip
+            rows.append(
+                (
+                    f"llmeval openai:, 1 server + 1 {args.slow:g}x slower ({balance})",
+                    seconds,
+                    f"{slow.served[0] - before} of {n} to the slow one",
+                )
+            )
     finally:
         for server in (a, b, slow):
             server.close()

@@ -109,9 +109,18 @@ def measure(sets: dict[str, list[D.Item]], pool: ModelPool) -> list[dict]:
     for name, items in sets.items():
         risk, flagged = scores(items, pool)
         y = np.array([i.label for i in items])
-        row = {"data": name, "n": len(items), "halluc": y.mean(), "flag": flagged, "y": y, "risk": risk,
-               "base": baseline(items, pool), "items_s": items_per_second(items), "items": items,
-               "gpu_items_s": items_per_second(items, "cuda") if _cuda() else None}  # fmt: skip
+        row = {
+            "data": name,
+            "n": len(items),
+            "halluc": y.mean(),
+            "flag": flagged,
+            "y": y,
+            "risk": risk,
+            "base": baseline(items, pool),
+            "items_s": items_per_second(items),
+            "items": items,
+            "gpu_items_s": items_per_second(items, "cuda") if _cuda() else None,
+        }
         rows.append(row)
         print(f"{name}: measured", flush=True)
     return rows
@@ -127,9 +136,11 @@ def judge_plumbing(items: list[D.Item], n: int = 40) -> str:
     found = scorer.score([Sample(i.output, context=(i.source,)) for i in sample], default_context(root=HERE.parent, threads=1))
     seconds = time.perf_counter() - started
     y, flagged = np.array([i.label for i in sample]), np.array([not s.passed for s in found])
-    return (f"`method: judge` with the demo model (`hf:{DEMO_JUDGE}`, ~1M parameters, guided decoding) on {len(sample)} items "
-            f"of our synthetic set: {len(found)} scored, none in error, {len(sample) / seconds:.1f} items/s, balanced accuracy "
-            f"{R.balanced(y, flagged):.1%} (a model this small judges at chance: this shows the plumbing only).")  # fmt: skip
+    return (
+        f"`method: judge` with the demo model (`hf:{DEMO_JUDGE}`, ~1M parameters, guided decoding) on {len(sample)} items "
+        f"of our synthetic set: {len(found)} scored, none in error, {len(sample) / seconds:.1f} items/s, balanced accuracy "
+        f"{R.balanced(y, flagged):.1%} (a model this small judges at chance: this shows the plumbing only)."
+    )
 
 
 def _cuda() -> bool:

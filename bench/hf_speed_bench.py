@@ -69,9 +69,18 @@ def random_model(folder: Path) -> Path:
 
     torch.manual_seed(0)
     tok = AutoTokenizer.from_pretrained(DEMO)
-    config = Qwen2Config(vocab_size=len(tok), hidden_size=512, intermediate_size=1536, num_hidden_layers=4,
-                         num_attention_heads=8, num_key_value_heads=2, max_position_embeddings=1024,
-                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, tie_word_embeddings=True)  # fmt: skip
+    config = Qwen2Config(
+        vocab_size=len(tok),
+        hidden_size=512,
+        intermediate_size=1536,
+        num_hidden_layers=4,
+        num_attention_heads=8,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=True,
+    )
     Qwen2ForCausalLM(config).eval().save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
@@ -117,19 +126,35 @@ def measure(name: str, model: Path, requests: list[Request], repeats: int, threa
         same_count = sum(a.completion_tokens == b.completion_tokens for a, b in zip(got, reference, strict=True))
         errors = sum(g.error is not None for g in got)
         median = statistics.median(times[kind])
-        rows.append({"workload": name, "strategy": kind, "median_s": median, "vs_before": base / median,
-                     "times": times[kind], "same_text": same_text, "same_count": same_count, "n": len(got),
-                     "errors": errors, "tokens": sum(g.completion_tokens for g in got)})  # fmt: skip
+        rows.append(
+            {
+                "workload": name,
+                "strategy": kind,
+                "median_s": median,
+                "vs_before": base / median,
+                "times": times[kind],
+                "same_text": same_text,
+                "same_count": same_count,
+                "n": len(got),
+                "errors": errors,
+                "tokens": sum(g.completion_tokens for g in got),
+            }
+        )
     return rows
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| workload | strategy | median s | speed vs before | runs (s) | texts = static | counts = static | "
-             "completion tokens | errors |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| workload | strategy | median s | speed vs before | runs (s) | texts = static | counts = static | "
+        "completion tokens | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         runs = " / ".join(f"{t:.2f}" for t in r["times"])
-        lines.append(f"| {r['workload']} | {r['strategy']} | {r['median_s']:.2f} | {r['vs_before']:.2f}x | {runs} | "
-                     f"{r['same_text']}/{r['n']} | {r['same_count']}/{r['n']} | {r['tokens']} | {r['errors']} |")  # fmt: skip
+        lines.append(
+            f"| {r['workload']} | {r['strategy']} | {r['median_s']:.2f} | {r['vs_before']:.2f}x | {runs} | "
+            f"{r['same_text']}/{r['n']} | {r['same_count']}/{r['n']} | {r['tokens']} | {r['errors']} |"
+        )
     return "\n".join(lines)
 
 
@@ -148,8 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     from llmeval.engine.threads import busy_elsewhere, choose_threads, usable_cpus
 
     cpus, busy = usable_cpus(), busy_elsewhere()
-    print(f"== thread choice now: {cpus} usable cpus, {busy:.2f} busy elsewhere -> default "
-          f"{choose_threads(cpus, busy)} torch threads (this run: --threads {args.threads})", flush=True)  # fmt: skip
+    print(
+        f"== thread choice now: {cpus} usable cpus, {busy:.2f} busy elsewhere -> default "
+        f"{choose_threads(cpus, busy)} torch threads (this run: --threads {args.threads})",
+        flush=True,
+    )
     work = Path(tempfile.mkdtemp(prefix="hf-speed-"))
     try:
         rows = []

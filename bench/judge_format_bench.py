@@ -34,8 +34,12 @@ def prompts(count: int) -> list[str]:
     with (ROOT / "fixtures" / "data" / "faq.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     rows = (rows * (count // len(rows) + 1))[:count]
-    return [RATE_PROMPT.format(criteria="correctness", rubric="", prompt=r["question"], output=r["answer"], low=1, high=5,
-                               reference="") for r in rows]  # fmt: skip
+    return [
+        RATE_PROMPT.format(
+            criteria="correctness", rubric="", prompt=r["question"], output=r["answer"], low=1, high=5, reference=""
+        )
+        for r in rows
+    ]
 
 
 def run(backend: Any, texts: list[str], constrained: bool, max_new_tokens: int = 256) -> dict[str, float]:

@@ -55,14 +55,22 @@ def contenders(only: set[str], peers: dict[str, _peer_venvs.Peer]) -> dict[str, 
         "llmeval run": ("llmeval", "`llmeval run bench.yaml` (batch auto), fresh cache folder", _peer_runs.llmeval_cli),
     }
     for batch in ("auto", 32, 64):
-        table[f"llmeval engine, batch {batch}"] = ("llmeval", "in-process `GenerationPlan` + `HFBackend`, cache off",
-                                                   w("llmeval", batch))  # fmt: skip
+        table[f"llmeval engine, batch {batch}"] = (
+            "llmeval",
+            "in-process `GenerationPlan` + `HFBackend`, cache off",
+            w("llmeval", batch),
+        )
     for batch in ("auto", 32, 64):
-        table[f"lm-eval, batch {batch}"] = ("lm-eval", "`HFLM(...).generate_until(requests)`",
-                                            w("lm-eval", batch, lm.python) if lm and lm.python else None)  # fmt: skip
-    table["DeepEval pattern"] = ("deepeval", "`deepeval test run`: a test per case calling `generate`, "
-                                 "`LLMTestCase` + `assert_test` (custom length metric, no judge)",
-                                 _peer_runs.deepeval if de and de.python else None)  # fmt: skip
+        table[f"lm-eval, batch {batch}"] = (
+            "lm-eval",
+            "`HFLM(...).generate_until(requests)`",
+            w("lm-eval", batch, lm.python) if lm and lm.python else None,
+        )
+    table["DeepEval pattern"] = (
+        "deepeval",
+        "`deepeval test run`: a test per case calling `generate`, `LLMTestCase` + `assert_test` (custom length metric, no judge)",
+        _peer_runs.deepeval if de and de.python else None,
+    )
     return {name: row for name, row in table.items() if row[0] in only}
 
 
@@ -103,9 +111,14 @@ def rounds(ctx: _peer_runs.Context, table: dict[str, tuple[str, str, Run | None]
             except Exception as exc:  # a contender that breaks is a row that says so; the others still run
                 done = {"error": f"{type(exc).__name__}: {exc}"}
             runs[name].append(done)
-            shown = f"error: {done['error'][:300]}" if "error" in done else (
-                f"load {done.get('load_s', 0):.2f} s, generation {done['gen_s']:.2f} s "
-                f"(CPU {done.get('gen_cpu_s') or 0:.2f} s), process {done['wall_s']:.1f} s")  # fmt: skip
+            shown = (
+                f"error: {done['error'][:300]}"
+                if "error" in done
+                else (
+                    f"load {done.get('load_s', 0):.2f} s, generation {done['gen_s']:.2f} s "
+                    f"(CPU {done.get('gen_cpu_s') or 0:.2f} s), process {done['wall_s']:.1f} s"
+                )
+            )
             log(f"round {k + 1}/{repeats} {name}: {shown}")
     rows = {}
     for name, (_, _, run) in table.items():
@@ -123,8 +136,10 @@ def scale(work: Path, model: Path, sizes: list[int], threads: int, real_up_to: i
             log(f"scale: {cases:,} cases, {label}")
             done = _peer_runs.scale_run(work, cases, spec, threads)
             done["label"] = label
-            shown = done.get("error") or f"generation {done['gen_s']:.2f} s, process {done['wall_s']:.1f} s, " \
-                                         f"peak RSS {done.get('rss_mb', 0):.0f} MB"  # fmt: skip
+            shown = (
+                done.get("error")
+                or f"generation {done['gen_s']:.2f} s, process {done['wall_s']:.1f} s, peak RSS {done.get('rss_mb', 0):.0f} MB"
+            )
             log(f"scale: {cases:,} cases, {label}: {shown}")
             out.append(done)
     return out
@@ -157,26 +172,37 @@ def notes(peers: dict[str, _peer_venvs.Peer], rows: dict[str, dict[str, Any]]) -
     """What the reader needs to judge the table: versions, install times and conflicts, batch semantics."""
     out = []
     for name, peer in peers.items():
-        installed = (f"`{peer.spec}` in `.bench-venvs/{name}` (pip install {peer.install_s:.0f} s"
-                     f"{', reused' if peer.reused else ''})" if peer.python else "not installed")  # fmt: skip
+        installed = (
+            f"`{peer.spec}` in `.bench-venvs/{name}` (pip install {peer.install_s:.0f} s{', reused' if peer.reused else ''})"
+            if peer.python
+            else "not installed"
+        )
         out.append(f"{name}: {installed}" + "".join(f"; {n}" for n in peer.notes))
         candidates = _peer_venvs.PEERS[name][0]
         if peer.python and peer.spec != candidates[0]:
-            out.append(f"{name}: so the row runs `{peer.spec}`, the newest release pip's resolver finds installable "
-                       f"beside the pins (left unpinned, it backtracks to it); its pytest pattern is the same.")  # fmt: skip
+            out.append(
+                f"{name}: so the row runs `{peer.spec}`, the newest release pip's resolver finds installable "
+                f"beside the pins (left unpinned, it backtracks to it); its pytest pattern is the same."
+            )
     auto = rows.get("lm-eval, batch auto", {})
     if auto.get("detect_s") is not None:
-        out.append(f"lm-eval `batch_size=auto` probes the largest batch first (5 forward passes at max_batch_size 64 x "
-                   f"the model's 512-token max length): {auto['detect_s']:.2f} s of its generation time, batch "
-                   f"{auto.get('detected_batch')} chosen.")  # fmt: skip
-    out.append("Batch semantics: llmeval `auto` = length-sorted batches of at most 64 rows within a 32K-token budget "
-               "(rows x (longest prompt + new tokens)); lm-eval `auto` = the probed largest batch (<= 64), "
-               "length-sorted; 32/64 = that many rows on both sides; the naive loop and the DeepEval pattern run "
-               "one prompt per `generate` call.")  # fmt: skip
-    out.append("Load = model (and harness) load as each contender times it; torch is already imported in the worker "
-               "rows, pytest/`llmeval run` report the core's own `(model load X s)`, DeepEval's is the test module's "
-               "import-time load. Generation = the contender's generation phase; for DeepEval, first test to last "
-               "(per-case `generate` + `assert_test`). Process = the whole process (start-up, collection, reports).")  # fmt: skip
+        out.append(
+            f"lm-eval `batch_size=auto` probes the largest batch first (5 forward passes at max_batch_size 64 x "
+            f"the model's 512-token max length): {auto['detect_s']:.2f} s of its generation time, batch "
+            f"{auto.get('detected_batch')} chosen."
+        )
+    out.append(
+        "Batch semantics: llmeval `auto` = length-sorted batches of at most 64 rows within a 32K-token budget "
+        "(rows x (longest prompt + new tokens)); lm-eval `auto` = the probed largest batch (<= 64), "
+        "length-sorted; 32/64 = that many rows on both sides; the naive loop and the DeepEval pattern run "
+        "one prompt per `generate` call."
+    )
+    out.append(
+        "Load = model (and harness) load as each contender times it; torch is already imported in the worker "
+        "rows, pytest/`llmeval run` report the core's own `(model load X s)`, DeepEval's is the test module's "
+        "import-time load. Generation = the contender's generation phase; for DeepEval, first test to last "
+        "(per-case `generate` + `assert_test`). Process = the whole process (start-up, collection, reports)."
+    )
     return out
 
 
@@ -184,9 +210,11 @@ def explain(rows: dict[str, dict[str, Any]], n: int) -> list[str]:
     ref = rows.get(REFERENCE, {})
     if "gen_s" not in ref:
         return []
-    lines = [f"Ratios are each contender's time over `{REFERENCE}`'s (above 1x: llmeval is faster). "
-             f"Identical texts are counted against `{REFERENCE}` after stripping surrounding whitespace "
-             f"(lm-eval keeps the leading space of a continuation)."]  # fmt: skip
+    lines = [
+        f"Ratios are each contender's time over `{REFERENCE}`'s (above 1x: llmeval is faster). "
+        f"Identical texts are counted against `{REFERENCE}` after stripping surrounding whitespace "
+        f"(lm-eval keeps the leading space of a continuation)."
+    ]
     return lines
 
 
@@ -213,12 +241,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         scaled = scale(work, model, args.scale_sizes, args.threads, args.scale_model_up_to) if "scale" in args.only else []
     given = (args.model or DEMO_MODEL).absolute()  # before resolving: fixtures/models may be a link
     shown = given.relative_to(ROOT) if given.is_relative_to(ROOT) else model
-    result = {"command": command, "load_start": load_start, "machine": _report.machine(), "rows": rows,
-              "how": {name: how for name, (_, how, _) in table.items()}, "reference": REFERENCE,
-              "settings": {"model": str(shown), "n": args.n, "tokens": args.tokens, "threads": args.threads,
-                           "repeats": args.repeats},
-              "notes": notes(peers, rows), "explain": explain(rows, args.n), "scale": scaled,
-              "scale_explain": scale_notes(args)}  # fmt: skip
+    result = {
+        "command": command,
+        "load_start": load_start,
+        "machine": _report.machine(),
+        "rows": rows,
+        "how": {name: how for name, (_, how, _) in table.items()},
+        "reference": REFERENCE,
+        "settings": {"model": str(shown), "n": args.n, "tokens": args.tokens, "threads": args.threads, "repeats": args.repeats},
+        "notes": notes(peers, rows),
+        "explain": explain(rows, args.n),
+        "scale": scaled,
+        "scale_explain": scale_notes(args),
+    }
     text = _peer_report.section(result)
     print("\n" + text, flush=True)
     if args.json:
@@ -233,10 +268,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def scale_notes(args: argparse.Namespace) -> list[str]:
-    return [f"Each size is one `pytest scale.yaml --llmeval-threads {args.threads}` run with a fresh cache folder, the "
-            "suite's `length` scorer, a results file; peak RSS of the pytest process (GNU time). The echo app "
-            "(`python:` returning the prompt) measures the harness alone: collection, planning, scoring, records. "
-            f"The demo model runs every size up to {args.scale_model_up_to:,} cases."]  # fmt: skip
+    return [
+        f"Each size is one `pytest scale.yaml --llmeval-threads {args.threads}` run with a fresh cache folder, the "
+        "suite's `length` scorer, a results file; peak RSS of the pytest process (GNU time). The echo app "
+        "(`python:` returning the prompt) measures the harness alone: collection, planning, scoring, records. "
+        f"The demo model runs every size up to {args.scale_model_up_to:,} cases."
+    ]
 
 
 if __name__ == "__main__":

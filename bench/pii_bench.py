@@ -75,8 +75,14 @@ def evaluate(rows: list[dict], options: dict, errors: list[str] | None = None) -
         gold = [g for g in row["entities"] if g["type"] in counts]
         matched: set[int] = set()
         for e in found:
-            hit = next((i for i, g in enumerate(gold) if i not in matched and g["type"] == e.type
-                        and g["start"] < e.end and e.start < g["end"]), None)  # fmt: skip
+            hit = next(
+                (
+                    i
+                    for i, g in enumerate(gold)
+                    if i not in matched and g["type"] == e.type and g["start"] < e.end and e.start < g["end"]
+                ),
+                None,
+            )
             if hit is None:
                 counts[e.type]["fp"] += 1
             else:
@@ -148,8 +154,10 @@ def table(rows: list[dict], options: dict, errors: list[str] | None = None) -> t
         lines.append(f"| {entity} | {p:.3f} | {r:.3f} | {f:.3f} | {c['tp']} | {c['fp']} | {c['fn']} |")
     structured = sum((counts[t] for t in pii.STRUCTURED_ENTITIES if t in counts), Counter())
     p, r, f = prf(structured)
-    lines.append(f"| **structured (all six)** | {p:.3f} | {r:.3f} | {f:.3f} | {structured['tp']} | "
-                 f"{structured['fp']} | {structured['fn']} |")  # fmt: skip
+    lines.append(
+        f"| **structured (all six)** | {p:.3f} | {r:.3f} | {f:.3f} | {structured['tp']} | "
+        f"{structured['fp']} | {structured['fn']} |"
+    )
     return lines, fp_rate
 
 
@@ -157,8 +165,11 @@ def heldout(show_errors: bool = False) -> str:
     """The held-out set's tables for every mode (markdown), with error lines when asked."""
     rows = load(HELDOUT)
     negatives = sum(r["group"] == "hard_negative" for r in rows)
-    lines = [f"Held-out set: `fixtures/pii/heldout.jsonl` ({len(rows)} sentences, {negatives} hard negatives; "
-             "written by `fixtures/pii/make_heldout.py`).", ""]  # fmt: skip
+    lines = [
+        f"Held-out set: `fixtures/pii/heldout.jsonl` ({len(rows)} sentences, {negatives} hard negatives; "
+        "written by `fixtures/pii/make_heldout.py`).",
+        "",
+    ]
     for label, options in modes().items():
         errors: list[str] | None = [] if show_errors else None
         body, fp_rate = table(rows, options, errors)
@@ -179,8 +190,10 @@ def run() -> str:
         "when its type matches and its span overlaps a gold span.",
         "",
     ]
-    summary = [f"| mode | hard negatives flagged | texts/s (~{words:.0f} words, engine reused) | first use (s) |",
-               "|---|---|---|---|"]  # fmt: skip
+    summary = [
+        f"| mode | hard negatives flagged | texts/s (~{words:.0f} words, engine reused) | first use (s) |",
+        "|---|---|---|---|",
+    ]
     for label, options in modes().items():
         body, fp_rate = table(rows, options)
         lines += [f"**{label}**", "", *body, ""]

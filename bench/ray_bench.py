@@ -101,10 +101,15 @@ def main() -> None:
     rows = [
         ("local engine, 1 torch thread", f"{one_s:.2f}", "-", "1.00", f"{same(one, one)}/{len(one)}"),
         ("local engine, 2 torch threads", f"{two_s:.2f}", "-", f"{one_s / two_s:.2f}", f"{same(two, one)}/{len(one)}"),
-        ("ray engine, 2 actors x 1 thread (start + load + generate)", f"{ray_s:.2f}", f"{ray_first_s:.2f}",
-         f"{one_s / ray_s:.2f}", f"{same(on_actors, one)}/{len(one)}"),
+        (
+            "ray engine, 2 actors x 1 thread (start + load + generate)",
+            f"{ray_s:.2f}",
+            f"{ray_first_s:.2f}",
+            f"{one_s / ray_s:.2f}",
+            f"{same(on_actors, one)}/{len(one)}",
+        ),
         ("ray engine, generation inside the busier actor", f"{busy_s:.2f}", "-", f"{one_s / busy_s:.2f}", "-"),
-    ]  # fmt: skip
+    ]
     section = render(rows, len(requests))
     print(section)
     if not args.no_write:

@@ -62,12 +62,18 @@ def record(i: int, row: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         quote, cut = output[:end] + CUT_MARK, value[: 2 * len(value) // 3 or 1]
     listed = ", ".join(v for v, _ in values) or "nothing personal"
     return {
-        "kind": "case", "suite": "pii-bench", "case": f"row-{i}", "model": "python:app:echo",
-        "prompt": f"Summarise: {text}\nSummary:", "output": output,
-        "reference": f"The customer gave {listed}.", "references": [f"The customer gave {listed}."],
-        "vars": {"message": text}, "error": f"DeliveryError: could not send the reply about {listed}",
+        "kind": "case",
+        "suite": "pii-bench",
+        "case": f"row-{i}",
+        "model": "python:app:echo",
+        "prompt": f"Summarise: {text}\nSummary:",
+        "output": output,
+        "reference": f"The customer gave {listed}.",
+        "references": [f"The customer gave {listed}."],
+        "vars": {"message": text},
+        "error": f"DeliveryError: could not send the reply about {listed}",
         "scores": {"contains": {"explanation": f'output "{quote}" lacks "refund"', "metadata": {"quote": quote}}},
-    }, cut  # fmt: skip
+    }, cut
 
 
 def measure(impl: str, rows: list[dict[str, Any]]) -> dict[str, Any]:

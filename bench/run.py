@@ -89,8 +89,10 @@ def measure_generation(model: Path, sizes: Sizes, work: Path) -> dict[str, Any]:
     threads = thread_probe(model, prompts, tokens, work) if sizes.thread_probe else None
     _measure.fill_cache(model, prompts, plan["texts"], tokens, work / "cache-warm")
     warm = _measure.warm_plan_run(model, prompts, tokens, work / "cache-warm")
-    log(f"(c) warm in-process: {warm['gen_s'] * 1000:.1f} ms, {warm['cached']}/{n} from cache, "
-        f"model loaded: {warm['model_loaded']}")  # fmt: skip
+    log(
+        f"(c) warm in-process: {warm['gen_s'] * 1000:.1f} ms, {warm['cached']}/{n} from cache, "
+        f"model loaded: {warm['model_loaded']}"
+    )
     suite = _suites.write_suite(work / "suite", n, f"hf:{model}", max_new_tokens=tokens)
     args = [suite.name, "--llmeval-model", f"hf:{model}", "-q", "-p", "no:cacheprovider"]
     warmup = _measure.pytest_run([*args, "--llmeval-cache", "off", "-k", "q00000"], suite.parent)
@@ -102,8 +104,17 @@ def measure_generation(model: Path, sizes: Sizes, work: Path) -> dict[str, Any]:
     fill = _measure.pytest_run([*args, "--llmeval-cache", "on"], suite.parent)
     again = _measure.pytest_run([*args, "--llmeval-cache", "on"], suite.parent)
     log(f"(c) {again['line']}; whole run {again['wall_s']:.2f} s")
-    return {"naive": naive, "plan": plan, "same": same, "warm": warm, "cold_pt": cold, "fill_pt": fill, "warm_pt": again,
-            "threads": threads, "pytest_args": args}  # fmt: skip
+    return {
+        "naive": naive,
+        "plan": plan,
+        "same": same,
+        "warm": warm,
+        "cold_pt": cold,
+        "fill_pt": fill,
+        "warm_pt": again,
+        "threads": threads,
+        "pytest_args": args,
+    }
 
 
 def thread_probe(model: Path, prompts: list[str], tokens: int, work: Path) -> dict[str, Any]:
@@ -124,8 +135,10 @@ def measure_startup(sizes: Sizes, work: Path) -> dict[str, Any]:
     _suites.write_trivial_test(work / "trivial")
     log(f"(d) pytest on one trivial test, with and without -p no:llmeval, median of {sizes.overhead_runs} runs each")
     overhead = _measure.import_overhead(work / "trivial", sizes.overhead_runs)
-    log(f"(d) wall: with {overhead['with_wall'] * 1000:.0f} ms, without {overhead['without_wall'] * 1000:.0f} ms, "
-        f"overhead {overhead['overhead_ms']:.0f} ms (CPU time: {overhead['overhead_cpu_ms']:.0f} ms)")  # fmt: skip
+    log(
+        f"(d) wall: with {overhead['with_wall'] * 1000:.0f} ms, without {overhead['without_wall'] * 1000:.0f} ms, "
+        f"overhead {overhead['overhead_ms']:.0f} ms (CPU time: {overhead['overhead_cpu_ms']:.0f} ms)"
+    )
     if os.environ.get("PYTHONDONTWRITEBYTECODE") and sizes.no_bytecode_runs:
         log("(d) again without a bytecode cache (PYTHONDONTWRITEBYTECODE is set here: every run recompiles)")
         overhead["no_bytecode"] = _measure.import_overhead(work / "trivial", sizes.no_bytecode_runs, bytecode=False)
@@ -220,8 +233,9 @@ def run_scale(args: argparse.Namespace, command: str, load_at_start: str) -> lis
 
 def side_by_side(rows: list[tuple[str, str, str, str]]) -> None:
     """Every target of this run in one table, measured next to its goal."""
-    print("\n## All targets of this run\n\n" + "\n".join(_report.table(("target", "measured", "goal", "verdict"), rows)),
-          flush=True)  # fmt: skip
+    print(
+        "\n## All targets of this run\n\n" + "\n".join(_report.table(("target", "measured", "goal", "verdict"), rows)), flush=True
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -67,12 +67,25 @@ def controller_remask(n: int, values: int) -> float:
     run = RunRedaction(pii=True)
     rng = random.Random(2)
     found = [["PHONE_NUMBER", f"+1 212 555 {rng.randrange(1000, 9999)}"] for _ in range(values // 2)]
-    found += [["PERSON", f"{rng.choice(['Ada', 'Ben', 'Cleo'])} {''.join(rng.choices(string.ascii_lowercase, k=7)).title()}"]
-              for _ in range(values - values // 2)]  # fmt: skip
+    found += [
+        ["PERSON", f"{rng.choice(['Ada', 'Ben', 'Cleo'])} {''.join(rng.choices(string.ascii_lowercase, k=7)).title()}"]
+        for _ in range(values - values // 2)
+    ]
     run.learn({"values": found, "secrets": [KEY]})
-    records = [CaseRecord(suite="s", case=f"c{i}", model="m", sample=0, prompt=f"Q{i}: {t[:120]}", output=t,
-                          status="passed", reference=t[:200], vars={"q": t[:80]})  # fmt: skip
-               for i, t in enumerate(texts(n, seed=3))]  # fmt: skip
+    records = [
+        CaseRecord(
+            suite="s",
+            case=f"c{i}",
+            model="m",
+            sample=0,
+            prompt=f"Q{i}: {t[:120]}",
+            output=t,
+            status="passed",
+            reference=t[:200],
+            vars={"q": t[:80]},
+        )
+        for i, t in enumerate(texts(n, seed=3))
+    ]
     start = time.perf_counter()
     masked = run.records(records)
     elapsed = time.perf_counter() - start
@@ -102,8 +115,9 @@ def section(outputs: int, records: int, plan: dict[str, float], remask: float) -
 def write(text: str) -> None:
     old = RESULTS.read_text(encoding="utf-8")
     pattern = re.compile(r"<!-- secrets:start -->.*?<!-- secrets:end -->\n", re.S)
-    RESULTS.write_text(pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text,
-                       encoding="utf-8")  # fmt: skip
+    RESULTS.write_text(
+        pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text, encoding="utf-8"
+    )
 
 
 def main() -> None:

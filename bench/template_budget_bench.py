@@ -65,8 +65,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        print(f"load_suite, {args.rows:,}-row table, 3 templates per case: best of {args.repeats}: "
-              f"{load_time(folder, args.rows, args.repeats):.2f} s")  # fmt: skip
+        print(
+            f"load_suite, {args.rows:,}-row table, 3 templates per case: best of {args.repeats}: "
+            f"{load_time(folder, args.rows, args.repeats):.2f} s"
+        )
         for name, prompt in ({} if args.no_probes else PROBES).items():
             outcome, seconds = probe(folder, prompt)
             print(f"{name}: {seconds:.2f} s: {outcome}")

@@ -124,8 +124,12 @@ def measure(jobs: list[tuple[str, str, int, str, int, int]], workers: int) -> li
 def _progress(cells: Iterable[Cell], total: int) -> Iterable[Cell]:
     started = time.perf_counter()
     for i, cell in enumerate(cells, 1):
-        print(f"[validity {time.perf_counter() - started:6.0f} s] {i}/{total} {cell.kind} | {cell.design} | n={cell.n} | "
-              f"{cell.truth}: {cell.error_rate:.3f} ({cell.seconds:.1f} s)", file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"[validity {time.perf_counter() - started:6.0f} s] {i}/{total} {cell.kind} | {cell.design} | n={cell.n} | "
+            f"{cell.truth}: {cell.error_rate:.3f} ({cell.seconds:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
         yield cell
 
 
@@ -150,20 +154,30 @@ def section(cells: Sequence[Cell], command: str, wall_s: float, jobs: int = 1) -
     header = ("gate kind", "design", "n", "false-pass at limit", "false-pass clearly bad", "false alarm (good)", "> 5%?")
     runs = sorted({c.runs for c in cells})
     flags = sum(1 for r in rows(cells) if r[-1])
-    specs = [f"- {k.name}: `{json.dumps(k.spec)}`; truths at limit / bad / good: {k.truths}" for k in KINDS
-             if any(c.kind == k.name for c in cells)]  # fmt: skip
+    specs = [
+        f"- {k.name}: `{json.dumps(k.spec)}`; truths at limit / bad / good: {k.truths}"
+        for k in KINDS
+        if any(c.kind == k.name for c in cells)
+    ]
     lines = [
-        "## Gate validity (bench/validity.py)", "",
+        "## Gate validity (bench/validity.py)",
+        "",
         f"Command: `{command}` ({', '.join(map(str, runs))} simulated runs per cell; {wall_s / 60:.1f} min wall time in "
         f"{jobs} process(es), {sum(c.seconds for c in cells) / 60:.1f} min summed over cells).",
         "Rates are shares of runs ± their Monte Carlo standard error. n counts independent units (cases, base cases of "
         "counterfactual sets, templates); clustered designs put several outputs on each unit. **FLAG**: the error rate "
         f"the gate bounds (false pass for shown_within, false alarm for not_shown_beyond) above {ALPHA:g} "
         f"(= 1 - confidence) by more than {FLAG_SE:g} Monte Carlo errors. "
-        f"{flags} of {len(rows(cells))} rows flagged.", "",
-        *table(header, rows(cells)), "", *NOTES, "", "Gates as the suites write them (confidence 0.95 throughout):", "",
+        f"{flags} of {len(rows(cells))} rows flagged.",
+        "",
+        *table(header, rows(cells)),
+        "",
+        *NOTES,
+        "",
+        "Gates as the suites write them (confidence 0.95 throughout):",
+        "",
         *specs,
-    ]  # fmt: skip
+    ]
     return "\n".join(lines)
 
 

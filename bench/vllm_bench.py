@@ -115,8 +115,22 @@ def offline(work: Path, cases: int, rounds: int) -> dict[str, float]:
 def start_server(work: Path) -> tuple[subprocess.Popen, str]:
     """vLLM's OpenAI server on the demo model in fp32, on a free loopback port."""
     port = free_port()
-    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(DEMO_MODEL), "--host", "127.0.0.1",
-               "--port", str(port), "--dtype", "float32", "--enforce-eager", "--gpu-memory-utilization", "0.1"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(DEMO_MODEL),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dtype",
+        "float32",
+        "--enforce-eager",
+        "--gpu-memory-utilization",
+        "0.1",
+    ]
     log_path = work / "server.log"
     with log_path.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
@@ -163,14 +177,31 @@ def section(off: dict[str, float], srv: dict[str, float], args: argparse.Namespa
     """The RESULTS.md section: both pairs side by side with their ratios (speed = their seconds / ours)."""
     n, c = args.cases, args.concurrency
     rows = [
-        (f"`vllm:` through llmeval's plan vs vLLM `LLM.generate` (one warm engine, {n} prompts)",
-         f"{off['plan_s']:.2f} s", f"{off['vllm_s']:.2f} s", f"{off['vllm_s'] / off['plan_s']:.2f}x", ">= 0.95x",
-         f"{off['same']:.0f}/{n}"),
-        ("`vllm:` whole run (plan + scoring + records) vs `LLM.generate`", f"{off['evaluate_s']:.2f} s",
-         f"{off['vllm2_s']:.2f} s", f"{off['vllm2_s'] / off['evaluate_s']:.2f}x", "-", ""),
-        (f"`openai:` vs bare httpx/asyncio client, vLLM's server, concurrency {c}", f"{srv['plan_s']:.2f} s",
-         f"{srv['bare_s']:.2f} s", f"{srv['bare_s'] / srv['plan_s']:.2f}x", ">= 0.9x", f"{srv['same']:.0f}/{n}"),
-    ]  # fmt: skip
+        (
+            f"`vllm:` through llmeval's plan vs vLLM `LLM.generate` (one warm engine, {n} prompts)",
+            f"{off['plan_s']:.2f} s",
+            f"{off['vllm_s']:.2f} s",
+            f"{off['vllm_s'] / off['plan_s']:.2f}x",
+            ">= 0.95x",
+            f"{off['same']:.0f}/{n}",
+        ),
+        (
+            "`vllm:` whole run (plan + scoring + records) vs `LLM.generate`",
+            f"{off['evaluate_s']:.2f} s",
+            f"{off['vllm2_s']:.2f} s",
+            f"{off['vllm2_s'] / off['evaluate_s']:.2f}x",
+            "-",
+            "",
+        ),
+        (
+            f"`openai:` vs bare httpx/asyncio client, vLLM's server, concurrency {c}",
+            f"{srv['plan_s']:.2f} s",
+            f"{srv['bare_s']:.2f} s",
+            f"{srv['bare_s'] / srv['plan_s']:.2f}x",
+            ">= 0.9x",
+            f"{srv['same']:.0f}/{n}",
+        ),
+    ]
     lines = [
         "## vLLM (issue 12)",
         "",

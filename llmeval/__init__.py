@@ -17,11 +17,19 @@ if TYPE_CHECKING:
     from llmeval.suite import load_suite
 
 _HOMES = {
-    "check": "llmeval.check", "score": "llmeval.check", "BackendError": "llmeval.errors", "LlmevalError": "llmeval.errors",
-    "MissingDependency": "llmeval.errors", "ScorerError": "llmeval.errors", "SuiteError": "llmeval.errors",
-    "Sample": "llmeval.scorers.base", "Score": "llmeval.scorers.base", "Threshold": "llmeval.scorers.base",
-    "register": "llmeval.scorers.base", "load_suite": "llmeval.suite",
-}  # fmt: skip
+    "check": "llmeval.check",
+    "score": "llmeval.check",
+    "BackendError": "llmeval.errors",
+    "LlmevalError": "llmeval.errors",
+    "MissingDependency": "llmeval.errors",
+    "ScorerError": "llmeval.errors",
+    "SuiteError": "llmeval.errors",
+    "Sample": "llmeval.scorers.base",
+    "Score": "llmeval.scorers.base",
+    "Threshold": "llmeval.scorers.base",
+    "register": "llmeval.scorers.base",
+    "load_suite": "llmeval.suite",
+}
 __all__ = [
     "BackendError",
     "LlmevalError",

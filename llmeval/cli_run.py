@@ -58,8 +58,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = Path.cwd()
     settings = cfg.Settings()
     cfg.apply(settings, cfg.pyproject_table(root), source="[tool.llmeval] in pyproject.toml")
-    given = {name: value for name in cfg.OPTIONS if name not in PYTEST_ONLY
-             and (value := getattr(args, name.replace("-", "_"))) is not None}  # fmt: skip
+    given = {
+        name: value
+        for name in cfg.OPTIONS
+        if name not in PYTEST_ONLY and (value := getattr(args, name.replace("-", "_"))) is not None
+    }
     try:
         cfg.apply(settings, given, source="the command line")
         settings.from_command_line |= {cfg.attribute(name) for name in given}
@@ -75,8 +78,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def add_allow_path(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--allow-path", dest="allow_paths", action="append", metavar="DIR",
-                        help="folder outside the working directory that suites may read tables from (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--allow-path",
+        dest="allow_paths",
+        action="append",
+        metavar="DIR",
+        help="folder outside the working directory that suites may read tables from (repeatable)",
+    )
 
 
 def load_suites(paths: list[Path], root: Path, allow_paths: list[str]) -> tuple[list[Any], list[str]]:
@@ -186,8 +194,9 @@ def _report(run: Evaluation, targets: list[Target], result: RunResult, args: arg
         baseline=run.baseline,
     )
     fallback = Fallback()
-    written = write_run(conclusion, run.settings, run.root, fallback, results=run.settings.results_path(run.root),
-                        keep_bytes=_kept(run))  # fmt: skip
+    written = write_run(
+        conclusion, run.settings, run.root, fallback, results=run.settings.results_path(run.root), keep_bytes=_kept(run)
+    )
     if args.junit:
         from llmeval.reporting.junit import write_junit
 

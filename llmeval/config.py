@@ -139,74 +139,131 @@ def _specs(value: Any) -> list[str]:
 
 # name -> (converter, argparse options, help)
 OPTIONS: dict[str, tuple[Callable[[Any], Any], dict[str, Any], str]] = {
-    "model": (_specs, {"action": "append", "metavar": "SPEC"},
-              "model spec (repeatable): hf:<path|id>, python:<module>:<fn>, openai:<url>#<name>; overrides suites' model"),
+    "model": (
+        _specs,
+        {"action": "append", "metavar": "SPEC"},
+        "model spec (repeatable): hf:<path|id>, python:<module>:<fn>, openai:<url>#<name>; overrides suites' model",
+    ),
     "results": (_text, {"metavar": "PATH"}, "results file (JSON Lines; overwritten); default reports/<run id>/results.jsonl"),
     "append": (_bool, {"action": "store_true", "default": None}, "append to an existing --llmeval-results file"),
     "html": (_text, {"metavar": "PATH"}, "write the self-contained HTML report here"),
     "baseline": (_text, {"metavar": "PATH"}, "compare with this baseline file (regression rules)"),
     "save-baseline": (_text, {"metavar": "PATH"}, "save this run's scores as a baseline file"),
-    "cache": (_choice(*CACHE_MODES), {"choices": list(CACHE_MODES)},
-              "generation cache: on (default), off, refresh (regenerate and overwrite)"),
+    "cache": (
+        _choice(*CACHE_MODES),
+        {"choices": list(CACHE_MODES)},
+        "generation cache: on (default), off, refresh (regenerate and overwrite)",
+    ),
     "cache-dir": (_text, {"metavar": "DIR"}, "cache folder (default .llmeval under the rootdir)"),
     "repeat": (_count, {"type": int, "metavar": "N"}, "samples per case (overrides the suites' repeat)"),
-    "redact-pii": (_bool, {"action": "store_true", "default": None},
-                   "mask detected PII in results, reports, JUnit and the terminal"),
+    "redact-pii": (
+        _bool,
+        {"action": "store_true", "default": None},
+        "mask detected PII in results, reports, JUnit and the terminal",
+    ),
     "batch-size": (_batch, {"metavar": "N|auto"}, "generation batch size (default auto: token-budgeted)"),
     "concurrency": (_count, {"type": int, "metavar": "N"}, "concurrent requests for async backends (default 8)"),
-    "threads": (_count, {"type": int, "metavar": "N"},
-                "CPU threads for local models (torch intra-op; default: the cores other processes leave free)"),
-    "batching": (_choice(*BATCHING_MODES), {"choices": list(BATCHING_MODES)},
-                 "hf: decoding: auto (default; per device), static, pruned (drop finished rows), continuous"),
-    "junit-properties": (_choice(*JUNIT_MODES), {"choices": list(JUNIT_MODES)},
-                         "where scores go in --junitxml: testcase (default), testsuite, off"),
+    "threads": (
+        _count,
+        {"type": int, "metavar": "N"},
+        "CPU threads for local models (torch intra-op; default: the cores other processes leave free)",
+    ),
+    "batching": (
+        _choice(*BATCHING_MODES),
+        {"choices": list(BATCHING_MODES)},
+        "hf: decoding: auto (default; per device), static, pruned (drop finished rows), continuous",
+    ),
+    "junit-properties": (
+        _choice(*JUNIT_MODES),
+        {"choices": list(JUNIT_MODES)},
+        "where scores go in --junitxml: testcase (default), testsuite, off",
+    ),
     "timeout": (_seconds, {"type": float, "metavar": "SECONDS"}, "wall time per request attempt (overrides suites)"),
     "retries": (_retries, {"type": int, "metavar": "N"}, "retries after a timeout or transient error (overrides suites)"),
-    "deadline": (_seconds, {"type": float, "metavar": "SECONDS"},
-                 "run deadline: requests not started by then become errors"),
-    "allow-host": (_specs, {"action": "append", "metavar": "HOST"},
-                   "host that may receive the API key (repeatable; https only unless http://HOST)"),
-    "allow-path": (_specs, {"action": "append", "metavar": "DIR"},
-                   "folder outside the project root that suites may read case tables and cache_key_files from (repeatable)"),
-    "api-key-env": (_specs, {"action": "append", "metavar": "[HOST=]NAME"},
-                    "environment variable with the API key (repeatable)"),
+    "deadline": (_seconds, {"type": float, "metavar": "SECONDS"}, "run deadline: requests not started by then become errors"),
+    "allow-host": (
+        _specs,
+        {"action": "append", "metavar": "HOST"},
+        "host that may receive the API key (repeatable; https only unless http://HOST)",
+    ),
+    "allow-path": (
+        _specs,
+        {"action": "append", "metavar": "DIR"},
+        "folder outside the project root that suites may read case tables and cache_key_files from (repeatable)",
+    ),
+    "api-key-env": (_specs, {"action": "append", "metavar": "[HOST=]NAME"}, "environment variable with the API key (repeatable)"),
     # serving fleets (openai:) and the run's token budget: README "A served fleet (openai:)"
-    "token-budget": (_count, {"type": int, "metavar": "N"},
-                     "prompt + completion tokens the run may generate; then requests not started become errors"),
-    "balance": (_choice("least-outstanding", "round-robin"), {"choices": ["least-outstanding", "round-robin"]},
-                "how an openai: fleet (several base URLs) spreads requests (default least-outstanding)"),
+    "token-budget": (
+        _count,
+        {"type": int, "metavar": "N"},
+        "prompt + completion tokens the run may generate; then requests not started become errors",
+    ),
+    "balance": (
+        _choice("least-outstanding", "round-robin"),
+        {"choices": ["least-outstanding", "round-robin"]},
+        "how an openai: fleet (several base URLs) spreads requests (default least-outstanding)",
+    ),
     "rpm": (_per_minute, {"type": float, "metavar": "N"}, "requests a minute to each openai: base URL"),
     "tpm": (_per_minute, {"type": float, "metavar": "N"}, "tokens (prompt + completion) a minute to each openai: base URL"),
-    "model-id": (_specs, {"action": "append", "metavar": "NAME=ID"},
-                 "declare the id of served model NAME: its cache identity, instead of its base URLs (repeatable)"),
-    "openai-format": (_choice(*OPENAI_FORMATS), {"choices": list(OPENAI_FORMATS)},
-                      "how openai: backends ask for a judge's output format: response_format (default; JSON schemas), "
-                      "vllm (vLLM's structured_outputs: schemas and regexes), off"),
-    "engine": (_choice(*ENGINES), {"choices": list(ENGINES)},
-               "where hf: (and vllm:) models generate: local (default, this process) or ray (a Ray Data actor pool)"),
+    "model-id": (
+        _specs,
+        {"action": "append", "metavar": "NAME=ID"},
+        "declare the id of served model NAME: its cache identity, instead of its base URLs (repeatable)",
+    ),
+    "openai-format": (
+        _choice(*OPENAI_FORMATS),
+        {"choices": list(OPENAI_FORMATS)},
+        "how openai: backends ask for a judge's output format: response_format (default; JSON schemas), "
+        "vllm (vLLM's structured_outputs: schemas and regexes), off",
+    ),
+    "engine": (
+        _choice(*ENGINES),
+        {"choices": list(ENGINES)},
+        "where hf: (and vllm:) models generate: local (default, this process) or ray (a Ray Data actor pool)",
+    ),
     "ray-address": (_text, {"metavar": "HOST:PORT"}, "Ray cluster to join under --llmeval-engine ray (default: start Ray here)"),
-    "ray-actors": (_count, {"type": int, "metavar": "N"},
-                   "model replicas under --llmeval-engine ray (default: one per GPU, else one per CPU worker)"),
-    "run-id": (_text, {"metavar": "ID"},
-               "this run's id in every record, the verdict and the default results path (default: the start time), "
-               "e.g. the CI build number"),
-    "vllm-arg": (_specs, {"action": "append", "metavar": "NAME=VALUE"},
-                 "vLLM engine argument for vllm: models (repeatable), e.g. dtype=float32, tensor_parallel_size=2"),
+    "ray-actors": (
+        _count,
+        {"type": int, "metavar": "N"},
+        "model replicas under --llmeval-engine ray (default: one per GPU, else one per CPU worker)",
+    ),
+    "run-id": (
+        _text,
+        {"metavar": "ID"},
+        "this run's id in every record, the verdict and the default results path (default: the start time), "
+        "e.g. the CI build number",
+    ),
+    "vllm-arg": (
+        _specs,
+        {"action": "append", "metavar": "NAME=VALUE"},
+        "vLLM engine argument for vllm: models (repeatable), e.g. dtype=float32, tensor_parallel_size=2",
+    ),
     # production exports: README "In production" (llmeval/ops)
     "history": (_text, {"metavar": "PATH"}, "append this run to a run history (SQLite; e.g. .llmeval/history.sqlite)"),
-    "mlflow": (_text, {"metavar": "URI"},
-               "log this run to MLflow: a tracking URI (sqlite:///..., http://...) or a local folder (e.g. mlruns)"),
+    "mlflow": (
+        _text,
+        {"metavar": "URI"},
+        "log this run to MLflow: a tracking URI (sqlite:///..., http://...) or a local folder (e.g. mlruns)",
+    ),
     "prometheus": (_text, {"metavar": "FILE"}, "write this run's metrics for node-exporter's textfile collector (*.prom)"),
     "pushgateway": (_text, {"metavar": "URL"}, "push this run's metrics to a Prometheus Pushgateway"),
-    "cost-per-1k": (_positive("per 1,000 tokens"), {"type": float, "metavar": "PRICE"},
-                    "price of 1,000 tokens: the exports and the model card show the run's cost"),
-}  # fmt: skip
+    "cost-per-1k": (
+        _positive("per 1,000 tokens"),
+        {"type": float, "metavar": "PRICE"},
+        "price of 1,000 tokens: the exports and the model card show the run's cost",
+    ),
+}
 
 
 def attribute(name: str) -> str:
     """The Settings attribute of an option name."""
-    plural = {"model": "models", "allow-host": "allow_hosts", "allow-path": "allow_paths", "model-id": "model_ids",
-              "vllm-arg": "vllm_args"}  # fmt: skip
+    plural = {
+        "model": "models",
+        "allow-host": "allow_hosts",
+        "allow-path": "allow_paths",
+        "model-id": "model_ids",
+        "vllm-arg": "vllm_args",
+    }
     return plural.get(name, name.replace("-", "_"))
 
 
@@ -252,8 +309,13 @@ def pyproject_table(root: Path) -> dict[str, Any]:
 
 def apply(settings: Settings, values: dict[str, Any], *, source: str) -> None:
     """Set each value through its converter; an unknown name or a bad value names its source."""
-    plural = {"models": "model", "allow_hosts": "allow-host", "allow_paths": "allow-path", "model_ids": "model-id",
-              "vllm_args": "vllm-arg"}  # fmt: skip
+    plural = {
+        "models": "model",
+        "allow_hosts": "allow-host",
+        "allow_paths": "allow-path",
+        "model_ids": "model-id",
+        "vllm_args": "vllm-arg",
+    }
     known = {name.replace("-", "_"): name for name in OPTIONS} | plural
     for key, value in values.items():
         name = known.get(key.replace("-", "_"))

@@ -19,25 +19,133 @@ from typing import Any
 from llmeval.errors import SuiteError
 from llmeval.pii import checks
 
-FIRST = ("Jane", "John", "Maria", "Ahmed", "Li", "Priya", "Olga", "Kwame", "Sofia", "Lucas", "Emma", "Noah",
-         "Aisha", "Mateo", "Yuki", "Fatima", "Liam", "Chloe", "Diego", "Hannah", "Omar", "Ingrid", "Carlos",
-         "Mei", "Samuel", "Elena", "Arjun", "Grace", "Tomasz", "Nadia")  # fmt: skip
-LAST = ("Smith", "Garcia", "Okafor", "Nguyen", "Kowalski", "Müller", "Rossi", "Haddad", "Johnson", "Patel",
-        "Tanaka", "Silva", "Brown", "Ivanova", "Andersen", "Dubois", "Martinez", "O'Brien", "Chen", "Walker",
-        "Fischer", "Lopez", "Kim", "Hughes", "Novak", "Moreau", "Cohen", "Singh", "Bauer", "Reyes")  # fmt: skip
-DOMAINS = ("example.com", "mail.example.org", "gmail.com", "outlook.co.uk", "firma.de", "uni.edu", "proton.me",
-           "yahoo.fr", "company.io", "post.example.net")  # fmt: skip
+FIRST = (
+    "Jane",
+    "John",
+    "Maria",
+    "Ahmed",
+    "Li",
+    "Priya",
+    "Olga",
+    "Kwame",
+    "Sofia",
+    "Lucas",
+    "Emma",
+    "Noah",
+    "Aisha",
+    "Mateo",
+    "Yuki",
+    "Fatima",
+    "Liam",
+    "Chloe",
+    "Diego",
+    "Hannah",
+    "Omar",
+    "Ingrid",
+    "Carlos",
+    "Mei",
+    "Samuel",
+    "Elena",
+    "Arjun",
+    "Grace",
+    "Tomasz",
+    "Nadia",
+)
+LAST = (
+    "Smith",
+    "Garcia",
+    "Okafor",
+    "Nguyen",
+    "Kowalski",
+    "Müller",
+    "Rossi",
+    "Haddad",
+    "Johnson",
+    "Patel",
+    "Tanaka",
+    "Silva",
+    "Brown",
+    "Ivanova",
+    "Andersen",
+    "Dubois",
+    "Martinez",
+    "O'Brien",
+    "Chen",
+    "Walker",
+    "Fischer",
+    "Lopez",
+    "Kim",
+    "Hughes",
+    "Novak",
+    "Moreau",
+    "Cohen",
+    "Singh",
+    "Bauer",
+    "Reyes",
+)
+DOMAINS = (
+    "example.com",
+    "mail.example.org",
+    "gmail.com",
+    "outlook.co.uk",
+    "firma.de",
+    "uni.edu",
+    "proton.me",
+    "yahoo.fr",
+    "company.io",
+    "post.example.net",
+)
 STREETS = ("Oak", "Maple", "Baker", "High", "Elm", "Cedar", "Station", "Park", "Church", "Mill")
-CITIES = (("Springfield", "IL", "62704"), ("Austin", "TX", "78701"), ("Portland", "OR", "97205"),
-          ("Denver", "CO", "80202"), ("Boston", "MA", "02108"), ("Columbus", "OH", "43215"))  # fmt: skip
+CITIES = (
+    ("Springfield", "IL", "62704"),
+    ("Austin", "TX", "78701"),
+    ("Portland", "OR", "97205"),
+    ("Denver", "CO", "80202"),
+    ("Boston", "MA", "02108"),
+    ("Columbus", "OH", "43215"),
+)
 # (country calling code, national significant number lengths, groupings) for international formats.
-INTL = (("44", "2", (2, 4, 4)), ("44", "7", (4, 6)), ("49", "3", (2, 8)), ("49", "1", (3, 8)),
-        ("33", "1", (1, 2, 2, 2, 2)), ("33", "6", (1, 2, 2, 2, 2)), ("91", "9", (5, 5)), ("61", "2", (1, 4, 4)),
-        ("81", "3", (1, 4, 4)), ("34", "6", (3, 3, 3)), ("39", "3", (3, 3, 4)), ("31", "6", (1, 8)))  # fmt: skip
-CARDS = (("4", 16), ("4", 13), ("51", 16), ("55", 16), ("2221", 16), ("34", 15), ("37", 15), ("6011", 16),
-         ("65", 16), ("3530", 16), ("36", 14))  # fmt: skip
-IBAN_COUNTRIES = (("DE", 0), ("GB", 4), ("FR", 0), ("ES", 0), ("IT", 1), ("NL", 4), ("BE", 0), ("CH", 0),
-                  ("AT", 0), ("PL", 0), ("SE", 0), ("IE", 4))  # fmt: skip
+INTL = (
+    ("44", "2", (2, 4, 4)),
+    ("44", "7", (4, 6)),
+    ("49", "3", (2, 8)),
+    ("49", "1", (3, 8)),
+    ("33", "1", (1, 2, 2, 2, 2)),
+    ("33", "6", (1, 2, 2, 2, 2)),
+    ("91", "9", (5, 5)),
+    ("61", "2", (1, 4, 4)),
+    ("81", "3", (1, 4, 4)),
+    ("34", "6", (3, 3, 3)),
+    ("39", "3", (3, 3, 4)),
+    ("31", "6", (1, 8)),
+)
+CARDS = (
+    ("4", 16),
+    ("4", 13),
+    ("51", 16),
+    ("55", 16),
+    ("2221", 16),
+    ("34", 15),
+    ("37", 15),
+    ("6011", 16),
+    ("65", 16),
+    ("3530", 16),
+    ("36", 14),
+)
+IBAN_COUNTRIES = (
+    ("DE", 0),
+    ("GB", 4),
+    ("FR", 0),
+    ("ES", 0),
+    ("IT", 1),
+    ("NL", 4),
+    ("BE", 0),
+    ("CH", 0),
+    ("AT", 0),
+    ("PL", 0),
+    ("SE", 0),
+    ("IE", 4),
+)
 
 
 def _digits(rng: random.Random, n: int, first: str = "0123456789") -> str:
@@ -58,16 +166,25 @@ def gen_name(rng: random.Random) -> str:
 
 def gen_email(rng: random.Random, name: str | None = None) -> str:
     first, last = (name or gen_name(rng)).lower().replace("'", "").replace("ü", "u").split()[:2]
-    local = rng.choice((f"{first}.{last}", f"{first[0]}{last}", f"{first}_{last}{rng.randint(1, 99)}",
-                        f"{first}+orders", f"{last}.{first[0]}"))  # fmt: skip
+    local = rng.choice(
+        (f"{first}.{last}", f"{first[0]}{last}", f"{first}_{last}{rng.randint(1, 99)}", f"{first}+orders", f"{last}.{first[0]}")
+    )
     return f"{local}@{rng.choice(DOMAINS)}"
 
 
 def gen_phone_us(rng: random.Random) -> str:
     area, exchange, line = _digits(rng, 3, "23456789"), _digits(rng, 3, "23456789"), _digits(rng, 4)
-    return rng.choice((f"({area}) {exchange}-{line}", f"{area}-{exchange}-{line}", f"{area}.{exchange}.{line}",
-                       f"+1 {area} {exchange} {line}", f"+1-{area}-{exchange}-{line}", f"1-{area}-{exchange}-{line}",
-                       f"+1 ({area}) {exchange}-{line}"))  # fmt: skip
+    return rng.choice(
+        (
+            f"({area}) {exchange}-{line}",
+            f"{area}-{exchange}-{line}",
+            f"{area}.{exchange}.{line}",
+            f"+1 {area} {exchange} {line}",
+            f"+1-{area}-{exchange}-{line}",
+            f"1-{area}-{exchange}-{line}",
+            f"+1 ({area}) {exchange}-{line}",
+        )
+    )
 
 
 def gen_phone_intl(rng: random.Random) -> str:
@@ -235,12 +352,18 @@ def generate_cases(spec: Mapping[str, Any], *, n: int | None = None, seed: int |
     if not isinstance(n, int) or n < 1:
         raise SuiteError(f"generate needs a positive integer n, got {n!r}", key="generate.n", hint="n: 20")
     if not isinstance(kinds, Mapping) or not kinds:
-        raise SuiteError("generate needs vars: a mapping of var name to kind", key="generate.vars",
-                         hint="vars: {customer: record, email: email}")  # fmt: skip
+        raise SuiteError(
+            "generate needs vars: a mapping of var name to kind",
+            key="generate.vars",
+            hint="vars: {customer: record, email: email}",
+        )
     for var, kind in kinds.items():
         if kind not in GENERATORS:
-            raise SuiteError(f"unknown generator kind {kind!r} for var '{var}'", key=f"generate.vars.{var}",
-                             hint=f"kinds: {', '.join(GENERATORS)}")  # fmt: skip
+            raise SuiteError(
+                f"unknown generator kind {kind!r} for var '{var}'",
+                key=f"generate.vars.{var}",
+                hint=f"kinds: {', '.join(GENERATORS)}",
+            )
     cases = []
     for i in range(n):
         rng = random.Random(f"llmeval:{seed}:{i}")

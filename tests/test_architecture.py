@@ -41,6 +41,7 @@ def test_no_import_cycles_between_modules():
 
 
 def test_only_the_pytest_front_end_imports_pytest():
-    lint = subprocess.run([sys.executable, "-m", "importlinter.cli", "--no-cache"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    lint = subprocess.run(
+        [sys.executable, "-m", "importlinter.cli", "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -12,8 +12,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _gates(tmp_path: Path, suite: str) -> dict[str, dict]:
     results = tmp_path / f"{suite}.jsonl"
-    args = [sys.executable, "-m", "pytest", f"suites/{suite}.yaml", "-q", "-p", "no:cacheprovider", "--llmeval-threads", "1",
-            "--llmeval-cache", "off", "--llmeval-results", str(results), "-k", "gate"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        f"suites/{suite}.yaml",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--llmeval-threads",
+        "1",
+        "--llmeval-cache",
+        "off",
+        "--llmeval-results",
+        str(results),
+        "-k",
+        "gate",
+    ]
     subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     return {r["gate"]: r for r in rows if r.get("kind") == "gate"}

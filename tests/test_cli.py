@@ -117,8 +117,15 @@ def test_a_closed_pipe_ends_every_command_quietly(tmp_path, command):
     read, write = os.pipe()
     os.close(read)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
-    run = subprocess.run([sys.executable, "-m", "llmeval", *command], cwd=ROOT, stdout=write, stderr=subprocess.PIPE,
-                         text=True, timeout=120, env=env)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "llmeval", *command],
+        cwd=ROOT,
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     os.close(write)
     assert "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr, run.stderr
     assert run.returncode == (0 if command == ["--help"] else 141)  # argparse itself ignores a failed write of --help

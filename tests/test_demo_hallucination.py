@@ -15,8 +15,13 @@ from build_models import HELD_OUT_ARTICLES  # noqa: E402
 
 def _run(tmp_path: Path, suite: str) -> dict[str, bool]:
     results = tmp_path / "r.jsonl"
-    subprocess.run([sys.executable, "-m", "llmeval", "run", suite, "--results", str(results), "-q", "--threads", "1",
-                    "--cache", "off"], cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "llmeval", "run", suite, "--results", str(results), "-q", "--threads", "1", "--cache", "off"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     return {r["case"]: r["scores"]["hallucination"]["passed"] for r in rows if r["kind"] == "case"}
 

@@ -177,10 +177,16 @@ def test_redact_text_uses_the_runs_values_and_a_fresh_pass(engine_calls):
         case_record(vars={"customer": {"contact": [EMAIL]}}),
         case_record(context=[f"CRM: {EMAIL}"]),
         {"kind": "gate", "suite": "s", "gate": "g", "message": f"groups: {EMAIL}=0.5", "groups": {EMAIL: {"value": 0.5}}},
-        {"kind": "gate", "suite": "s", "gate": "g", "message": "", "worst": [{"case": f"email={EMAIL}", "value": 0.1}],
-         "detail": f"from {EMAIL}"},
+        {
+            "kind": "gate",
+            "suite": "s",
+            "gate": "g",
+            "message": "",
+            "worst": [{"case": f"email={EMAIL}", "value": 0.1}],
+            "detail": f"from {EMAIL}",
+        },
     ],
-)  # fmt: skip
+)
 def test_every_string_anywhere_is_redacted(record):
     assert EMAIL not in text_of(Redactor(pii=True).redact_records([record]))
 

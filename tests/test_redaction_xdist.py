@@ -24,9 +24,17 @@ SUITE = (
     "cases:\n  - {{id: c}}\n"
 )
 PLANTED = (
-    "4111 1111 1111 1111", "41 11 11 11-1111-1111", "Margaret", "Thompson", "THOMPSON", "margaret.thompson@exampl",
-    "212 555 0182", "2125550182", "GB82 WEST 1234", "gb82west1234",
-)  # fmt: skip
+    "4111 1111 1111 1111",
+    "41 11 11 11-1111-1111",
+    "Margaret",
+    "Thompson",
+    "THOMPSON",
+    "margaret.thompson@exampl",
+    "212 555 0182",
+    "2125550182",
+    "GB82 WEST 1234",
+    "gb82west1234",
+)
 
 
 @pytest.fixture
@@ -39,9 +47,17 @@ def two_suites(pytester):
 def run(pytester, name, *args):
     """One run writing every output under `name`; what it wrote and showed, and its case outputs by suite."""
     result = pytester.runpytest_subprocess(
-        *args, "--llmeval-redact-pii", "--llmeval-cache", "off", "--llmeval-results", f"{name}.jsonl",
-        "--llmeval-html", f"{name}.html", "--junitxml", f"{name}.xml",
-    )  # fmt: skip
+        *args,
+        "--llmeval-redact-pii",
+        "--llmeval-cache",
+        "off",
+        "--llmeval-results",
+        f"{name}.jsonl",
+        "--llmeval-html",
+        f"{name}.html",
+        "--junitxml",
+        f"{name}.xml",
+    )
     result.assert_outcomes(failed=2)
     rows = [json.loads(line) for line in (pytester.path / f"{name}.jsonl").read_text().splitlines()]
     shown = {

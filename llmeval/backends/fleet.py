@@ -44,8 +44,7 @@ class Fleet:
     _turn: int = field(default=0, repr=False)
 
     @classmethod
-    def of(cls, urls: Sequence[str], *, balance: str | None = None, rpm: float | None = None,
-           tpm: float | None = None) -> Fleet:  # fmt: skip
+    def of(cls, urls: Sequence[str], *, balance: str | None = None, rpm: float | None = None, tpm: float | None = None) -> Fleet:
         """A fleet over `urls`, each with its own limits of `rpm` requests and `tpm` tokens a minute."""
         chosen = balance or "least-outstanding"
         if chosen not in BALANCES:

@@ -144,8 +144,13 @@ class HFBackend(Backend):
             same_config = not batch or requests[batch[0]].config == requests[index].config
             grown = max(width, need) * (len(batch) + 1)
             full = len(batch) >= fixed if fixed else (grown > budget or len(batch) >= MAX_AUTO_BATCH)
-            full = full or (not fixed and budget == CPU_TOKEN_BUDGET and bool(batch) and self.pad_ratio is not None and
-                            len(encoded[index]) * self.pad_ratio < len(encoded[batch[0]]))  # fmt: skip
+            full = full or (
+                not fixed
+                and budget == CPU_TOKEN_BUDGET
+                and bool(batch)
+                and self.pad_ratio is not None
+                and len(encoded[index]) * self.pad_ratio < len(encoded[batch[0]])
+            )
             if batch and (full or not same_config):
                 yield batch
                 batch, width = [], 0
@@ -230,8 +235,11 @@ class HFBackend(Backend):
 
         A per-batch `timeout` has no batch to bound here, so with a timeout set everything stays static.
         """
-        chosen = [i for i in indexes if requests[i].config.greedy and requests[i].config.output_format is None
-                  and not self.generate_kwargs(requests[i])]
+        chosen = [
+            i
+            for i in indexes
+            if requests[i].config.greedy and requests[i].config.output_format is None and not self.generate_kwargs(requests[i])
+        ]
         if not chosen or limits.timeout is not None or (limits.deadline is not None and limits.deadline.reached()):
             return indexes
         started, finished = time.perf_counter(), [0]
@@ -243,8 +251,14 @@ class HFBackend(Backend):
 
         budget = CUDA_TOKEN_BUDGET if self.device.startswith("cuda") else CPU_TOKEN_BUDGET
         seconds = limits.deadline.remaining() if limits.deadline is not None else None
-        left = continuous(self._decoder, [encoded[i] for i in chosen], [requests[i].config for i in chosen],
-                          seconds=seconds, on_row=done, token_budget=budget)  # fmt: skip
+        left = continuous(
+            self._decoder,
+            [encoded[i] for i in chosen],
+            [requests[i].config for i in chosen],
+            seconds=seconds,
+            on_row=done,
+            token_budget=budget,
+        )
         if limits.deadline is not None and limits.deadline.reached():
             for k in left:
                 on_result(chosen[k], Generation("", error=limits.deadline.stopped))
@@ -273,8 +287,6 @@ def encode_requests(tok: Any, requests: Sequence[Request]) -> list[list[int]]:
     return [list(found[i]) if i in found else encode_request(tok, r) for i, r in enumerate(requests)]
 
 
-
-
 def _static_order(indexes: list[int], encoded: list[list[int]], requests: Sequence[Request]) -> list[int]:
     """Requests grouped by config (a batch shares one), longest prompt first within a group.
 
@@ -285,6 +297,7 @@ def _static_order(indexes: list[int], encoded: list[list[int]], requests: Sequen
     for i in indexes:
         group.setdefault(requests[i].config, len(group))
     return sorted(indexes, key=lambda i: (group[requests[i].config], -len(encoded[i])))
+
 
 def _cut_message(limits: Limits, size: int) -> str:
     """The error of a batch stopped by its timeout or by the run deadline."""

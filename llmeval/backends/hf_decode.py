@@ -82,8 +82,11 @@ class Decoder:
         from transformers import StoppingCriteriaList
 
         config = job.config
-        kwargs: dict[str, Any] = {"max_new_tokens": config.max_new_tokens, "pad_token_id": self.tok.pad_token_id,
-                                  "do_sample": not config.greedy}  # fmt: skip
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": config.max_new_tokens,
+            "pad_token_id": self.tok.pad_token_id,
+            "do_sample": not config.greedy,
+        }
         if job.max_time is not None:
             kwargs["max_time"] = job.max_time  # transformers stops between decoding steps once it has run this long
         if config.greedy:
@@ -114,8 +117,14 @@ class Decoder:
             for step in range(job.config.max_new_tokens):
                 if step and job.max_time is not None and time.perf_counter() - started > job.max_time:
                     return Decoded(rows, True)
-                out = self.model(input_ids=step_ids, attention_mask=mask, position_ids=positions,
-                                 past_key_values=cache, use_cache=True, **self._last_logits)  # fmt: skip
+                out = self.model(
+                    input_ids=step_ids,
+                    attention_mask=mask,
+                    position_ids=positions,
+                    past_key_values=cache,
+                    use_cache=True,
+                    **self._last_logits,
+                )
                 cache, token = out.past_key_values, out.logits[:, -1].argmax(-1)
                 for pos, (t, finished) in enumerate(zip(token.tolist(), done.tolist(), strict=True)):
                     if not finished:
@@ -201,8 +210,15 @@ def _text_stop(decoder: Decoder, stop: tuple[str, ...], width: int) -> TextStop 
 OnRow = Callable[[int, list[int]], None]
 
 
-def continuous(decoder: Decoder, prompts: Sequence[list[int]], configs: Sequence[GenerationConfig], *,
-               seconds: float | None, on_row: OnRow, token_budget: int) -> list[int]:  # fmt: skip
+def continuous(
+    decoder: Decoder,
+    prompts: Sequence[list[int]],
+    configs: Sequence[GenerationConfig],
+    *,
+    seconds: float | None,
+    on_row: OnRow,
+    token_budget: int,
+) -> list[int]:
     """Greedy continuous batching over all prompts (transformers' paged-attention manager).
 
     Calls on_row(index, new ids cut where the row finished) as rows finish; returns the indexes not
@@ -215,8 +231,9 @@ def continuous(decoder: Decoder, prompts: Sequence[list[int]], configs: Sequence
     max_new = [c.max_new_tokens for c in configs]
     stops = [_text_stop(decoder, c.stop, 0) for c in configs]
 
-    gen = HFConfig(do_sample=False, max_new_tokens=max(max_new), eos_token_id=decoder.eos or -1,
-                   pad_token_id=decoder.tok.pad_token_id)  # fmt: skip
+    gen = HFConfig(  # type: ignore[no-untyped-call]
+        do_sample=False, max_new_tokens=max(max_new), eos_token_id=decoder.eos or -1, pad_token_id=decoder.tok.pad_token_id
+    )
     manager = decoder.model.init_continuous_batching(
         generation_config=gen, continuous_batching_config=_cb_config(decoder, prompts, max_new, token_budget)
     )
@@ -261,5 +278,10 @@ def _cb_config(decoder: Decoder, prompts: Sequence[list[int]], max_new: Sequence
     longest = max(len(p) + n for p, n in zip(prompts, max_new, strict=True))
     rows = max(1, min(len(prompts), 64, budget // longest))
     blocks = rows * -(-longest // page) + 1
-    return ContinuousBatchingConfig(page_size=page, num_blocks=blocks, max_batch_tokens=min(budget, 2048),
-                                    max_requests_per_batch=rows, use_async_batching=False)  # fmt: skip
+    return ContinuousBatchingConfig(
+        page_size=page,
+        num_blocks=blocks,
+        max_batch_tokens=min(budget, 2048),
+        max_requests_per_batch=rows,
+        use_async_batching=False,
+    )

@@ -198,9 +198,15 @@ class OpenAIBackend(Backend):
         return Generation("", error=f"{attempt.error}{tries} ({self.spec})", meta={"attempts": number}), attempt.status
 
     async def _on_replica(
-        self, replica: Replica, client: Any, path: str, payload: dict[str, Any], request: Request, limits: Limits,
+        self,
+        replica: Replica,
+        client: Any,
+        path: str,
+        payload: dict[str, Any],
+        request: Request,
+        limits: Limits,
         key: str | None,
-    ) -> _Attempt:  # fmt: skip
+    ) -> _Attempt:
         """Wait for the replica's rate limits (never past the run deadline), send, settle its token count."""
         estimate = estimate_tokens(request.text(), request.config.max_new_tokens)
         attempt = _Attempt(error="", retry=False)
@@ -224,9 +230,15 @@ class OpenAIBackend(Backend):
         return attempt
 
     async def _bounded_attempt(
-        self, client: Any, base_url: str, path: str, payload: dict[str, Any], request: Request, limits: Limits,
+        self,
+        client: Any,
+        base_url: str,
+        path: str,
+        payload: dict[str, Any],
+        request: Request,
+        limits: Limits,
         key: str | None,
-    ) -> _Attempt:  # fmt: skip
+    ) -> _Attempt:
         """One attempt cut at its total wall time (httpx's own timeout is per read), or at the run deadline."""
         deadline, bound = limits.deadline, limits.attempt_timeout()
         if deadline is not None and deadline.reached():
@@ -240,9 +252,15 @@ class OpenAIBackend(Backend):
             return _Attempt(error=f"POST {base_url}{path} timed out after {limits.timeout:g} s", retry=True)
 
     async def _attempt(
-        self, client: Any, base_url: str, path: str, payload: dict[str, Any], request: Request, limits: Limits,
+        self,
+        client: Any,
+        base_url: str,
+        path: str,
+        payload: dict[str, Any],
+        request: Request,
+        limits: Limits,
         headers: dict[str, str],
-    ) -> _Attempt:  # fmt: skip
+    ) -> _Attempt:
         import httpx
 
         url = f"{base_url}{path}"

@@ -50,8 +50,10 @@ class ReplayBackend(Backend):
             raise BackendError(f"model spec '{self.spec}': {exc}") from None
         labels = sorted({r.model_label for r in records})
         if model is None and len(labels) > 1:
-            raise BackendError(f"model spec '{self.spec}': {self.path} holds several models ({', '.join(labels)}); "
-                               f"pick one with replay:{self.path}#<model label>")  # fmt: skip
+            raise BackendError(
+                f"model spec '{self.spec}': {self.path} holds several models ({', '.join(labels)}); "
+                f"pick one with replay:{self.path}#<model label>"
+            )
         if model is not None:
             records = [r for r in records if model in (r.model_label, r.model)]
             if not records:
@@ -85,8 +87,12 @@ class ReplayBackend(Backend):
                 )
                 continue
             tokens = record.tokens
-            on_result(index, Generation(record.output, int(tokens.get("prompt", 0)), int(tokens.get("completion", 0)),
-                                        float(record.latency_s)))  # fmt: skip
+            on_result(
+                index,
+                Generation(
+                    record.output, int(tokens.get("prompt", 0)), int(tokens.get("completion", 0)), float(record.latency_s)
+                ),
+            )
 
 
 class RedactedReplayBackend(ReplayBackend):

@@ -38,9 +38,18 @@ INSTALL_HINT = (
 )
 # Engine arguments that change speed or memory but not outputs: left out of the model identity.
 RESOURCE_ARGS = frozenset(
-    {"tensor_parallel_size", "data_parallel_size", "pipeline_parallel_size", "gpu_memory_utilization",
-     "kv_cache_memory_bytes", "enforce_eager", "max_num_seqs", "max_num_batched_tokens", "swap_space"}
-)  # fmt: skip
+    {
+        "tensor_parallel_size",
+        "data_parallel_size",
+        "pipeline_parallel_size",
+        "gpu_memory_utilization",
+        "kv_cache_memory_bytes",
+        "enforce_eager",
+        "max_num_seqs",
+        "max_num_batched_tokens",
+        "swap_space",
+    }
+)
 # On a CPU build: the KV cache is sized from RAM (0.1 of it), and no compile step (no compile cache in CI).
 CPU_DEFAULTS: dict[str, Any] = {"gpu_memory_utilization": 0.1, "enforce_eager": True}
 # Everywhere: guided JSON without free whitespace (vLLM reads this from the engine, not the request; with it, a
@@ -175,8 +184,11 @@ def sampling_params(config: GenerationConfig, sample: int) -> Any:
     """
     from vllm import SamplingParams
 
-    common: dict[str, Any] = {"max_tokens": config.max_new_tokens, "stop": list(config.stop) or None,
-                              "detokenize": bool(config.stop)}  # fmt: skip
+    common: dict[str, Any] = {
+        "max_tokens": config.max_new_tokens,
+        "stop": list(config.stop) or None,
+        "detokenize": bool(config.stop),
+    }
     if config.output_format is not None:  # guided decoding by vLLM's own structured-output backend (xgrammar)
         common["structured_outputs"] = structured_outputs(config.output_format)
     if config.greedy:

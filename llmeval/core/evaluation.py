@@ -68,8 +68,12 @@ class Evaluation:
             from llmeval.engine.score_cache import ScoreStore, masker
             from llmeval.scorers.context import PlanJudge
 
-            self._scoring = ScoringContext(ModelPool(threads=self.settings.threads), PlanJudge(self.plan, self.backend),
-                                           self.settings.threads, ScoreStore(self.cache, masker(self.plan)))  # fmt: skip
+            self._scoring = ScoringContext(
+                ModelPool(threads=self.settings.threads),
+                PlanJudge(self.plan, self.backend),
+                self.settings.threads,
+                ScoreStore(self.cache, masker(self.plan)),
+            )
         return self._scoring
 
     def _progress(self, total: int) -> Progress:
@@ -100,11 +104,22 @@ class Evaluation:
     def _backend_options(self) -> dict[str, Any]:
         s = self.settings
         allowed = s.allow_hosts + allowed_from_specs(s.models if "models" in s.from_command_line else [])
-        return {"batch_size": s.batch_size, "concurrency": s.concurrency, "threads": s.threads, "timeout": s.timeout,
-                "retries": s.retries, "api_key_env": s.api_key_env, "allow_hosts": allowed,
-                "balance": s.balance, "rpm": s.rpm, "tpm": s.tpm, "model_ids": s.model_ids,
-                "openai_format": s.openai_format, "batching": s.batching,
-                "vllm_args": s.vllm_args}  # fmt: skip
+        return {
+            "batch_size": s.batch_size,
+            "concurrency": s.concurrency,
+            "threads": s.threads,
+            "timeout": s.timeout,
+            "retries": s.retries,
+            "api_key_env": s.api_key_env,
+            "allow_hosts": allowed,
+            "balance": s.balance,
+            "rpm": s.rpm,
+            "tpm": s.tpm,
+            "model_ids": s.model_ids,
+            "openai_format": s.openai_format,
+            "batching": s.batching,
+            "vllm_args": s.vllm_args,
+        }
 
     def limits(self, suite: Suite) -> Limits:
         """Request limits: [tool.llmeval] and ini < the suite's `backend:` block < the command line."""
@@ -214,8 +229,9 @@ class Evaluation:
     def _gates(self, targets: Sequence[Target], result: RunResult) -> None:
         from llmeval.core.gating import GateContext, evaluate_gates
 
-        ctx = GateContext(self.baseline, self.label, self.rel, self.settings.run_id, bool(self.settings.save_baseline),
-                          self.redactor)  # fmt: skip
+        ctx = GateContext(
+            self.baseline, self.label, self.rel, self.settings.run_id, bool(self.settings.save_baseline), self.redactor
+        )
         evaluate_gates(ctx, targets, result)
 
     def rel(self, path: str) -> str:

@@ -17,8 +17,20 @@ from typing import Any
 from llmeval.config import Settings
 from llmeval.records import Manifest
 
-PACKAGES = ("pytest", "torch", "transformers", "presidio-analyzer", "spacy", "fairlearn", "sacrebleu",
-            "rouge-score", "vllm", "ray", "scipy", "numpy")  # fmt: skip
+PACKAGES = (
+    "pytest",
+    "torch",
+    "transformers",
+    "presidio-analyzer",
+    "spacy",
+    "fairlearn",
+    "sacrebleu",
+    "rouge-score",
+    "vllm",
+    "ray",
+    "scipy",
+    "numpy",
+)
 
 
 def build_manifest(

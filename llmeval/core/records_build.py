@@ -22,9 +22,16 @@ class RecordContext:
 
 
 def build_case_records(
-    run: RecordContext, suite: Suite, case: Case, spec: str, sample: int, prompt: str, gen: Generation,
-    scores: Mapping[str, Mapping[str, Any]], error: str | None,
-) -> CaseRecord:  # fmt: skip
+    run: RecordContext,
+    suite: Suite,
+    case: Case,
+    spec: str,
+    sample: int,
+    prompt: str,
+    gen: Generation,
+    scores: Mapping[str, Mapping[str, Any]],
+    error: str | None,
+) -> CaseRecord:
     """One sample's record (``prompt``: the request's text); status is error when generation or a scorer failed."""
     status: Status = "error" if error else ("passed" if all(s["passed"] for s in scores.values()) else "failed")
     return CaseRecord(

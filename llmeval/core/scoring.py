@@ -16,9 +16,11 @@ Scored = tuple[dict[str, dict[str, Any]], str | None]  # scores by name (JSON fo
 
 
 def score_jobs(
-    jobs: Sequence[tuple[Case, str, Generation]], ctx: ScoringContext | None = None, timings: dict[str, float] | None = None,
+    jobs: Sequence[tuple[Case, str, Generation]],
+    ctx: ScoringContext | None = None,
+    timings: dict[str, float] | None = None,
     origins: Sequence[tuple[str, Request]] | None = None,
-) -> list[Scored]:  # fmt: skip
+) -> list[Scored]:
     """Scores per (case, prompt text, generation); a generation error or a scorer error is the job's error.
 
     ``timings`` gets ``load_s`` (scorers' engines and models, loaded first, only for scorers with a score-cache

@@ -72,8 +72,10 @@ class Cache:
             self._conn = _open(self.path)
             purged = _upgrade(self._conn)
             if purged:
-                self._notify(f"llmeval: {self.path}: deleted {purged} cached outputs written by an older llmeval "
-                             f"that stored API keys unmasked (they are generated again)")  # fmt: skip
+                self._notify(
+                    f"llmeval: {self.path}: deleted {purged} cached outputs written by an older llmeval "
+                    f"that stored API keys unmasked (they are generated again)"
+                )
         return self._conn
 
     def get_many(self, keys: list[str]) -> dict[str, Generation]:

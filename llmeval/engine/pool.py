@@ -171,8 +171,11 @@ class ModelPool:
         device = self.device_name or ("cuda" if torch.cuda.is_available() else "cpu")
         use_torch_threads(self.threads, device)
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-        auto = {"embed": transformers.AutoModel, "classify": transformers.AutoModelForSequenceClassification,
-                "causal": transformers.AutoModelForCausalLM}[kind]  # fmt: skip
+        auto = {
+            "embed": transformers.AutoModel,
+            "classify": transformers.AutoModelForSequenceClassification,
+            "causal": transformers.AutoModelForCausalLM,
+        }[kind]
         try:
             from llmeval.backends.hf import quiet_loading
 

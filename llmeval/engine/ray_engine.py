@@ -123,8 +123,12 @@ class RayBackend(Backend):
         order = sorted(range(len(requests)), key=lambda i: -len(requests[i].text()))
         blocks, size, actors = plan_blocks(len(requests), self.actors or slots)
         items = [{"index": i, "request": encode_request(requests[i])} for i in order]
-        built = {"spec": self.spec, "root": str(self.root), "options": {**self.run_options, "threads": None if gpu else threads},
-                 "limits": limits_to_row(bounds)}  # fmt: skip
+        built = {
+            "spec": self.spec,
+            "root": str(self.root),
+            "options": {**self.run_options, "threads": None if gpu else threads},
+            "limits": limits_to_row(bounds),
+        }
         with warnings.catch_warnings():  # max_restarts has no named parameter; Ray's docs pass it as a remote arg
             warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated")
             return from_items(items, override_num_blocks=blocks).map_batches(

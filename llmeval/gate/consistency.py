@@ -121,8 +121,9 @@ def evaluate_consistency(g: GateSpec, rows: Sequence[R.Row]) -> Decision:
     reason = ""
     if not (passed and ok):
         reason = note.lstrip("; ") if passed else _reason(g, d, len(flipped))
-    return Decision(passed and ok, text + note, reason, value, interval, bound, method, len(readable), len(per_unit),
-                    None, worst, extra)  # fmt: skip
+    return Decision(
+        passed and ok, text + note, reason, value, interval, bound, method, len(readable), len(per_unit), None, worst, extra
+    )
 
 
 def _reason(g: GateSpec, d: Decision, flipped: int) -> str:

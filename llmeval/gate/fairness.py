@@ -179,9 +179,14 @@ def _group_table(obs: list[Observation], per_group: dict[str, dict[str, Any]], s
         read = [o for o in mine if o.pred is not None]
         entry = per_group.get(name, {})
         table[name] = GroupStat(
-            value=entry.get("value"), n=int(entry.get("n", 0)), units=len({o.cluster for o in read}),
-            interval=shown.get(name), unparsed=len(mine) - len(read), tpr=entry.get("tpr"), fpr=entry.get("fpr"),
-        )  # fmt: skip
+            value=entry.get("value"),
+            n=int(entry.get("n", 0)),
+            units=len({o.cluster for o in read}),
+            interval=shown.get(name),
+            unparsed=len(mine) - len(read),
+            tpr=entry.get("tpr"),
+            fpr=entry.get("fpr"),
+        )
     return table
 
 
@@ -216,8 +221,7 @@ def evaluate_fairness(g: GateSpec, rows: Sequence[R.Row], scale: Scale) -> Decis
     note, ok = unparsed_note(g, unparsed, len(obs))
     passed = passed and ok
     reason = "" if passed else (_reason(g, d) if not d.passed else note.lstrip("; "))
-    return Decision(passed, text + note, reason, value, interval, bound, method, len(obs), count, None, worst,
-                    {"groups": groups})  # fmt: skip
+    return Decision(passed, text + note, reason, value, interval, bound, method, len(obs), count, None, worst, {"groups": groups})
 
 
 def _message(g: GateSpec, d: Decision, groups: dict[str, GroupStat], skipped: int) -> str:

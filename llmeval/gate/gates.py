@@ -68,14 +68,35 @@ def evaluate_gate(
         out = Outcome(out.status, f"{out.message}; {R.TIMING_CAVEAT}", out.reason)
     extra = dict(decision.extra)
     return GateRecord(
-        suite=suite, gate=g.name, model=model, metric=g.metric, stat=g.stat, status=out.status, message=out.message,
-        reason=out.reason, value=decision.value, interval=decision.interval, ci=g.ci, bound=decision.bound,
-        threshold=_threshold(g, rules), method=decision.method, require=g.require, scale=scale.describe(),
-        n=decision.n, units=decision.units, cases=len({r.get("case") for r in selected}), reachable=decision.reachable,
-        errors=errors, error_rate=errors / len(selected) if selected else 0.0, max_error_rate=max_error_rate,
-        worst=decision.worst, baseline=baseline, groups=extra.get("groups"),  # type: ignore[arg-type]
-        flips=tuple(extra.get("flips", ())), flipped=int(extra.get("flipped", 0)),  # type: ignore[call-overload, arg-type]
-    )  # fmt: skip
+        suite=suite,
+        gate=g.name,
+        model=model,
+        metric=g.metric,
+        stat=g.stat,
+        status=out.status,
+        message=out.message,
+        reason=out.reason,
+        value=decision.value,
+        interval=decision.interval,
+        ci=g.ci,
+        bound=decision.bound,
+        threshold=_threshold(g, rules),
+        method=decision.method,
+        require=g.require,
+        scale=scale.describe(),
+        n=decision.n,
+        units=decision.units,
+        cases=len({r.get("case") for r in selected}),
+        reachable=decision.reachable,
+        errors=errors,
+        error_rate=errors / len(selected) if selected else 0.0,
+        max_error_rate=max_error_rate,
+        worst=decision.worst,
+        baseline=baseline,
+        groups=extra.get("groups"),  # type: ignore[arg-type]
+        flips=tuple(extra.get("flips", ())),  # type: ignore[arg-type]
+        flipped=int(extra.get("flipped", 0)),  # type: ignore[call-overload]
+    )
 
 
 def _decide(g: GateSpec, rows: Sequence[R.Row], scale: Scale) -> Decision:
@@ -112,16 +133,21 @@ def _apply_baseline(
     )
     regressed = [m for m in entries if m.regressed]
     check = BaselineCheck(
-        path=diff.get("baseline"), metrics=entries, mismatches=tuple(diff.get("mismatches", [])),
+        path=diff.get("baseline"),
+        metrics=entries,
+        mismatches=tuple(diff.get("mismatches", [])),
         new_cases=tuple(c["case"] for c in diff.get("new_cases", []) if _same(c, here)),
         missing_cases=tuple(c["case"] for c in diff.get("missing_cases", []) if _same(c, here)),
-        regressed=bool(regressed), message="; ".join(m.message for m in regressed),
-    )  # fmt: skip
+        regressed=bool(regressed),
+        message="; ".join(m.message for m in regressed),
+    )
     notes = [m.message for m in entries if m.regressed or regression_only]
     status, reason = out.status, out.reason
     if (regression_only or g.rules) and suite in diff.get("changed_suites", ()):
-        text = (f"regression on {g.metric} not decided: suites.{suite}.sha256 differs from the baseline's, so the cases "
-                "may differ; compare with a baseline of this suite file (record one with --llmeval-save-baseline)")
+        text = (
+            f"regression on {g.metric} not decided: suites.{suite}.sha256 differs from the baseline's, so the cases "
+            "may differ; compare with a baseline of this suite file (record one with --llmeval-save-baseline)"
+        )
         return check, Outcome("error", text, text), d
     if regression_only:
         status = "failed" if regressed or not entries else "passed"
@@ -140,7 +166,7 @@ def _apply_baseline(
 
 
 def _same(entry: Mapping[str, Any], where: Mapping[str, str]) -> bool:
-    return entry.get("suite", where["suite"]) == where["suite"] and entry.get("model", where["model"]) == where["model"]
+    return bool(entry.get("suite", where["suite"]) == where["suite"] and entry.get("model", where["model"]) == where["model"])
 
 
 def _threshold(g: GateSpec, rules: Sequence[Mapping[str, Any]]) -> str:

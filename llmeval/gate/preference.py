@@ -87,5 +87,6 @@ def evaluate_preference(g: GateSpec, rows: Sequence[R.Row]) -> Decision:
     note, ok = unparsed_note(g, len(outcomes) - len(readable), len(outcomes))
     judged = f"bound {bound:.4g}" if bound is not None else f"{value:.4g}"
     reason = "" if passed and ok else (note.lstrip("; ") if passed else f"preference {value:.4g}: {judged} misses {g.condition}")
-    return Decision(passed and ok, text + note, reason, value, interval, bound, method, len(readable), len(per_unit),
-                    extra={"groups": groups})  # fmt: skip
+    return Decision(
+        passed and ok, text + note, reason, value, interval, bound, method, len(readable), len(per_unit), extra={"groups": groups}
+    )

@@ -69,8 +69,12 @@ def encode(texts: Sequence[str], pool: ModelPool, model: str) -> list[Tokens]:
         parts = found[row : row + len(pieces)]
         spans = [p.spans + offset for (offset, _), p in zip(pieces, parts, strict=True)]
         vectors = [p.vectors for p in parts]
-        out.append(Tokens(np.concatenate(spans) if spans else np.zeros((0, 2), dtype=np.int64),
-                          np.concatenate(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)))  # fmt: skip
+        out.append(
+            Tokens(
+                np.concatenate(spans) if spans else np.zeros((0, 2), dtype=np.int64),
+                np.concatenate(vectors) if vectors else np.zeros((0, 1), dtype=np.float32),
+            )
+        )
         row += len(pieces)
     return out
 

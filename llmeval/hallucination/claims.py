@@ -30,16 +30,37 @@ STOPWORDS = frozenset(
     which who whom whose what when where why how all any both each few other some own same too not no nor
     s t said says say according one while upon within without against again further once per via""".split()
 )
-NEGATIONS = frozenset("not no never none nobody nothing neither nor without cannot n't isn't wasn't aren't weren't "
-                      "don't doesn't didn't won't wouldn't can't couldn't shouldn't hasn't haven't hadn't".split())  # fmt: skip
-MONTHS = ("january february march april may june july august september october november december "
-          "monday tuesday wednesday thursday friday saturday sunday").split()  # fmt: skip
+NEGATIONS = frozenset(
+    "not no never none nobody nothing neither nor without cannot n't isn't wasn't aren't weren't "
+    "don't doesn't didn't won't wouldn't can't couldn't shouldn't hasn't haven't hadn't".split()
+)
+MONTHS = (
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday"
+).split()
 
-_UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
-                                     "fourteen fifteen sixteen seventeen eighteen nineteen".split())}  # fmt: skip
+_UNITS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
 _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
-_SCALES = {"decade": 10, "decades": 10, "hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
-           "k": 1e3, "m": 1e6, "mn": 1e6, "bn": 1e9, "b": 1e9}  # fmt: skip
+_SCALES = {
+    "decade": 10,
+    "decades": 10,
+    "hundred": 100,
+    "thousand": 1e3,
+    "million": 1e6,
+    "billion": 1e9,
+    "trillion": 1e12,
+    "k": 1e3,
+    "m": 1e6,
+    "mn": 1e6,
+    "bn": 1e9,
+    "b": 1e9,
+}
 _NUM_WORD = "|".join([*_UNITS, *_TENS, "decades?", "hundred", "thousand", "million", "billion", "trillion", "half", "dozen"])
 _ACRONYM = re.compile(r"[A-Z]{2,3}s?")
 _TITLES = frozenset("Mr Mrs Ms Miss Dr Prof Sir Dame Mx Sr Jr UNK".split())  # UNK: a corpus placeholder, not a name

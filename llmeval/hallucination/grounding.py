@@ -68,8 +68,9 @@ class SourceFacts:
         spans = tuple(A.sentence_spans(source)) or ((0, len(source)),)
         words = frozenset(T.content_words(source))
         prefixes = frozenset(w[:NAME_PREFIX] for w in words if len(w) >= NAME_PREFIX)
-        return cls(source, spans, words, prefixes, frozenset(trigrams(source)),
-                   tuple(T.numbers(source)), frozenset(T.dates(source)))  # fmt: skip
+        return cls(
+            source, spans, words, prefixes, frozenset(trigrams(source)), tuple(T.numbers(source)), frozenset(T.dates(source))
+        )
 
     def sentence(self, i: int) -> str:
         start, end = self.sentences[i]
@@ -129,8 +130,9 @@ def _check(original: str, fact: SourceFacts, support: dict[str, float], nearest:
     soft = sum(min(max((SYNONYM - support.get(w, 0.0)) / (SYNONYM - UNRELATED), 0.0), 1.0) for w in new_words)
     grams = trigrams(claim)
     values = (soft / len(words) if words else 0.0, sum(g not in fact.trigrams for g in grams) / len(grams) if grams else 0.0)
-    bad_numbers = [f"{n:g}" for n in T.numbers(claim)
-                   if not T.number_supported(n, list(fact.numbers)) and not T.small_count(n, claim)]  # fmt: skip
+    bad_numbers = [
+        f"{n:g}" for n in T.numbers(claim) if not T.number_supported(n, list(fact.numbers)) and not T.small_count(n, claim)
+    ]
     bad_dates = sorted(T.dates(claim) - fact.dates)
     bad_names = sorted(n for n in T.entities(claim) - fact.words if n[:NAME_PREFIX] not in fact.prefixes)
     flip = negation_flip(claim, nearest)

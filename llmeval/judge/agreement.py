@@ -24,8 +24,9 @@ class Agreement:
     unmatched: int
 
     def describe(self, scorer: str) -> str:
-        return (f"{scorer} vs human labels: {self.n} case(s), accuracy {self.accuracy:.1%}, Cohen's kappa {self.kappa:.3f}"
-                + (f" ({self.unmatched} labeled case(s) not in the results)" if self.unmatched else ""))  # fmt: skip
+        return f"{scorer} vs human labels: {self.n} case(s), accuracy {self.accuracy:.1%}, Cohen's kappa {self.kappa:.3f}" + (
+            f" ({self.unmatched} labeled case(s) not in the results)" if self.unmatched else ""
+        )
 
 
 def agreement(human: Mapping[str, bool], judged: Mapping[str, bool]) -> Agreement:

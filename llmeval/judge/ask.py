@@ -55,9 +55,14 @@ def judge_config(votes: int, question: Question) -> GenerationConfig:
 
 
 def ask(
-    ctx: ScoringContext, spec: str, questions: Sequence[Question], parse: Callable[[int, str], V], *, votes: int = 1,
+    ctx: ScoringContext,
+    spec: str,
+    questions: Sequence[Question],
+    parse: Callable[[int, str], V],
+    *,
+    votes: int = 1,
     retries: int = 2,
-) -> list[Answers[V]]:  # fmt: skip
+) -> list[Answers[V]]:
     """`votes` parsed answers per question (`parse(index, text)`); a round's questions and votes go to the plan at once."""
     configs = [judge_config(votes, q) for q in questions]
     parsed: dict[tuple[int, int], V] = {}

@@ -91,8 +91,12 @@ def verdicts(text: str, count: int) -> list[tuple[bool, str]]:
 
 def verdicts_format(count: int) -> OutputFormat:
     """Exactly claims 1..count, in order (one format per claim count)."""
-    items = [_properties({"claim": {"type": "integer", "const": i}, "supported": {"type": "boolean"},
-                          "reason": _reason(CLAIM_REASON_CHARS)}) for i in range(1, count + 1)]  # fmt: skip
+    items = [
+        _properties(
+            {"claim": {"type": "integer", "const": i}, "supported": {"type": "boolean"}, "reason": _reason(CLAIM_REASON_CHARS)}
+        )
+        for i in range(1, count + 1)
+    ]
     listing = {"type": "array", "prefixItems": items, "items": False, "minItems": count, "maxItems": count}
     return _object("verdicts", {"verdicts": listing})
 

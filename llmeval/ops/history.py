@@ -197,7 +197,7 @@ def _insert(db: sqlite3.Connection, table: str, run_id: str, keys: Sequence[str]
 
 def _filters(**values: str | None) -> tuple[str, list[str]]:
     names = {k: v for k, v in values.items() if v}
-    return "".join(f" AND a.{k} = ?" for k in names), list(names.values())  # type: ignore[arg-type]
+    return "".join(f" AND a.{k} = ?" for k in names), [v for v in names.values() if v]
 
 
 def _entry(row: sqlite3.Row) -> RunEntry:

@@ -29,7 +29,10 @@ def build_registry(aggregates: Sequence[Any], gates: Sequence[Any], usage: Seque
     """A CollectorRegistry holding the run's gauges (one sample per suite x metric x model, per gate, per usage row)."""
     client = _client()
     registry = client.CollectorRegistry()
-    gauge = lambda name, doc, labels=(): client.Gauge(name, doc, labels, registry=registry)
+
+    def gauge(name: str, doc: str, labels: Sequence[str] = ()) -> Any:
+        return client.Gauge(name, doc, labels, registry=registry)
+
     value = gauge("llmeval_metric_value", "mean of the metric over the cases", METRIC)
     low = gauge("llmeval_metric_interval_low", "lower end of the 95% interval of the mean", METRIC)
     high = gauge("llmeval_metric_interval_high", "upper end of the 95% interval of the mean", METRIC)

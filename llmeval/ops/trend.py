@@ -80,8 +80,13 @@ def _chart(key: tuple[str, str, str], pts: Sequence[Point]) -> Chart:
     lo, hi = min(lows), max(highs)
     if hi - lo < 1e-12:
         lo, hi = lo - 0.5, hi + 0.5
-    x = lambda i: PAD + (WIDTH - 2 * PAD) * (i / (len(pts) - 1) if len(pts) > 1 else 0.5)
-    y = lambda v: HEIGHT - PAD - (HEIGHT - 2 * PAD) * (v - lo) / (hi - lo)
+
+    def x(i: int) -> float:
+        return PAD + (WIDTH - 2 * PAD) * (i / (len(pts) - 1) if len(pts) > 1 else 0.5)
+
+    def y(v: float) -> float:
+        return HEIGHT - PAD - (HEIGHT - 2 * PAD) * (v - lo) / (hi - lo)
+
     points = [
         {
             "x": round(x(i), 1),

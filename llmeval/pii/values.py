@@ -10,6 +10,7 @@ import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import Any
 
 MIN_PREFIX = 6  # a string that ends with this many characters of a value (or more) is a cut-off quote
 MIN_CUT = 3  # before an ellipsis, this many characters of a value are a cut-off quote
@@ -154,7 +155,7 @@ def trie_regex(
     `unit` turns a key character into a pattern; `ends(depth, last char, key complete)` lists the lookaheads
     under which a match may stop at a node; `sep` may come between two characters.
     """
-    root: dict[object, dict] = {}
+    root: dict[Any, Any] = {}
     for key in keys:
         node = root
         for ch in key:
@@ -163,7 +164,9 @@ def trie_regex(
     return _node_regex(root, 0, "", unit, ends, sep) or "(?!)"
 
 
-def _node_regex(node: dict, depth: int, last: str, unit: Callable[[str], str], ends: Callable, sep: str) -> str:
+def _node_regex(
+    node: dict[Any, Any], depth: int, last: str, unit: Callable[[str], str], ends: Callable[..., Any], sep: str
+) -> str:
     alternatives = [
         (sep if depth else "") + unit(ch) + _node_regex(child, depth + 1, ch, unit, ends, sep)
         for ch, child in node.items()

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     pass
 
 
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     cfg.add_options(parser)
 

@@ -111,8 +111,7 @@ class Reporter:
 
             append = self.settings.append and self.results_path.is_file()
             self._kept = self.results_path.stat().st_size if append else 0
-            self._writer = SafeResults(self.results_path, "append" if append else "overwrite", self._fallback,
-                                       self._rows_so_far)  # fmt: skip
+            self._writer = SafeResults(self.results_path, "append" if append else "overwrite", self._fallback, self._rows_so_far)
         for record in records:
             self._writer.write(record.row())
             (self.cases if record.KIND == "case" else self.gates).append(record)

@@ -72,8 +72,16 @@ def _scores(row: Mapping[str, Any], strings: _Strings, threshold: Callable[[Any]
         if isinstance(score, Mapping):
             bound = score.get("threshold")
             bound_text = strings.of(bound, threshold) if isinstance(bound, Mapping) else strings(threshold(bound))
-            out.append([strings(name), _number(score.get("value")), bool(score.get("passed")), bound_text,
-                        strings(score.get("explanation") or ""), strings(score.get("signature") or "")])  # fmt: skip
+            out.append(
+                [
+                    strings(name),
+                    _number(score.get("value")),
+                    bool(score.get("passed")),
+                    bound_text,
+                    strings(score.get("explanation") or ""),
+                    strings(score.get("signature") or ""),
+                ]
+            )
     return out
 
 
@@ -82,13 +90,21 @@ def _case(row: Mapping[str, Any], strings: _Strings, limit: int, threshold: Call
     variables = row.get("vars") or {}
     sample = row.get("sample", 0) if row.get("suite", "") in repeats else None
     return [
-        STATUSES.index(status_of(row)), strings(row.get("suite", "")), display(row.get("case", "")),
-        strings(label_of(row)), sample, _number(row.get("latency_s"), 3),
-        cut(row.get("prompt"), limit), cut(row.get("output"), limit), [cut(r, limit) for r in references],
-        cut(row["error"], limit) if row.get("error") else None, _scores(row, strings, threshold),
+        STATUSES.index(status_of(row)),
+        strings(row.get("suite", "")),
+        display(row.get("case", "")),
+        strings(label_of(row)),
+        sample,
+        _number(row.get("latency_s"), 3),
+        cut(row.get("prompt"), limit),
+        cut(row.get("output"), limit),
+        [cut(r, limit) for r in references],
+        cut(row["error"], limit) if row.get("error") else None,
+        _scores(row, strings, threshold),
         cut(json.dumps(variables, ensure_ascii=False, default=str), limit) if variables else "",
-        [strings(t) for t in row.get("tags") or []], _minimal_break(row, limit),
-    ]  # fmt: skip
+        [strings(t) for t in row.get("tags") or []],
+        _minimal_break(row, limit),
+    ]
 
 
 def _minimal_break(row: Mapping[str, Any], limit: int) -> list[str] | None:

@@ -43,8 +43,8 @@ def fmt_or_dash(value: object) -> str:
 
 def _step(lo: float, hi: float, count: int) -> float:
     raw = (hi - lo) / max(1, count - 1)
-    power = 10 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    power = 10.0 ** math.floor(math.log10(raw))
+    return float(next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw))
 
 
 def ticks(lo: float, hi: float, count: int = 5) -> list[float]:

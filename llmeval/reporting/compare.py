@@ -43,7 +43,7 @@ def _means(label: str, cases: Mapping[tuple[str, str], Mapping[str, Any]], metri
     }
 
 
-def _pair(a: str, b: str, metric: str, ca: Mapping, cb: Mapping) -> dict[str, Any] | None:
+def _pair(a: str, b: str, metric: str, ca: Mapping[Any, Any], cb: Mapping[Any, Any]) -> dict[str, Any] | None:
     keys = sorted(k for k in set(ca) & set(cb) if metric in ca[k]["scores"] and metric in cb[k]["scores"])
     if not keys:
         return None
@@ -56,16 +56,34 @@ def _pair(a: str, b: str, metric: str, ca: Mapping, cb: Mapping) -> dict[str, An
     a_better = sum(1 for x, y in zip(va, vb, strict=True) if sign * (x - y) > TIE)
     diffs = sorted(zip(keys, va, vb, strict=True), key=lambda t: -abs(t[2] - t[1]))
     top = [
-        {"suite": k[0], "case": k[1], "a_value": x, "b_value": y, "delta": y - x,
-         "a_output": ca[k]["output"], "b_output": cb[k]["output"]}
-        for k, x, y in diffs[:TOP] if abs(y - x) > TIE
-    ]  # fmt: skip
+        {
+            "suite": k[0],
+            "case": k[1],
+            "a_value": x,
+            "b_value": y,
+            "delta": y - x,
+            "a_output": ca[k]["output"],
+            "b_output": cb[k]["output"],
+        }
+        for k, x, y in diffs[:TOP]
+        if abs(y - x) > TIE
+    ]
     return {
-        "a": a, "b": b, "metric": metric, "n": test.n, "delta": test.delta, "interval": list(test.interval),
-        "p_value": test.p_two_sided, "lower_is_better": lower, "a_wins": a_better, "b_wins": b_better,
-        "ties": len(keys) - a_better - b_better, "only_a": len(set(ca) - set(cb)), "only_b": len(set(cb) - set(ca)),
+        "a": a,
+        "b": b,
+        "metric": metric,
+        "n": test.n,
+        "delta": test.delta,
+        "interval": list(test.interval),
+        "p_value": test.p_two_sided,
+        "lower_is_better": lower,
+        "a_wins": a_better,
+        "b_wins": b_better,
+        "ties": len(keys) - a_better - b_better,
+        "only_a": len(set(ca) - set(cb)),
+        "only_b": len(set(cb) - set(ca)),
         "top": top,
-    }  # fmt: skip
+    }
 
 
 def compare_runs(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
@@ -123,15 +141,36 @@ def format_comparison(comparison: Mapping[str, Any], *, markdown: bool = True) -
     pair_rows = [["a", "b", "metric", "n", "delta", "95% interval", "p", "a wins", "ties", "b wins"]]
     for p in comparison["pairs"]:
         lo, hi = p["interval"]
-        pair_rows.append([p["a"], p["b"], p["metric"], str(p["n"]), f"{p['delta']:+.4g}", f"{lo:+.4g} .. {hi:+.4g}",
-                          f"{p['p_value']:.3g}", str(p["a_wins"]), str(p["ties"]), str(p["b_wins"])])  # fmt: skip
+        pair_rows.append(
+            [
+                p["a"],
+                p["b"],
+                p["metric"],
+                str(p["n"]),
+                f"{p['delta']:+.4g}",
+                f"{lo:+.4g} .. {hi:+.4g}",
+                f"{p['p_value']:.3g}",
+                str(p["a_wins"]),
+                str(p["ties"]),
+                str(p["b_wins"]),
+            ]
+        )
     out += _table(pair_rows, markdown)
     out += ["", p_value_note(comparison["pairs"]), "", f"{head}Cases that differ most"]
     diff_rows = [["a", "b", "metric", "case", "a", "b", "delta"]]
     for p in comparison["pairs"]:
         for t in p["top"][:3]:
-            diff_rows.append([p["a"], p["b"], p["metric"], f"{t['suite']}::{t['case']}", f"{t['a_value']:.3g}",
-                              f"{t['b_value']:.3g}", f"{t['delta']:+.3g}"])  # fmt: skip
+            diff_rows.append(
+                [
+                    p["a"],
+                    p["b"],
+                    p["metric"],
+                    f"{t['suite']}::{t['case']}",
+                    f"{t['a_value']:.3g}",
+                    f"{t['b_value']:.3g}",
+                    f"{t['delta']:+.3g}",
+                ]
+            )
     out += _table(diff_rows, markdown)
     return "\n".join(out)
 

@@ -53,8 +53,10 @@ def _minimal_break(meta: dict[str, Any]) -> list[str]:
         lines.append(f"      perturbed {what + ':':<7} {_trim(minimal.get('perturbed_' + what), 160)}")
     shrink = meta.get("shrink")
     if isinstance(shrink, dict):
-        lines.append(f"      shrunk {shrink.get('from_edits')} -> {shrink.get('to_edits')} edits in "
-                     f"{shrink.get('plan_passes')} plan passes ({shrink.get('requests')} requests)")  # fmt: skip
+        lines.append(
+            f"      shrunk {shrink.get('from_edits')} -> {shrink.get('to_edits')} edits in "
+            f"{shrink.get('plan_passes')} plan passes ({shrink.get('requests')} requests)"
+        )
     return lines
 
 

@@ -38,8 +38,16 @@ def write_junit(path: Path, tests: Sequence[JUnitTest], *, suite_name: str = "ll
 
     counts = {k: sum(1 for t in tests if t.outcome == k) for k in ("failure", "error", "skipped")}
     root = ET.Element("testsuites")
-    suite = ET.SubElement(root, "testsuite", name=suite_name, tests=str(len(tests)), failures=str(counts["failure"]),
-                          errors=str(counts["error"]), skipped=str(counts["skipped"]), time="0")  # fmt: skip
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name=suite_name,
+        tests=str(len(tests)),
+        failures=str(counts["failure"]),
+        errors=str(counts["error"]),
+        skipped=str(counts["skipped"]),
+        time="0",
+    )
     for test in tests:
         case = ET.SubElement(
             suite, "testcase", classname=test.classname, name=test.name, file=test.file, line=str(test.line), time="0"

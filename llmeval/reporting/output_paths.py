@@ -54,8 +54,11 @@ def check_outputs(outputs: Iterable[tuple[str, Path]]) -> None:
 def settings_outputs(settings: Any, root: Path, flag: Callable[[str], str], *, results: bool) -> list[tuple[str, Path]]:
     """(option, path) of the files the settings ask for; the results file also when `results` (written by default)."""
     outputs = [(flag("results"), settings.results_path(root))] if results or settings.results else []
-    outputs += [(flag(name.replace("_", "-")), root / value) for name in ("html", "save_baseline", "history", "prometheus")
-                if (value := getattr(settings, name))]  # fmt: skip
+    outputs += [
+        (flag(name.replace("_", "-")), root / value)
+        for name in ("html", "save_baseline", "history", "prometheus")
+        if (value := getattr(settings, name))
+    ]
     return outputs
 
 

@@ -16,9 +16,22 @@ if TYPE_CHECKING:
     import pandas
 
 _CASE_COLUMNS = (
-    "run_id", "suite", "suite_path", "case", "line", "model", "model_label", "sample", "prompt", "output",
-    "reference", "passed", "error", "latency_s", "cached",
-)  # fmt: skip
+    "run_id",
+    "suite",
+    "suite_path",
+    "case",
+    "line",
+    "model",
+    "model_label",
+    "sample",
+    "prompt",
+    "output",
+    "reference",
+    "passed",
+    "error",
+    "latency_s",
+    "cached",
+)
 
 
 WriteMode = Literal["overwrite", "append", "refuse"]
@@ -33,8 +46,9 @@ class ResultsWriter:
     ``append`` (add to an existing file) or ``refuse`` (an error when the file already exists).
     """
 
-    def __init__(self, path: str | Path, *, mode: WriteMode = "overwrite", sync_rows: int = 1000,
-                 sync_seconds: float = 2.0) -> None:  # fmt: skip
+    def __init__(
+        self, path: str | Path, *, mode: WriteMode = "overwrite", sync_rows: int = 1000, sync_seconds: float = 2.0
+    ) -> None:
         if mode not in WRITE_MODES:
             raise ValueError(f"results mode must be one of {', '.join(WRITE_MODES)}, got {mode!r}")
         self.path = Path(path)

@@ -63,9 +63,7 @@ def group_means(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, A
     return groups
 
 
-def summary_lines(
-    case_rows: list[dict[str, Any]], verdict: Verdict | None, diff: dict[str, Any] | None = None
-) -> list[Line]:
+def summary_lines(case_rows: list[dict[str, Any]], verdict: Verdict | None, diff: dict[str, Any] | None = None) -> list[Line]:
     from llmeval.gate import format_verdict
 
     out: list[tuple[str, dict[str, bool]]] = []

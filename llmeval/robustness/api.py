@@ -35,9 +35,20 @@ class _Check:
         return Score(self.name, float(ok), self.threshold, ok, "" if ok else "the test's check failed")
 
 
-def check_robust(model: str, text: str, check: Callable[[str], bool], *, template: str = "{}", k: int = 8,
-                 seed: int = 0, kinds: Sequence[str] = KINDS, max_edits: int = 3, max_new_tokens: int = 48,
-                 root: Path | None = None, cache_dir: str | None = ".llmeval") -> Score:  # fmt: skip
+def check_robust(
+    model: str,
+    text: str,
+    check: Callable[[str], bool],
+    *,
+    template: str = "{}",
+    k: int = 8,
+    seed: int = 0,
+    kinds: Sequence[str] = KINDS,
+    max_edits: int = 3,
+    max_new_tokens: int = 48,
+    root: Path | None = None,
+    cache_dir: str | None = ".llmeval",
+) -> Score:
     """K perturbations of `text` (inside `template`) generated in one batch, failures shrunk in batched rounds.
 
     The returned Score has `.passed`, `.value` (share that kept `check`) and the minimal break in `.metadata`.
@@ -73,14 +84,24 @@ def assert_robust(model: str, text: str, check: Callable[[str], bool], **options
     score = check_robust(model, text, check, **options)
     if not score.passed:
         minimal = score.metadata.get("minimal", {})
-        lines = [score.explanation] + [f"  {k}: {minimal[k]!r}" for k in ("original_prompt", "perturbed_prompt",
-                 "original_output", "perturbed_output") if k in minimal]  # fmt: skip
+        lines = [score.explanation] + [
+            f"  {k}: {minimal[k]!r}"
+            for k in ("original_prompt", "perturbed_prompt", "original_output", "perturbed_output")
+            if k in minimal
+        ]
         raise AssertionError("\n".join(lines))
     return score
 
 
-def given_perturbations(text: str, kinds: Sequence[str] = KINDS, *, max_edits: int = 3, max_examples: int = 25,
-                        seed: int | None = 0, database: str = ".llmeval/hypothesis") -> Callable[[Any], Any]:  # fmt: skip
+def given_perturbations(
+    text: str,
+    kinds: Sequence[str] = KINDS,
+    *,
+    max_edits: int = 3,
+    max_examples: int = 25,
+    seed: int | None = 0,
+    database: str = ".llmeval/hypothesis",
+) -> Callable[[Any], Any]:
     """Decorator: the test gets `perturbed` (a `Perturbed`) from hypothesis.
 
     With a `seed` the examples are the same on every run; with `seed=None` hypothesis explores afresh and

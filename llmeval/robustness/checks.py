@@ -55,14 +55,24 @@ def run_checks(prober: Prober, subjects: Sequence[Subject]) -> list[Score]:
     return scores
 
 
-def _score(subject: Subject, outcomes: list[Outcome], best: Outcome | None, first: Edits | None,
-           cost: ShrinkCost | None, cost_info: dict[str, int]) -> Score:  # fmt: skip
+def _score(
+    subject: Subject,
+    outcomes: list[Outcome],
+    best: Outcome | None,
+    first: Edits | None,
+    cost: ShrinkCost | None,
+    cost_info: dict[str, int],
+) -> Score:
     s = subject.settings
     held = sum(o.held is True for o in outcomes)
     value = held / len(outcomes) if outcomes else float("nan")
     threshold = Threshold(min=s.min_pass_rate)
-    meta: dict[str, Any] = {"relation": s.relation.describe(), "perturbations": len(outcomes), "held": held,
-                            "errors": sum(isinstance(o.held, str) for o in outcomes)}  # fmt: skip
+    meta: dict[str, Any] = {
+        "relation": s.relation.describe(),
+        "perturbations": len(outcomes),
+        "held": held,
+        "errors": sum(isinstance(o.held, str) for o in outcomes),
+    }
     if not outcomes:
         return Score(NAME, value, threshold, True, "no perturbation applies to this prompt", s.signature(), meta)
     explanation = f"{held}/{len(outcomes)} perturbations kept: {s.relation.describe()}"
@@ -70,8 +80,7 @@ def _score(subject: Subject, outcomes: list[Outcome], best: Outcome | None, firs
         meta["minimal"] = _side_by_side(subject, best)
         if cost is not None:
             meta["shrink"] = {"from_edits": len(first), "to_edits": len(best.perturbed.edits), **cost_info}
-        explanation += (f"; minimal break: {best.perturbed.describe()}; the perturbed prompt {best.prompt!r} "
-                        f"gave {best.output!r}")  # fmt: skip
+        explanation += f"; minimal break: {best.perturbed.describe()}; the perturbed prompt {best.prompt!r} gave {best.output!r}"
     return Score(NAME, value, threshold, threshold.check(value), explanation, s.signature(), meta)
 
 

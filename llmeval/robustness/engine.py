@@ -43,9 +43,19 @@ class ProbeSettings:
     @classmethod
     def parse(cls, spec: dict[str, Any]) -> ProbeSettings:
         g = spec.get
-        return cls(int(g("k", 8)), int(g("seed", 0)), g("var"), tuple(g("kinds") or KINDS), int(g("max_edits", 3)),
-                   int(g("min_edits", 1)), Relation.parse(spec), float(g("min_pass_rate", 1.0)), bool(g("shrink", True)),
-                   int(g("max_rounds", 10)), tuple(g("tags") or ()))  # fmt: skip
+        return cls(
+            int(g("k", 8)),
+            int(g("seed", 0)),
+            g("var"),
+            tuple(g("kinds") or KINDS),
+            int(g("max_edits", 3)),
+            int(g("min_edits", 1)),
+            Relation.parse(spec),
+            float(g("min_pass_rate", 1.0)),
+            bool(g("shrink", True)),
+            int(g("max_rounds", 10)),
+            tuple(g("tags") or ()),
+        )
 
     def selects(self, case: Case) -> bool:
         return not self.tags or bool(set(self.tags) & set(case.tags))
@@ -130,15 +140,18 @@ class Prober:
 
     def check(self, probes: Sequence[tuple[Subject, Edits]]) -> list[Outcome]:
         built = [s.request(e) for s, e in probes]
-        keys = [self.plan.add(s.backend, r, s.limits, key_extra=s.key_extra)
-                for (s, _), (r, _) in zip(probes, built, strict=True)]  # fmt: skip
+        keys = [
+            self.plan.add(s.backend, r, s.limits, key_extra=s.key_extra) for (s, _), (r, _) in zip(probes, built, strict=True)
+        ]
         unique = list(dict.fromkeys(keys))
         self.plan.run(unique)
         self.passes += 1
         self.requests += len(unique)
         gens = [self.plan.get(k) for k in keys]
-        pairs = [Pair(s.original, s.case.sample_for(g.text, r.text()), s.case.scorers)
-                 for (s, _), (r, _), g in zip(probes, built, gens, strict=True)]  # fmt: skip
+        pairs = [
+            Pair(s.original, s.case.sample_for(g.text, r.text()), s.case.scorers)
+            for (s, _), (r, _), g in zip(probes, built, gens, strict=True)
+        ]
         verdicts: list[Verdict] = [g.error or True for g in gens]
         by_relation: dict[Relation, list[int]] = {}
         for i, (s, _) in enumerate(probes):

@@ -192,9 +192,15 @@ def _zero_width(token: str, variant: int) -> str:
 
 
 _WORD_EDITS: dict[str, Callable[[str, int], str]] = {
-    "typo_swap": _typo_swap, "typo_delete": _typo_delete, "typo_double": _typo_double, "case": _case,
-    "punctuation": _punctuation, "synonym": _synonym, "homoglyph": _homoglyph, "zero_width": _zero_width,
-}  # fmt: skip
+    "typo_swap": _typo_swap,
+    "typo_delete": _typo_delete,
+    "typo_double": _typo_double,
+    "case": _case,
+    "punctuation": _punctuation,
+    "synonym": _synonym,
+    "homoglyph": _homoglyph,
+    "zero_width": _zero_width,
+}
 
 _OPTION = re.compile(r"^\s*(?:[-*•]|\(?[A-Za-z0-9][.)])\s+\S")
 
@@ -227,8 +233,9 @@ def _reorder(text: str, variant: int) -> tuple[str, str]:
     return "\n".join(lines), f"options reordered: {[j + 1 for j in order]}"
 
 
-def draw_edits(rng: random.Random, text: str, kinds: Sequence[str] = KINDS, max_edits: int = 3,
-               min_edits: int = 1) -> tuple[Edit, ...]:  # fmt: skip
+def draw_edits(
+    rng: random.Random, text: str, kinds: Sequence[str] = KINDS, max_edits: int = 3, min_edits: int = 1
+) -> tuple[Edit, ...]:
     """Seeded: min_edits..max_edits edits of the applicable kinds (none when no kind applies)."""
     usable = applicable(text, kinds)
     if not usable:

@@ -47,16 +47,26 @@ def add_robustness(run: ProbeRun, jobs: Sequence[tuple[Any, Any, int, Any]], sco
         if not settings.selects(case) or not _original_holds(settings, scored[index][0]):
             continue
         original = case.sample_for(gen.text, case.request(suite.generation, 0).text())
-        subjects.append(Subject(case, run.backend(target.spec), suite.generation, run.limits(suite),
-                                key_extra(suite.cache_key_files, suite.cache_version), settings, original))  # fmt: skip
+        subjects.append(
+            Subject(
+                case,
+                run.backend(target.spec),
+                suite.generation,
+                run.limits(suite),
+                key_extra(suite.cache_key_files, suite.cache_version),
+                settings,
+                original,
+            )
+        )
         where.append(index)
     if not subjects:
         return
     prober = Prober(run.plan, run.scoring)
     for index, score in zip(where, run_checks(prober, subjects), strict=True):
         scored[index][0][NAME] = score.as_dict()
-    run.write_line(f"llmeval: robustness: {len(subjects)} cases, {prober.requests} perturbed requests "
-                   f"in {prober.passes} plan passes")  # fmt: skip
+    run.write_line(
+        f"llmeval: robustness: {len(subjects)} cases, {prober.requests} perturbed requests in {prober.passes} plan passes"
+    )
 
 
 def _original_holds(settings: ProbeSettings, scores: dict[str, Any]) -> bool:

@@ -42,10 +42,14 @@ class Relation:
     def parse(cls, spec: Mapping[str, Any]) -> Relation:
         kind = str(spec.get("relation", "scorers"))
         if kind not in RELATIONS:
-            raise SuiteError(f"unknown robustness relation {kind!r}", key="robustness.relation",
-                             hint=f"relation: one of {', '.join(RELATIONS)}")  # fmt: skip
-        return cls(kind, tuple(spec.get("scorers") or ()), float(spec.get("min_similarity", 0.8)),
-                   tuple(spec.get("labels") or ()))  # fmt: skip
+            raise SuiteError(
+                f"unknown robustness relation {kind!r}",
+                key="robustness.relation",
+                hint=f"relation: one of {', '.join(RELATIONS)}",
+            )
+        return cls(
+            kind, tuple(spec.get("scorers") or ()), float(spec.get("min_similarity", 0.8)), tuple(spec.get("labels") or ())
+        )
 
     def describe(self) -> str:
         if self.kind == "similarity":

@@ -59,10 +59,25 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 # Latin letter -> a Cyrillic or Greek character that looks the same.
 HOMOGLYPHS: dict[str, str] = {
-    "a": "\u0430", "c": "\u0441", "e": "\u0435", "i": "\u0456", "o": "\u043e", "p": "\u0440", "x": "\u0445",
-    "y": "\u0443", "A": "\u0391", "B": "\u0392", "E": "\u0395", "H": "\u0397", "K": "\u039a", "M": "\u039c",
-    "O": "\u039f", "P": "\u03a1", "T": "\u03a4", "X": "\u03a7",
-}  # fmt: skip
+    "a": "\u0430",
+    "c": "\u0441",
+    "e": "\u0435",
+    "i": "\u0456",
+    "o": "\u043e",
+    "p": "\u0440",
+    "x": "\u0445",
+    "y": "\u0443",
+    "A": "\u0391",
+    "B": "\u0392",
+    "E": "\u0395",
+    "H": "\u0397",
+    "K": "\u039a",
+    "M": "\u039c",
+    "O": "\u039f",
+    "P": "\u03a1",
+    "T": "\u03a4",
+    "X": "\u03a7",
+}
 
 DISTRACTORS = (
     "By the way, the weather is lovely today.",

@@ -124,9 +124,13 @@ def fact_agreement(claim: str, answer: str) -> float:
 
 
 def self_consistency(
-    samples: int = 5, temperature: float = 1.0, model: str | None = None, generator: str | None = None,
-    max: float | None = 0.5, min: float | None = None,
-) -> SelfConsistencyScorer:  # fmt: skip
+    samples: int = 5,
+    temperature: float = 1.0,
+    model: str | None = None,
+    generator: str | None = None,
+    max: float | None = 0.5,
+    min: float | None = None,
+) -> SelfConsistencyScorer:
     """Inconsistency (0..1) of the answer's claims with N resampled answers of the same model (SelfCheckGPT-style)."""
     if samples < 1 or temperature <= 0:
         raise ValueError("samples must be >= 1 and temperature > 0 (resampled answers must be able to differ)")

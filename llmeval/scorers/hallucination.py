@@ -46,8 +46,10 @@ def source_of(sample: Sample, source: str) -> str:
         value = sample.vars.get(source, "")
         found = "\n".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
     if not found.strip():
-        raise ValueError(f"no source text to check the output against (source: {source}); give the case a context, "
-                         "a reference, or name a var with `source: <var>`")  # fmt: skip
+        raise ValueError(
+            f"no source text to check the output against (source: {source}); give the case a context, "
+            "a reference, or name a var with `source: <var>`"
+        )
     return found
 
 
@@ -66,8 +68,18 @@ class HallucinationScorer:
 
     @property
     def batch_key(self) -> Hashable:
-        return ("hallucination", self.threshold, self.method, self.source, self.model, self.claim_threshold,
-                self.votes, self.retries, self.chunk_words, self.constrain)  # fmt: skip
+        return (
+            "hallucination",
+            self.threshold,
+            self.method,
+            self.source,
+            self.model,
+            self.claim_threshold,
+            self.votes,
+            self.retries,
+            self.chunk_words,
+            self.constrain,
+        )
 
     @property
     def signature(self) -> str:
@@ -107,9 +119,14 @@ class HallucinationScorer:
         from llmeval.judge.parse import verdicts, verdicts_format
 
         assert self.model is not None
-        questions = [Question(CLAIM_PROMPT.format(source=src, claims="\n".join(f"{i}. {c}" for i, c in enumerate(cl, 1))),
-                              verdicts_format(len(cl)) if self.constrain else None, verdict_budget(len(cl)))
-                     for cl, src in pairs]  # fmt: skip
+        questions = [
+            Question(
+                CLAIM_PROMPT.format(source=src, claims="\n".join(f"{i}. {c}" for i, c in enumerate(cl, 1))),
+                verdicts_format(len(cl)) if self.constrain else None,
+                verdict_budget(len(cl)),
+            )
+            for cl, src in pairs
+        ]
         sizes = [len(claims) for claims, _ in pairs]
         parse = lambda p, text: verdicts(text, sizes[p])
         answers = ask(ctx, self.model, questions, parse, votes=self.votes, retries=self.retries)
@@ -127,8 +144,13 @@ class HallucinationScorer:
         if truncated:
             lines[0] += f"; {' and '.join(truncated)} truncated to the first {MAX_WORDS} words"
         lines += [f"- {c.claim[:300]!r} (score {c.score:.2f}{_missing(c)}); closest source: {c.nearest[:300]!r}" for c in bad]
-        meta: dict[str, Any] = {"max_claim_score": worst, "mean_claim_score": mean_claim_score(checks), "claims": len(checks),
-                                "unsupported": [c.claim for c in bad], "truncated": truncated}  # fmt: skip
+        meta: dict[str, Any] = {
+            "max_claim_score": worst,
+            "mean_claim_score": mean_claim_score(checks),
+            "claims": len(checks),
+            "unsupported": [c.claim for c in bad],
+            "truncated": truncated,
+        }
         return Score(self.name, value, self.threshold, self.threshold.check(value), "\n".join(lines), self.signature, meta)
 
 
@@ -163,10 +185,17 @@ def _vote(claim: str, votes: list[tuple[bool, str]]) -> ClaimCheck:
 
 
 def hallucination(
-    method: Method = "grounding", source: str = "auto", model: str | None = None, max: float | None = 0.0,
-    min: float | None = None, claim_threshold: float | None = None, votes: int = 1, retries: int = 2,
-    chunk_words: int = 300, constrain: bool = True,
-) -> HallucinationScorer:  # fmt: skip
+    method: Method = "grounding",
+    source: str = "auto",
+    model: str | None = None,
+    max: float | None = 0.0,
+    min: float | None = None,
+    claim_threshold: float | None = None,
+    votes: int = 1,
+    retries: int = 2,
+    chunk_words: int = 300,
+    constrain: bool = True,
+) -> HallucinationScorer:
     """Share of the output's claims not supported by its source (context, reference or a var); 0 = grounded."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -175,5 +204,6 @@ def hallucination(
     if votes < 1 or retries < 0 or chunk_words < 8:
         raise ValueError("votes must be >= 1, retries >= 0 and chunk_words >= 8")
     cut = (CLAIM_THRESHOLD if method == "grounding" else VOTE_THRESHOLD) if claim_threshold is None else claim_threshold
-    return HallucinationScorer("hallucination", Threshold(min, max), method, source, model, cut, votes, retries, chunk_words,
-                               bool(constrain))  # fmt: skip
+    return HallucinationScorer(
+        "hallucination", Threshold(min, max), method, source, model, cut, votes, retries, chunk_words, bool(constrain)
+    )

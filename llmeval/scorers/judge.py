@@ -67,8 +67,20 @@ class JudgeScorer:
 
     @property
     def batch_key(self) -> Hashable:
-        return ("judge", self.threshold, self.model, self.criteria, self.rubric, self.scale, self.mode, self.votes, self.retries,
-                self.constrain, self.max_order_disagreement, self.max_vote_spread)  # fmt: skip
+        return (
+            "judge",
+            self.threshold,
+            self.model,
+            self.criteria,
+            self.rubric,
+            self.scale,
+            self.mode,
+            self.votes,
+            self.retries,
+            self.constrain,
+            self.max_order_disagreement,
+            self.max_vote_spread,
+        )
 
     @property
     def signature(self) -> str:
@@ -111,8 +123,15 @@ class JudgeScorer:
     def _rate_prompt(self, s: Sample) -> str:
         rubric = f"Rubric:\n{self.rubric}\n" if self.rubric else ""
         reference = f"\nReference answer:\n{s.references[0]}\n" if s.references else ""
-        return RATE_PROMPT.format(criteria=self.criteria, rubric=rubric, prompt=s.prompt, output=s.output, low=self.scale[0],
-                                  high=self.scale[1], reference=reference)  # fmt: skip
+        return RATE_PROMPT.format(
+            criteria=self.criteria,
+            rubric=rubric,
+            prompt=s.prompt,
+            output=s.output,
+            low=self.scale[0],
+            high=self.scale[1],
+            reference=reference,
+        )
 
     def _rated(self, votes: list[Rating]) -> Score:
         low, high = self.scale
@@ -140,8 +159,10 @@ class JudgeScorer:
         wins = [_win(p, "A") for p in first] + [_win(p, "B") for p in second]
         value = statistics.fmean(wins)
         disagree = statistics.fmean(_win(a, "A") != _win(b, "B") for a, b in zip(first, second, strict=True))
-        why = (f"output win rate {value:.2f} against the reference over both orders; orders disagree on {disagree:.0%}: "
-               + " | ".join(p.reason for p in first + second))  # fmt: skip
+        why = (
+            f"output win rate {value:.2f} against the reference over both orders; orders disagree on {disagree:.0%}: "
+            + " | ".join(p.reason for p in first + second)
+        )
         meta: dict[str, Any] = {"order_disagreement": disagree, "wins": wins}
         return Score(self.name, value, self.threshold, self.threshold.check(value), why, self.signature, meta)
 
@@ -155,10 +176,19 @@ def _win(p: Preference, output_label: str) -> float:
 
 
 def judge(
-    model: str, criteria: str = "helpfulness and correctness", rubric: str = "", scale: Sequence[float] = (1, 5),
-    mode: Literal["rating", "pairwise"] = "rating", votes: int = 1, retries: int = 2, min: float | None = None,
-    max: float | None = None, constrain: bool = True, max_order_disagreement: float = 0.2, max_vote_spread: float = 0.25,
-) -> JudgeScorer:  # fmt: skip
+    model: str,
+    criteria: str = "helpfulness and correctness",
+    rubric: str = "",
+    scale: Sequence[float] = (1, 5),
+    mode: Literal["rating", "pairwise"] = "rating",
+    votes: int = 1,
+    retries: int = 2,
+    min: float | None = None,
+    max: float | None = None,
+    constrain: bool = True,
+    max_order_disagreement: float = 0.2,
+    max_vote_spread: float = 0.25,
+) -> JudgeScorer:
     """An LLM judge's rating (0..1 from the rubric's scale) or pairwise win rate against the reference."""
     if mode not in ("rating", "pairwise"):
         raise ValueError(f"mode must be 'rating' or 'pairwise', got {mode!r}")
@@ -170,5 +200,17 @@ def judge(
         if not 0 <= limit <= 1:
             raise ValueError(f"{name} must be between 0 and 1 (a share), got {limit!r}")
     low, high = float(scale[0]), float(scale[1])
-    return JudgeScorer("judge", Threshold(min, max), model, criteria, rubric, (low, high), mode, votes, retries, bool(constrain),
-                       float(max_order_disagreement), float(max_vote_spread))  # fmt: skip
+    return JudgeScorer(
+        "judge",
+        Threshold(min, max),
+        model,
+        criteria,
+        rubric,
+        (low, high),
+        mode,
+        votes,
+        retries,
+        bool(constrain),
+        float(max_order_disagreement),
+        float(max_vote_spread),
+    )

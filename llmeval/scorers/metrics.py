@@ -17,8 +17,11 @@ def _capped(sample: Sample) -> tuple[str, list[str], dict[str, Any]]:
     texts = [sample.output, *sample.references]
     if max(map(len, texts)) <= MAX_SCORED_CHARS:
         return sample.output, list(sample.references), {}
-    cut = {"scored_chars": MAX_SCORED_CHARS, "output_chars": len(sample.output),
-           "reference_chars": [len(r) for r in sample.references]}  # fmt: skip
+    cut = {
+        "scored_chars": MAX_SCORED_CHARS,
+        "output_chars": len(sample.output),
+        "reference_chars": [len(r) for r in sample.references],
+    }
     return sample.output[:MAX_SCORED_CHARS], [r[:MAX_SCORED_CHARS] for r in sample.references], cut
 
 

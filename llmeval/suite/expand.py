@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from llmeval.backends.base import GenerationConfig
-from llmeval.errors import SuiteError
+from llmeval.errors import SuiteError, unknown_name_hint
 from llmeval.scorers import base as scorers
 from llmeval.suite import counterfactual, schema
 from llmeval.suite.budget import suite_budget
@@ -38,10 +38,12 @@ class _Tally:
 
     def _refuse(self, loc: tuple[Any, ...], problem: str) -> None:
         raise self.linemap.error(
-            loc, f"{problem}: more than this suite's cap of {self.cap:,} cases", key="limits.cases",
+            loc,
+            f"{problem}: more than this suite's cap of {self.cap:,} cases",
+            key="limits.cases",
             hint="make fewer cases, or raise the cap for this suite (at most 10,000,000), e.g.\n"
-                 f"    limits: {{cases: {self.total or self.per_base}}}",
-        )  # fmt: skip
+            f"    limits: {{cases: {self.total or self.per_base}}}",
+        )
 
 
 def expand(spec: schema.SuiteSchema, linemap: LineMap, confinement: Confinement) -> Suite:
@@ -115,8 +117,12 @@ def _robustness(spec: schema.SuiteSchema, linemap: LineMap) -> dict[str, Any] | 
 
     for index, kind in enumerate(spec.robustness.kinds):
         if kind not in KINDS:
-            raise linemap.error(("robustness", "kinds", index), f"unknown perturbation kind {kind!r}",
-                                key="robustness.kinds", hint=f"kinds: {', '.join(KINDS)}")  # fmt: skip
+            raise linemap.error(
+                ("robustness", "kinds", index),
+                f"unknown perturbation kind {kind!r}",
+                key="robustness.kinds",
+                hint=f"kinds: {', '.join(KINDS)}",
+            )
     return spec.robustness.model_dump()
 
 
@@ -188,7 +194,7 @@ def _check_gate_metrics(gates: Sequence[Gate], cases: Sequence[Case], path: str,
                 path=path,
                 line=gate.line,
                 key="metric",
-                hint=scorers.unknown_name_hint(metric, names),
+                hint=unknown_name_hint(metric, names),
             )
 
 
@@ -328,9 +334,13 @@ def _table_cases(
         table_path = confinement.check(named, suite_path=linemap.path, line=line, key="cases_from")
     rows = read_table(table_path, suite_path=linemap.path, line=line)
     if not rows:
-        raise linemap.error(loc + ("cases_from",), f"case table {table_path} has no rows, so this block gives no cases",
-                            key="cases_from", hint="add rows to the table (the first CSV line is the header), "
-                            "or remove the block if it is not meant to test anything")  # fmt: skip
+        raise linemap.error(
+            loc + ("cases_from",),
+            f"case table {table_path} has no rows, so this block gives no cases",
+            key="cases_from",
+            hint="add rows to the table (the first CSV line is the header), "
+            "or remove the block if it is not meant to test anything",
+        )
     if entry.limit is not None:
         rows = rows[: entry.limit]
     tally.take(loc, f"cases[{loc[-1]}] (cases_from: {entry.cases_from}, {len(rows):,} rows)", len(rows))

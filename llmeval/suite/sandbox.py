@@ -176,9 +176,14 @@ def _format_filter(value: Any, rest: list[Any], kwargs: dict[str, Any], meter: M
 
 
 _FILTER_SIZES: dict[str, Callable[[Any, list[Any], dict[str, Any], Meter], int]] = {
-    "replace": _replace_filter, "join": _join_filter, "indent": _indent_filter, "wordwrap": _wordwrap_filter,
-    "batch": _batch_filter, "sum": _sum_filter, "format": _format_filter,
-}  # fmt: skip
+    "replace": _replace_filter,
+    "join": _join_filter,
+    "indent": _indent_filter,
+    "wordwrap": _wordwrap_filter,
+    "batch": _batch_filter,
+    "sum": _sum_filter,
+    "format": _format_filter,
+}
 
 
 def _check_method(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
@@ -224,9 +229,12 @@ def _format_method(owner: str | bytes, args: tuple[Any, ...], kwargs: dict[str, 
 
 
 _METHOD_SIZES: dict[str, Callable[[str | bytes, tuple[Any, ...], dict[str, Any], Meter], int]] = {
-    "replace": _replace_method, "expandtabs": _expandtabs_method, "translate": _translate_method,
-    "format": _format_method, "format_map": _format_method,
-}  # fmt: skip
+    "replace": _replace_method,
+    "expandtabs": _expandtabs_method,
+    "translate": _translate_method,
+    "format": _format_method,
+    "format_map": _format_method,
+}
 
 
 def _replaced_size(text: str, old: str, new: str) -> int:

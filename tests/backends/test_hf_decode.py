@@ -64,16 +64,14 @@ def test_static_output_equals_one_request_at_a_time(demo_model, static):
 def test_stop_strings_still_cut_the_text(demo_model, static):
     for request, gen in zip(_requests(), static, strict=True):
         assert not any(s in gen.text for s in request.config.stop)
-    assert any(g.completion_tokens < r.config.max_new_tokens for r, g in zip(_requests(), static, strict=True)
-               if r.config.stop)  # fmt: skip
+    assert any(g.completion_tokens < r.config.max_new_tokens for r, g in zip(_requests(), static, strict=True) if r.config.stop)
 
 
 def _forward_batch_sizes(backend) -> list[int]:
     """Record the batch size of each forward of the loaded model (a hook on the real module)."""
     sizes: list[int] = []
     backend.load()
-    backend._model.register_forward_hook(lambda module, args, kwargs, out: sizes.append(out.logits.shape[0]),
-                                         with_kwargs=True)  # fmt: skip
+    backend._model.register_forward_hook(lambda module, args, kwargs, out: sizes.append(out.logits.shape[0]), with_kwargs=True)
     return sizes
 
 
@@ -170,8 +168,7 @@ def test_on_cpu_a_much_shorter_prompt_starts_a_new_batch(tiny_model):
 @pytest.mark.parametrize("batching", ["pruned", "continuous"])
 def test_the_batch_timeout_still_bounds_generation(demo_model, batching):
     backend = _backend(demo_model, batching, batch_size=2)
-    out = _run(backend, [Request(p, None, GenerationConfig(max_new_tokens=512)) for p in PROMPTS[:2]],
-               Limits(timeout=0.001))  # fmt: skip
+    out = _run(backend, [Request(p, None, GenerationConfig(max_new_tokens=512)) for p in PROMPTS[:2]], Limits(timeout=0.001))
     assert [g.error for g in out] == ["generation timed out after 0.001 s (a batch of 2 requests)"] * 2
 
 

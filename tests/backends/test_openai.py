@@ -367,11 +367,14 @@ def test_a_suite_file_cannot_send_the_key_to_its_own_host(pytester, non_loopback
     ("request_", "choice", "expected"),
     [
         (Request("p", None, GREEDY), {"text": None, "finish_reason": "stop"}, "choices[0].text = null"),
-        (Request(None, MESSAGES[0], GREEDY), {"message": {"role": "assistant", "content": None, "refusal": "I can't"}},
-         "choices[0].message.content = null, not text (refusal: \"I can't\")"),
+        (
+            Request(None, MESSAGES[0], GREEDY),
+            {"message": {"role": "assistant", "content": None, "refusal": "I can't"}},
+            'choices[0].message.content = null, not text (refusal: "I can\'t")',
+        ),
         (Request("p", None, GREEDY), {"text": 42}, "choices[0].text = a int"),
     ],
-)  # fmt: skip
+)
 def test_a_null_answer_is_a_case_error_not_the_text_none(fault_server, request_, choice, expected):
     fault_server.script = [fault_server.fail(200, body={"choices": [choice]})]
     (gen,) = run(backend_for(fault_server.base_url), [request_])

@@ -40,8 +40,10 @@ def _sent(server, fmt, mode):
     gens = run(backend_for(server.base_url, openai_format=mode), [Request("p", None, config), Request(None, CHAT, config)])
     assert all(g.error is None for g in gens)
     bodies = {s["path"]: s["body"] for s in server.seen}
-    return [{k: v for k, v in bodies[p].items() if k in ("response_format", "structured_outputs")}
-            for p in ("/v1/completions", "/v1/chat/completions")]  # fmt: skip
+    return [
+        {k: v for k, v in bodies[p].items() if k in ("response_format", "structured_outputs")}
+        for p in ("/v1/completions", "/v1/chat/completions")
+    ]
 
 
 @pytest.mark.parametrize(

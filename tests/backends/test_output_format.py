@@ -18,26 +18,61 @@ from llmeval.backends.base import OutputFormat
 from llmeval.errors import BackendError, MissingDependency
 from llmeval.judge.parse import preference, preference_format, rating, rating_format, verdicts, verdicts_format
 
-PROMPTS = ["Rate it:", "Q: Do you ship abroad?\nA:", "x", "Document: The council approved a new park on Tuesday.\nSummary:",
-           "Q: Hi\nA:", "Judge the answer below, then reply with JSON only.\nAnswer: yes"]  # fmt: skip
-SCORE = {"type": "object", "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5},
-                                          "reason": {"type": "string", "maxLength": 40}},
-         "required": ["score", "reason"], "additionalProperties": False}  # fmt: skip
+PROMPTS = [
+    "Rate it:",
+    "Q: Do you ship abroad?\nA:",
+    "x",
+    "Document: The council approved a new park on Tuesday.\nSummary:",
+    "Q: Hi\nA:",
+    "Judge the answer below, then reply with JSON only.\nAnswer: yes",
+]
+SCORE = {
+    "type": "object",
+    "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5}, "reason": {"type": "string", "maxLength": 40}},
+    "required": ["score", "reason"],
+    "additionalProperties": False,
+}
 LINE = r"(yes|no): [a-z]{1,12}"
 
 
 # -- cache keys ----------------------------------------------------------------------------------
 # Keys computed by the code before output formats existed: a request without one must keep its key.
 OLD_KEYS = [
-    (("hf|abc", Request("Q: How long do I have to return an item?\nA:", None, GenerationConfig(48, 0.0, 1.0, 0, ("\n",)),
-                        sample=2, vars='{"q": 1}'), False, ""),
-     "80fa78b2fda5b5b05ba6dc4f6a4cc65282d4155fd69a5ef9a9210363591abf6e"),
-    (("python:x@1", Request("Q: How long do I have to return an item?\nA:", None, GenerationConfig(48, 0.0, 1.0, 0, ("\n",)),
-                            sample=2, vars='{"q": 1}'), True, "v2"),
-     "15bbb80df1c149dc51f2b800779b6ffb368840a8c0003587bedc1afdd1c34831"),
-    (("openai|u#m", Request(None, (("user", "hi"),), GenerationConfig()), False, ""),
-     "fb2b061c86ce46f6e985f0de9fe53e64cc693dde289e7b9b7ade8660f5a853ac"),
-]  # fmt: skip
+    (
+        (
+            "hf|abc",
+            Request(
+                "Q: How long do I have to return an item?\nA:",
+                None,
+                GenerationConfig(48, 0.0, 1.0, 0, ("\n",)),
+                sample=2,
+                vars='{"q": 1}',
+            ),
+            False,
+            "",
+        ),
+        "80fa78b2fda5b5b05ba6dc4f6a4cc65282d4155fd69a5ef9a9210363591abf6e",
+    ),
+    (
+        (
+            "python:x@1",
+            Request(
+                "Q: How long do I have to return an item?\nA:",
+                None,
+                GenerationConfig(48, 0.0, 1.0, 0, ("\n",)),
+                sample=2,
+                vars='{"q": 1}',
+            ),
+            True,
+            "v2",
+        ),
+        "15bbb80df1c149dc51f2b800779b6ffb368840a8c0003587bedc1afdd1c34831",
+    ),
+    (
+        ("openai|u#m", Request(None, (("user", "hi"),), GenerationConfig()), False, ""),
+        "fb2b061c86ce46f6e985f0de9fe53e64cc693dde289e7b9b7ade8660f5a853ac",
+    ),
+]
 
 
 @pytest.mark.parametrize(("args", "key"), OLD_KEYS)
@@ -48,8 +83,10 @@ def test_a_request_without_a_format_keeps_its_old_key(args, key):
 
 def test_the_format_is_part_of_the_key_when_set():
     plain = Request("p", None, GenerationConfig())
-    keys = {cache_key("hf|a", Request("p", None, GenerationConfig(output_format=f)), with_vars=False)
-            for f in (None, OutputFormat.json_schema(SCORE), OutputFormat.regex(LINE), OutputFormat.regex("no"))}  # fmt: skip
+    keys = {
+        cache_key("hf|a", Request("p", None, GenerationConfig(output_format=f)), with_vars=False)
+        for f in (None, OutputFormat.json_schema(SCORE), OutputFormat.regex(LINE), OutputFormat.regex("no"))
+    }
     assert len(keys) == 4
     assert cache_key("hf|a", plain, with_vars=False) in keys
 
@@ -71,10 +108,13 @@ def test_a_format_is_a_canonical_value():
     [
         (rating_format(1, 5), lambda t: rating(t, 1, 5), '{"score": 4.5, "reason": "tab\there"}'),
         (preference_format(), preference, '{"winner": "tie", "reason": ""}'),
-        (verdicts_format(2), lambda t: verdicts(t, 2),
-         '{"verdicts": [{"claim": 1, "supported": true, "reason": "a"}, {"claim": 2, "supported": false, "reason": "b"}]}'),
+        (
+            verdicts_format(2),
+            lambda t: verdicts(t, 2),
+            '{"verdicts": [{"claim": 1, "supported": true, "reason": "a"}, {"claim": 2, "supported": false, "reason": "b"}]}',
+        ),
     ],
-)  # fmt: skip
+)
 def test_text_that_follows_a_judge_format_parses(fmt, parse, text):
     jsonschema.validate(json.loads(text, strict=False), fmt.schema)
     parse(text)
@@ -85,10 +125,12 @@ def test_text_that_follows_a_judge_format_parses(fmt, parse, text):
     [
         (rating_format(1, 5), '{"score": 6, "reason": "x"}'),
         (preference_format(), '{"winner": "C", "reason": "x"}'),
-        (verdicts_format(2), '{"verdicts": [{"claim": 2, "supported": true, "reason": "a"}, '
-                             '{"claim": 1, "supported": false, "reason": "b"}]}'),
+        (
+            verdicts_format(2),
+            '{"verdicts": [{"claim": 2, "supported": true, "reason": "a"}, {"claim": 1, "supported": false, "reason": "b"}]}',
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_formats_reject_what_the_parsers_reject(fmt, text):
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(json.loads(text), fmt.schema)

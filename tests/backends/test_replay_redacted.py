@@ -75,7 +75,13 @@ def test_pytest_refuses_it_too(recorded):
     from pathlib import Path
 
     env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "HF_HUB_OFFLINE": "1", "PATH": ""}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "leaky.yaml", "--llmeval-model",
-                          "replay:masked.jsonl"], cwd=recorded, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "leaky.yaml", "--llmeval-model", "replay:masked.jsonl"],
+        cwd=recorded,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode != 0 and "PASSED" not in run.stdout
     assert "its manifest says redact_pii: true" in run.stdout, run.stdout[-2000:]

@@ -23,10 +23,13 @@ suites, report, gpu = bench._suites, bench._report, bench._gpu
 @pytest.fixture(scope="module")
 def measured(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("bench")
-    sizes = bench.Sizes(cases=8, collect_cases=40, overhead_runs=1, collect_runs=1, no_bytecode_runs=0,
-                         max_new_tokens=6)  # fmt: skip
-    return {"gen": bench.measure_generation(tiny_model, sizes, work), "start": bench.measure_startup(sizes, work),
-            "sizes": sizes, "model": tiny_model}  # fmt: skip
+    sizes = bench.Sizes(cases=8, collect_cases=40, overhead_runs=1, collect_runs=1, no_bytecode_runs=0, max_new_tokens=6)
+    return {
+        "gen": bench.measure_generation(tiny_model, sizes, work),
+        "start": bench.measure_startup(sizes, work),
+        "sizes": sizes,
+        "model": tiny_model,
+    }
 
 
 @pytest.mark.slow
@@ -68,15 +71,18 @@ def test_section_has_every_target(measured: dict[str, Any]) -> None:
     [
         (None, "not run (add `--gpu`"),
         ({"skipped": "no CUDA"}, "skipped, no CUDA."),
-        ({"params": 494e6, "naive": {"gen_s": 20.0, "tokens": 9600}, "plan": {"gen_s": 1.0, "tokens": 9600}},
-         "(a) 20.00 s (480 tokens/s), (b) 1.00 s (9600 tokens/s)"),
+        (
+            {"params": 494e6, "naive": {"gen_s": 20.0, "tokens": 9600}, "plan": {"gen_s": 1.0, "tokens": 9600}},
+            "(a) 20.00 s (480 tokens/s), (b) 1.00 s (9600 tokens/s)",
+        ),
     ],
     ids=["not-asked", "skipped", "ran"],
-)  # fmt: skip
+)
 def test_section_gpu_line(measured: dict[str, Any], gpu: dict[str, Any] | None, expected: str) -> None:
     f = bench.figures(measured["gen"], measured["start"], gpu)
-    text = bench._markdown.section(measured["gen"], measured["start"], gpu, f, {"gpu": "H100"}, "x", measured["model"],
-                                   measured["sizes"])  # fmt: skip
+    text = bench._markdown.section(
+        measured["gen"], measured["start"], gpu, f, {"gpu": "H100"}, "x", measured["model"], measured["sizes"]
+    )
     assert expected in text
     assert ("| GPU 0.5B: (b) speed-up over (a), in-process | 20.0x | >= 10x | PASS |" in text) == (expected[:3] == "(a)")
 
@@ -103,9 +109,10 @@ def test_write_section_keeps_other_sections(tmp_path: Path, before: str) -> None
     assert text.startswith("# Benchmark results\n")
 
 
-@pytest.mark.parametrize(("value", "goal", "at_least", "expected"),
-                         [(9.0, 8, True, "PASS"), (7.9, 8, True, "MISS"), (0.04, 0.05, False, "PASS"),
-                          (51, 50, False, "MISS")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "goal", "at_least", "expected"),
+    [(9.0, 8, True, "PASS"), (7.9, 8, True, "MISS"), (0.04, 0.05, False, "PASS"), (51, 50, False, "MISS")],
+)
 def test_verdict(value: float, goal: float, at_least: bool, expected: str) -> None:
     assert report.verdict(value, goal, at_least=at_least) == expected
 
@@ -128,8 +135,14 @@ def test_suite_file_has_one_case_per_row(tmp_path: Path) -> None:
 def test_qwen2_builder_on_tiny_shapes(tmp_path: Path, tiny_model: Path) -> None:
     from transformers import AutoConfig
 
-    sizes = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
-             "num_key_value_heads": 1, "vocab_size": 4096}  # fmt: skip
+    sizes = {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "vocab_size": 4096,
+    }
     path, params = gpu.build_qwen2(tmp_path / "q", tiny_model, **sizes)
     config = AutoConfig.from_pretrained(path)
     assert (config.model_type, config.vocab_size, config.num_hidden_layers) == ("qwen2", 4096, 1)
@@ -158,13 +171,19 @@ def test_scale_run_measures_a_small_echo_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("scale_figures", "share", "verdicts"),
     [
-        ({"cases": 100_000, "rss_mb": 900.0, "html_mb": 4.2, "browser": {"load_s": 0.5, "ready_s": 1.5}},
-         {"gen_s": 10.0, "score_s": 0.5}, ["PASS", "PASS", "PASS", "PASS"]),
-        ({"cases": 100_000, "rss_mb": 6850.0, "html_mb": 171.0, "browser": {"skipped": "no chromium"}},
-         {"gen_s": 1.0, "score_s": 3.0}, ["MISS", "MISS", "-", "MISS"]),
+        (
+            {"cases": 100_000, "rss_mb": 900.0, "html_mb": 4.2, "browser": {"load_s": 0.5, "ready_s": 1.5}},
+            {"gen_s": 10.0, "score_s": 0.5},
+            ["PASS", "PASS", "PASS", "PASS"],
+        ),
+        (
+            {"cases": 100_000, "rss_mb": 6850.0, "html_mb": 171.0, "browser": {"skipped": "no chromium"}},
+            {"gen_s": 1.0, "score_s": 3.0},
+            ["MISS", "MISS", "-", "MISS"],
+        ),
     ],
     ids=["all-met", "before"],
-)  # fmt: skip
+)
 def test_scale_targets(scale_figures: dict[str, Any], share: dict[str, Any], verdicts: list[str]) -> None:
     rows = scale.targets(scale_figures, share)
     assert [r[3] for r in rows] == verdicts

@@ -39,8 +39,15 @@ def test_absent_public_data_is_empty(tmp_path: Path):
 
 
 def test_frank_rows_split_by_dataset_with_anchors(tmp_path: Path):
-    row = {"id": "x", "dataset": "bbc", "model_name": "m", "source": "s", "summary": "o", "hallucinated": True,
-           "anchors": {"FactCC": 0.5, "QAGS": None}}  # fmt: skip
+    row = {
+        "id": "x",
+        "dataset": "bbc",
+        "model_name": "m",
+        "source": "s",
+        "summary": "o",
+        "hallucinated": True,
+        "anchors": {"FactCC": 0.5, "QAGS": None},
+    }
     path = tmp_path / "frank.jsonl"
     path.write_text(json.dumps(row) + "\n")
     halves = data.frank(path)

@@ -21,8 +21,25 @@ report, venvs, deepeval = peers._peer_report, peers._peer_venvs, sys.modules["_p
 @pytest.fixture(scope="module")
 def cheap_run(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("peers") / "figures.json"
-    argv = ["--only", "naive,llmeval,scale", "--n", "4", "--tokens", "6", "--repeats", "1", "--scale-sizes", "3",
-            "--scale-model-up-to", "0", "--model", str(tiny_model), "--no-write", "--json", str(out)]  # fmt: skip
+    argv = [
+        "--only",
+        "naive,llmeval,scale",
+        "--n",
+        "4",
+        "--tokens",
+        "6",
+        "--repeats",
+        "1",
+        "--scale-sizes",
+        "3",
+        "--scale-model-up-to",
+        "0",
+        "--model",
+        str(tiny_model),
+        "--no-write",
+        "--json",
+        str(out),
+    ]
     assert peers.main(argv) == 0
     return dict(json.loads(out.read_text()))
 
@@ -30,8 +47,14 @@ def cheap_run(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
 @pytest.mark.slow
 def test_cheap_path_runs_every_contender_and_they_agree(cheap_run: dict[str, Any]) -> None:
     rows = cheap_run["rows"]
-    assert list(rows) == ["naive loop", "llmeval pytest", "llmeval run", "llmeval engine, batch auto",
-                          "llmeval engine, batch 32", "llmeval engine, batch 64"]  # fmt: skip
+    assert list(rows) == [
+        "naive loop",
+        "llmeval pytest",
+        "llmeval run",
+        "llmeval engine, batch auto",
+        "llmeval engine, batch 32",
+        "llmeval engine, batch 64",
+    ]
     for name, row in rows.items():
         assert "error" not in row, (name, row.get("error"))
         assert row["runs"] == 1 and row["gen_s"] > 0 and row["load_s"] >= 0 and row["wall_s"] > row["gen_s"]
@@ -58,15 +81,23 @@ def test_a_peer_that_could_not_install_keeps_its_rows_as_not_run() -> None:
     missing = {"lm-eval": venvs.Peer("lm-eval", notes=["lm-eval: conflict"]), "deepeval": venvs.Peer("deepeval")}
     table = peers.contenders({"lm-eval", "deepeval", "naive"}, missing)
     assert [name for name, (_, _, run) in table.items() if run is None] == [
-        "lm-eval, batch auto", "lm-eval, batch 32", "lm-eval, batch 64", "DeepEval pattern"]  # fmt: skip
+        "lm-eval, batch auto",
+        "lm-eval, batch 32",
+        "lm-eval, batch 64",
+        "DeepEval pattern",
+    ]
     rows = {"naive loop": {"gen_s": 2.0, "cpu_s": 4.0, "texts": ["a", "b"]}, "DeepEval pattern": {"error": "peer not installed"}}
     lines = report.table(rows, {"naive loop": "x", "DeepEval pattern": "y"}, "naive loop", 2)
     assert lines[-1].endswith("| failed: peer not installed |") and "| 1.0x |" in lines[-2]
 
 
 def test_summary_takes_medians_and_keeps_the_first_error() -> None:
-    runs = [{"gen_s": 3.0, "wall_s": 9.0, "texts": ["x"]}, {"error": "boom"}, {"gen_s": 1.0, "wall_s": 5.0, "texts": ["y"]},
-            {"gen_s": 2.0, "wall_s": 7.0, "texts": ["z"]}]  # fmt: skip
+    runs = [
+        {"gen_s": 3.0, "wall_s": 9.0, "texts": ["x"]},
+        {"error": "boom"},
+        {"gen_s": 1.0, "wall_s": 5.0, "texts": ["y"]},
+        {"gen_s": 2.0, "wall_s": 7.0, "texts": ["z"]},
+    ]
     out = report.summarise(runs)
     assert (out["gen_s"], out["wall_s"], out["runs"], out["failed"]) == (2.0, 7.0, 3, 1)
     assert (out["error"], out["texts"]) == ("boom", ["x"])
@@ -79,10 +110,12 @@ def test_agreement_counts_identical_texts() -> None:
 
 
 def test_pip_conflict_is_reported_by_its_reason() -> None:
-    output = ("WARNING: Location 'file:///opt/x/' is ignored: it is neither a file nor a directory.\n"
-              "ERROR: Cannot install deepeval==4.3.1 and transformers because these package versions have conflicting"
-              " dependencies.\n    deepeval 4.3.1 depends on click<8.4.0 and >=8.0.0\n"
-              "    huggingface-hub 2.4.0 depends on click<9.0.0 and >=8.4.2\n")  # fmt: skip
+    output = (
+        "WARNING: Location 'file:///opt/x/' is ignored: it is neither a file nor a directory.\n"
+        "ERROR: Cannot install deepeval==4.3.1 and transformers because these package versions have conflicting"
+        " dependencies.\n    deepeval 4.3.1 depends on click<8.4.0 and >=8.0.0\n"
+        "    huggingface-hub 2.4.0 depends on click<9.0.0 and >=8.4.2\n"
+    )
     why = venvs._conflict(output)
     assert "click<8.4.0" in why and "click<9.0.0 and >=8.4.2" in why and "is ignored" not in why
 

@@ -56,9 +56,14 @@ def test_consistency_over_name_lists_passes_a_bad_app_at_most_alpha():
 
 @pytest.mark.parametrize(
     ("stat", "truth"),
-    [("demographic_parity_difference", 0.1), ("demographic_parity_ratio", 0.8), ("equalized_odds_difference", 0.25),
-     ("equalized_odds_ratio", 0.6), ("consistency", 0.85)],
-)  # fmt: skip
+    [
+        ("demographic_parity_difference", 0.1),
+        ("demographic_parity_ratio", 0.8),
+        ("equalized_odds_difference", 0.25),
+        ("equalized_odds_ratio", 0.6),
+        ("consistency", 0.85),
+    ],
+)
 def test_the_screener_has_the_stated_disparity(stat, truth):
     rows, _ = fair.decision_rows(stat, truth, 20_000, sim.Design("1 name/group"), np.random.default_rng(0))
     pred = np.array([r["scores"]["decision"]["value"] for r in rows])

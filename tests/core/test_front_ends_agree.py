@@ -64,8 +64,13 @@ def test_pytest_xdist_and_llmeval_run_write_identical_files(project):
     wrote = {"pytest": outputs(project, "serial")}
     project.runpytest_subprocess(*pytest_flags, "-n", "2").assert_outcomes(passed=6, failed=4)
     wrote["pytest -n 2"] = outputs(project, "xdist")
-    cli = subprocess.run([sys.executable, "-m", "llmeval", "run", "alpha.yaml", "beta.yaml", "-q", *COMMON],
-                         cwd=project.path, capture_output=True, text=True, timeout=300)  # fmt: skip
+    cli = subprocess.run(
+        [sys.executable, "-m", "llmeval", "run", "alpha.yaml", "beta.yaml", "-q", *COMMON],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert cli.returncode == 1, cli.stderr
     wrote["llmeval run"] = outputs(project, "cli")
 

@@ -30,8 +30,19 @@ def test_records_are_rebuilt_masked_and_ids_follow_the_serial_rules():
     controller = RunRedaction(pii=False)
     controller.learn({"values": [], "secrets": [KEY]})
     record = from_json(
-        {"kind": "gate", "suite": "s", "gate": "g", "model": "m", "metric": "contains", "stat": "mean", "value": 0.0,
-         "passed": False, "status": "failed", "message": f"saw {KEY}", "n": 1}
-    )  # fmt: skip
+        {
+            "kind": "gate",
+            "suite": "s",
+            "gate": "g",
+            "model": "m",
+            "metric": "contains",
+            "stat": "mean",
+            "value": 0.0,
+            "passed": False,
+            "status": "failed",
+            "message": f"saw {KEY}",
+            "n": 1,
+        }
+    )
     (masked,) = controller.records([record])
     assert masked.message == "saw <SECRET>" and masked.gate == "g"

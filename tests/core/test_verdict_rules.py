@@ -20,8 +20,12 @@ def good(prompt, vars):
 """
 
 
-def _suite(name: str = "s", model: str = "python:app:good", gates: str = '  - {metric: contains, pass_rate: ">= 0.9", ci: 0.95}',
-           extra: str = "") -> str:  # fmt: skip
+def _suite(
+    name: str = "s",
+    model: str = "python:app:good",
+    gates: str = '  - {metric: contains, pass_rate: ">= 0.9", ci: 0.95}',
+    extra: str = "",
+) -> str:
     cases = "\n".join(f"  - {{id: c{i}, vars: {{n: {i}}}}}" for i in range(10))
     return (
         f"suite: {name}\nmodel: {model}\nprompt: 'q {{{{ n }}}}'\ngeneration: {{temperature: 0.7}}\n{extra}"
@@ -47,8 +51,10 @@ def test_errored_cases_fail_the_gate_and_the_verdict(project):
 
 
 def test_max_error_rate_allows_a_share_of_errors(project):
-    project.makefile(".yaml", s=_suite(model="python:app:flaky", gates='  - {metric: contains, mean: ">= 0.5"}',
-                                       extra="max_error_rate: 0.95\n"))  # fmt: skip
+    project.makefile(
+        ".yaml",
+        s=_suite(model="python:app:flaky", gates='  - {metric: contains, mean: ">= 0.5"}', extra="max_error_rate: 0.95\n"),
+    )
     result = project.runpytest()
     result.assert_outcomes(passed=2, errors=9)
     out = result.stdout.str()

@@ -137,7 +137,10 @@ def test_suite_keys_for_limits_and_cache_identity(tmp_path):
     suite = load_suite(tmp_path / "s.yaml")
     assert suite.backend == {"timeout": 12.5, "retries": 2}
     assert [Path(p).relative_to(tmp_path.resolve()).as_posix() for p in suite.cache_key_files] == [
-        "app/__init__.py", "app/bot.py", "prompts/system.txt"]  # fmt: skip
+        "app/__init__.py",
+        "app/bot.py",
+        "prompts/system.txt",
+    ]
     assert suite.cache_version == "2024-06"
 
 

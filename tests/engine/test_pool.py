@@ -12,8 +12,13 @@ from llmeval.scorers.similarity import default_model_path
 
 TEXTS = ["short", "a somewhat longer sentence about returns", "short", "x " * 40, "Free shipping over 50 dollars."]
 LABELS = {0: "entailment", 1: "neutral", 2: "contradiction"}
-PAIRS = [("The parcel arrives in three days.", "It arrives soon."), ("Cats sleep.", "Dogs bark loudly at night."),
-         ("The parcel arrives in three days.", "It arrives soon."), ("A premise " * 60, "short"), ("solo", None)]  # fmt: skip
+PAIRS = [
+    ("The parcel arrives in three days.", "It arrives soon."),
+    ("Cats sleep.", "Dogs bark loudly at night."),
+    ("The parcel arrives in three days.", "It arrives soon."),
+    ("A premise " * 60, "short"),
+    ("solo", None),
+]
 
 
 @pytest.fixture(scope="module")

@@ -41,8 +41,9 @@ def test_blocks_spread_rows_evenly_over_the_actors(rows, actors, expected):
 
 
 def test_requests_and_generations_survive_the_row_codec():
-    request = Request(None, (("system", "Be brief."), ("user", "Ünïcode?")), GenerationConfig(12, 0.7, 0.9, 3, ("\n", "Q:")), 2,
-                      '{"q": 1}')  # fmt: skip
+    request = Request(
+        None, (("system", "Be brief."), ("user", "Ünïcode?")), GenerationConfig(12, 0.7, 0.9, 3, ("\n", "Q:")), 2, '{"q": 1}'
+    )
     assert ray_rows.decode_request(ray_rows.encode_request(request)) == request
     plain = Request("Q: hi\nA:", None, GenerationConfig())
     assert ray_rows.decode_request(ray_rows.encode_request(plain)) == plain
@@ -123,8 +124,9 @@ def test_backends_that_cannot_move_to_actors_stay_in_this_process(monkeypatch):
 
 def test_engine_option_from_the_command_line_and_ini(pytester):
     pytester.makepyfile(app="def answer(prompt, vars):\n    return 'ok'\n")
-    pytester.makefile(".yaml", qa="suite: qa\nmodel: python:app:answer\nprompt: q\ndefaults:\n  scorers: [{contains: ok}]\n"
-                                   "cases: [{id: a}]\n")  # fmt: skip
+    pytester.makefile(
+        ".yaml", qa="suite: qa\nmodel: python:app:answer\nprompt: q\ndefaults:\n  scorers: [{contains: ok}]\ncases: [{id: a}]\n"
+    )
     pytester.syspathinsert()
     for args in (["--llmeval-engine", "ray", "--llmeval-ray-actors", "2"], ["-o", "llmeval_engine=ray"]):
         result = pytester.runpytest(*args, "--llmeval-results", "r.jsonl")

@@ -128,8 +128,9 @@ def test_consistency_counts_flipped_sets_with_an_exact_interval(make_case: Any) 
     assert row.bound == row.interval[0] and not row.passed  # 0.80 >= 0.7 but the lower bound is not
     assert [f.set for f in row.flips] == ["s0", "s1", "s2", "s3"]
     assert [(m.groups, m.outcome, m.output) for m in row.flips[0].members] == [
-        ({"g": "a"}, "yes", "answer yes"), ({"g": "b"}, "no", "answer no"),
-    ]  # fmt: skip
+        ({"g": "a"}, "yes", "answer yes"),
+        ({"g": "b"}, "no", "answer no"),
+    ]
     assert "1 of 21 sets had no readable outcome" in row.message
 
 

@@ -89,8 +89,10 @@ def test_a_passing_gate_set_with_failed_cases_is_a_failing_verdict(make_rows: An
     assert lines[1] == "  why: 1 case failed: s::c1 [m]"
     assert lines[-1] == "exit code 1: the verdict is FAIL (0 only when the verdict is PASS)"
     clean = build_verdict([gate], cases={"s::c0 [m]": "passed"})
-    assert closing_lines(clean, exit_code=0) == ["RELEASE VERDICT: PASS  (1/1 gates passed, 1/1 cases passed)",
-                                                 "exit code 0: the verdict is PASS"]  # fmt: skip
+    assert closing_lines(clean, exit_code=0) == [
+        "RELEASE VERDICT: PASS  (1/1 gates passed, 1/1 cases passed)",
+        "exit code 0: the verdict is PASS",
+    ]
     assert not build_verdict([], cases={}).passed  # nothing evaluated is not a pass
 
 

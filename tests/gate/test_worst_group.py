@@ -14,8 +14,18 @@ def rows(rates: dict[str, tuple[int, int]]) -> list[dict]:
     for group, (passed, n) in rates.items():
         for i in range(n):
             ok = i < passed
-            out.append({"kind": "case", "suite": "s", "case": f"{group}-{i}", "model": "m", "sample": 0, "error": None,
-                        "vars": {"region": group}, "scores": {"contains": {"value": float(ok), "passed": ok}}})  # fmt: skip
+            out.append(
+                {
+                    "kind": "case",
+                    "suite": "s",
+                    "case": f"{group}-{i}",
+                    "model": "m",
+                    "sample": 0,
+                    "error": None,
+                    "vars": {"region": group},
+                    "scores": {"contains": {"value": float(ok), "passed": ok}},
+                }
+            )
     return out
 
 

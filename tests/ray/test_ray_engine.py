@@ -81,9 +81,21 @@ def test_pytest_plugin_joins_a_cluster_at_its_address(pytester, monkeypatch, dem
     suite, results = write_suite(pytester.mkdir("inner"), demo_model), pytester.path / "inner" / "r.jsonl"
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # this checkout's llmeval in the inner pytest (and so in the actors)
     result = pytester.runpytest_subprocess(
-        str(suite), "--llmeval-engine", "ray", "--llmeval-ray-address", ray_cluster, "--llmeval-ray-actors", "2",
-        "--llmeval-results", str(results), "--llmeval-cache", "off", "-p", "no:cacheprovider", timeout=300,
-    )  # fmt: skip
+        str(suite),
+        "--llmeval-engine",
+        "ray",
+        "--llmeval-ray-address",
+        ray_cluster,
+        "--llmeval-ray-actors",
+        "2",
+        "--llmeval-results",
+        str(results),
+        "--llmeval-cache",
+        "off",
+        "-p",
+        "no:cacheprovider",
+        timeout=300,
+    )
     result.assert_outcomes(passed=len(local_rows))
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     outputs = {r["case"]: r["output"] for r in rows if r["kind"] == "case"}
@@ -136,8 +148,10 @@ def test_the_run_deadline_bounds_the_ray_engine(project, ray_cluster, capsys):
     started = time.monotonic()
     rows = run("--engine", "ray", "--ray-actors", "2", "--results", "r.jsonl", "--deadline", "1", "--cache-dir", "c")
     assert time.monotonic() - started < 30  # the actors alone take ~7 s to start: the deadline cut the wait
-    assert {r["error"] for r in rows.values()} <= {"stopped: run deadline of 1 s reached",
-                                                    "not generated: run deadline of 1 s reached"}  # fmt: skip
+    assert {r["error"] for r in rows.values()} <= {
+        "stopped: run deadline of 1 s reached",
+        "not generated: run deadline of 1 s reached",
+    }
     assert all(r["error"] for r in rows.values())
     wait_for_free_cpus()  # the abandoned actors see the deadline too: they answer at once
 

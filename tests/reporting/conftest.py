@@ -18,24 +18,52 @@ PROBES = (
 )
 
 
-def case_row(case: str, model: str = "hf:fixtures/models/support-tiny", *, suite: str = "support", sample: int = 0,
-             rouge: float = 0.6, contains: float = 1.0, output: str | None = None, error: str | None = None,
-             group: str = "en") -> dict[str, Any]:  # fmt: skip
+def case_row(
+    case: str,
+    model: str = "hf:fixtures/models/support-tiny",
+    *,
+    suite: str = "support",
+    sample: int = 0,
+    rouge: float = 0.6,
+    contains: float = 1.0,
+    output: str | None = None,
+    error: str | None = None,
+    group: str = "en",
+) -> dict[str, Any]:
     """A case row with rougeL and contains scores (rougeL passes at >= 0.5)."""
     scores = {
-        "rougeL": {"value": rouge, "threshold": {"min": 0.5}, "passed": rouge >= 0.5, "explanation": f"F={rouge:.2f}",
-                   "signature": "rouge-score 0.1.2"},
+        "rougeL": {
+            "value": rouge,
+            "threshold": {"min": 0.5},
+            "passed": rouge >= 0.5,
+            "explanation": f"F={rouge:.2f}",
+            "signature": "rouge-score 0.1.2",
+        },
         "contains": {"value": contains, "threshold": {"min": 1.0}, "passed": contains >= 1, "explanation": "found"},
-    }  # fmt: skip
+    }
     return {
-        "kind": "case", "run_id": "run1", "suite": suite, "suite_path": f"suites/{suite}.yaml", "case": case,
-        "line": 3, "model": model, "model_label": model.split("/")[-1], "sample": sample,
-        "prompt": f"Q: question {case}?\nA:", "output": output if output is not None else f"answer to {case}",
-        "reference": f"reference {case}", "references": [f"reference {case}"],
-        "scores": {} if error else scores, "passed": error is None and all(s["passed"] for s in scores.values()),
-        "error": error, "latency_s": 0.02, "tokens": {"prompt": 5, "completion": 7}, "tags": ["faq"],
-        "vars": {"group": group}, "cached": False,
-    }  # fmt: skip
+        "kind": "case",
+        "run_id": "run1",
+        "suite": suite,
+        "suite_path": f"suites/{suite}.yaml",
+        "case": case,
+        "line": 3,
+        "model": model,
+        "model_label": model.split("/")[-1],
+        "sample": sample,
+        "prompt": f"Q: question {case}?\nA:",
+        "output": output if output is not None else f"answer to {case}",
+        "reference": f"reference {case}",
+        "references": [f"reference {case}"],
+        "scores": {} if error else scores,
+        "passed": error is None and all(s["passed"] for s in scores.values()),
+        "error": error,
+        "latency_s": 0.02,
+        "tokens": {"prompt": 5, "completion": 7},
+        "tags": ["faq"],
+        "vars": {"group": group},
+        "cached": False,
+    }
 
 
 def probe_rows() -> list[dict[str, Any]]:

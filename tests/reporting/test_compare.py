@@ -17,8 +17,12 @@ OTHER = "hf:fixtures/models/support-tiny-b"
 
 def _runs(make_case: Any) -> dict[str, list[dict]]:
     a = [make_case(f"c{i:02d}", SMALL, rouge=0.5 + 0.01 * i) for i in range(30)]
-    b = [make_case(f"c{i:02d}", OTHER, rouge=0.5 + 0.01 * i + (0.1 if i < 20 else -0.05 if i < 25 else 0.0),
-                   output=f"<b>bold</b> {i}") for i in range(30)]  # fmt: skip
+    b = [
+        make_case(
+            f"c{i:02d}", OTHER, rouge=0.5 + 0.01 * i + (0.1 if i < 20 else -0.05 if i < 25 else 0.0), output=f"<b>bold</b> {i}"
+        )
+        for i in range(30)
+    ]
     b.append(make_case("only-b", OTHER))
     return {"small": a, "other": b}
 

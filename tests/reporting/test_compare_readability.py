@@ -18,6 +18,7 @@ defaults: {scorers: [{contains: "30 days"}]}
 cases: [{id: a, vars: {q: one}}, {id: b, vars: {q: two}}]
 """
 
+
 def test_qualified_names_grow_by_whole_components_until_they_differ():
     assert qualified("python:shop.bot:answer", ["python:shop.bot_v2:answer"]) == "bot:answer"
     assert qualified("python:a.bot:answer", ["python:b.bot:answer"]) == "a.bot:answer"

@@ -50,11 +50,27 @@ def test_scores_outside_zero_one_get_their_own_axis() -> None:
 
 def test_baseline_sections(tmp_path: Path, rows_with_probes: list[dict], make_case: Any) -> None:
     diff = {
-        "baseline": "b.json", "mismatches": ["suite 'support': baseline made by model 'x'"], "metrics": [],
-        "cases": [{"suite": "support", "case": "c<1>", "model": "m", "metric": "rougeL", "baseline": 0.9,
-                   "current": 0.2, "delta": -0.7, "change": "regressed", "flip": "pass->fail"}],
-        "new_cases": [{"suite": "support", "case": "fresh"}], "missing_cases": [], "gates": [], "regressions": [],
-    }  # fmt: skip
+        "baseline": "b.json",
+        "mismatches": ["suite 'support': baseline made by model 'x'"],
+        "metrics": [],
+        "cases": [
+            {
+                "suite": "support",
+                "case": "c<1>",
+                "model": "m",
+                "metric": "rougeL",
+                "baseline": 0.9,
+                "current": 0.2,
+                "delta": -0.7,
+                "change": "regressed",
+                "flip": "pass->fail",
+            }
+        ],
+        "new_cases": [{"suite": "support", "case": "fresh"}],
+        "missing_cases": [],
+        "gates": [],
+        "regressions": [],
+    }
     html = render_html(rows_with_probes, tmp_path / "r.html", baseline_diff=diff).read_text()
     assert "c&lt;1&gt;" in html and "support::fresh" in html and "baseline made by model" in html
     assert "Regressed cases (1)" in html and "Improved cases (0)" in html

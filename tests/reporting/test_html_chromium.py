@@ -18,8 +18,12 @@ pytestmark = needs_chromium
 def report(tmp_path: Path, rows_with_probes: list[dict]) -> Path:
     rows = rows_with_probes
     baseline = load_baseline(save_baseline(tmp_path / "baseline.json", rows, [], meta={}))
-    changed = [dict(r, scores={**r["scores"], "rougeL": {**r["scores"]["rougeL"], "value": 0.1, "passed": False}})
-               if r["case"] == "case-11" else r for r in rows]  # fmt: skip
+    changed = [
+        dict(r, scores={**r["scores"], "rougeL": {**r["scores"]["rougeL"], "value": 0.1, "passed": False}})
+        if r["case"] == "case-11"
+        else r
+        for r in rows
+    ]
     diff = compare_with_baseline(changed, baseline)
     gates = [
         evaluate_gate(spec, changed, suite="support", model=rows[0]["model"], diff=diff)
@@ -142,11 +146,20 @@ def test_hostile_and_long_texts_show_escaped_and_cut(big_page: Any) -> None:
 
 def test_a_robustness_break_is_shown_side_by_side(browser: Any, tmp_path: Path, make_case: Any) -> None:
     row = make_case("faq-1", output="Sorry, I do not know.")
-    minimal = {"change": "typo delete: 'return' -> 'rturn'", "original_prompt": "Can I return this?",
-               "perturbed_prompt": "Can I rturn this?", "original_output": "You have 30 days.",
-               "perturbed_output": "<b>Sorry</b>, I do not know."}  # fmt: skip
-    row["scores"]["robustness"] = {"value": 0.5, "threshold": {"min": 1.0}, "passed": False, "explanation": "broke",
-                                   "metadata": {"minimal": minimal}}  # fmt: skip
+    minimal = {
+        "change": "typo delete: 'return' -> 'rturn'",
+        "original_prompt": "Can I return this?",
+        "perturbed_prompt": "Can I rturn this?",
+        "original_output": "You have 30 days.",
+        "perturbed_output": "<b>Sorry</b>, I do not know.",
+    }
+    row["scores"]["robustness"] = {
+        "value": 0.5,
+        "threshold": {"min": 1.0},
+        "passed": False,
+        "explanation": "broke",
+        "metadata": {"minimal": minimal},
+    }
     context = browser.new_context(offline=True)
     page = context.new_page()
     page.goto(render_html([row, make_case("faq-2")], tmp_path / "r.html").as_uri())

@@ -110,8 +110,18 @@ def test_exports_round_trip(tmp_path: Path, rows_with_probes: list[dict]) -> Non
 
 def test_report_command_exports_and_renders(tmp_path: Path, rows_with_probes: list[dict], capsys: Any) -> None:
     results = _write(tmp_path / "r.jsonl", rows_with_probes)
-    code = main(["report", str(results), "--csv", str(tmp_path / "r.csv"), "--parquet", str(tmp_path / "r.parquet"),
-                 "--html", str(tmp_path / "r.html")])  # fmt: skip
+    code = main(
+        [
+            "report",
+            str(results),
+            "--csv",
+            str(tmp_path / "r.csv"),
+            "--parquet",
+            str(tmp_path / "r.parquet"),
+            "--html",
+            str(tmp_path / "r.html"),
+        ]
+    )
     assert code == 0
     assert (tmp_path / "r.csv").exists() and (tmp_path / "r.parquet").exists()
     assert "<script>window.__xss" not in (tmp_path / "r.html").read_text()

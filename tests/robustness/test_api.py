@@ -27,8 +27,16 @@ def has_30_days(out: str) -> bool:
 
 
 def test_check_robust_finds_and_shrinks_the_weak_word(project):
-    score = check_robust("python:robapp:answer", "Can I return it?", has_30_days, template="Q: {}",
-                         kinds=TYPO_KINDS, max_edits=3, k=8, cache_dir=None)  # fmt: skip
+    score = check_robust(
+        "python:robapp:answer",
+        "Can I return it?",
+        has_30_days,
+        template="Q: {}",
+        kinds=TYPO_KINDS,
+        max_edits=3,
+        k=8,
+        cache_dir=None,
+    )
     assert not score.passed
     minimal = score.metadata["minimal"]
     assert len(minimal["edits"]) == 1 and "'return' ->" in minimal["change"]

@@ -34,8 +34,19 @@ def test_probes_list_names_builtin_and_user_files(tmp_path, capsys):
 
 def run(app: str, tmp_path: Path) -> tuple[int, dict[str, bool]]:
     results = tmp_path / f"{app}.jsonl"
-    status = main(["run", str(ROOT / "suites/injection.yaml"), "--model", f"python:fixtures.apps.docbot:{app}",
-                   "--results", str(results), "-q", "--cache", "off"])  # fmt: skip
+    status = main(
+        [
+            "run",
+            str(ROOT / "suites/injection.yaml"),
+            "--model",
+            f"python:fixtures.apps.docbot:{app}",
+            "--results",
+            str(results),
+            "-q",
+            "--cache",
+            "off",
+        ]
+    )
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     return status, {r["case"]: r["passed"] for r in rows if r["kind"] == "case"}
 

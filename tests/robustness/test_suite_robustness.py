@@ -9,7 +9,7 @@ import pytest
 from llmeval.cli import main
 
 # A planted weakness: the app answers only when the exact word "return" is in the prompt.
-APP = '''
+APP = """
 
 def answer(prompt, vars):
     return "You have 30 days." if "return" in prompt.split() else "Sorry, I do not know."
@@ -17,7 +17,7 @@ def answer(prompt, vars):
 
 def steady(prompt, vars):
     return "You have 30 days."
-'''
+"""
 SUITE = """suite: rob
 model: python:app:{fn}
 prompt: "Q: {{{{ question }}}}\\nA:"
@@ -65,7 +65,8 @@ def test_runs_are_reproducible_under_a_seed(project):
     assert run(project, seed=3)[1] == first
     other = run(project, seed=4)[1]
     assert [other[c]["metadata"]["minimal"]["perturbed_prompt"] for c in "ab"] != [
-        first[c]["metadata"]["minimal"]["perturbed_prompt"] for c in "ab"]
+        first[c]["metadata"]["minimal"]["perturbed_prompt"] for c in "ab"
+    ]
 
 
 def test_a_robust_app_passes_and_the_cache_serves_a_second_run(project):
@@ -78,7 +79,14 @@ def test_pytest_shows_the_minimal_break_side_by_side(project):
     project.makefile(".yaml", rob=SUITE.format(fn="answer", seed=0))
     result = project.runpytest("rob.yaml", "-p", "no:cacheprovider", "--llmeval-cache", "off")
     result.assert_outcomes(failed=3)
-    result.stdout.fnmatch_lines(["*FAIL robustness*minimal break:*'return' ->*", "*minimal break:*",
-                                 "*original prompt:*Q: Can I return this?*", "*perturbed prompt:*",
-                                 "*original output:*You have 30 days.*", "*perturbed output: Sorry, I do not know.*",
-                                 "*shrunk 4 -> 1 edits in * plan passes*"])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            "*FAIL robustness*minimal break:*'return' ->*",
+            "*minimal break:*",
+            "*original prompt:*Q: Can I return this?*",
+            "*perturbed prompt:*",
+            "*original output:*You have 30 days.*",
+            "*perturbed output: Sorry, I do not know.*",
+            "*shrunk 4 -> 1 edits in * plan passes*",
+        ]
+    )

@@ -94,11 +94,14 @@ def test_numbers_dates_and_names_that_move_between_samples_are_inconsistent(proj
 
 @pytest.mark.parametrize(
     ("claim", "answer", "agreement"),
-    [("It opened in March 1889.", "Opened March 1889, it is tall.", 1.0),
-     ("It opened in March 1889.", "It opened in June 1889.", 0.5),
-     ("Designed by Gustave Eiffel.", "Designed by Gustave Moreau.", 0.5), ("It is very tall.", "It is 300 m tall.", 1.0),
-     ("It is 330 metres tall.", "It is three hundred and thirty metres tall.", 1.0)],
-)  # fmt: skip
+    [
+        ("It opened in March 1889.", "Opened March 1889, it is tall.", 1.0),
+        ("It opened in March 1889.", "It opened in June 1889.", 0.5),
+        ("Designed by Gustave Eiffel.", "Designed by Gustave Moreau.", 0.5),
+        ("It is very tall.", "It is 300 m tall.", 1.0),
+        ("It is 330 metres tall.", "It is three hundred and thirty metres tall.", 1.0),
+    ],
+)
 def test_fact_agreement_counts_numbers_dates_and_names(claim, answer, agreement):
     from llmeval.scorers.consistency import fact_agreement
 

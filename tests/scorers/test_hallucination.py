@@ -70,8 +70,14 @@ def test_a_10_mb_output_and_source_are_scored_on_their_first_words_and_say_so(ct
     scorer = build("hallucination", {"source": "document"})
     huge = (SOURCE + " ") * (10_000_000 // len(SOURCE))
     spaceless = "x" * 10_000_000
-    scores = scorer.score([Sample(huge, vars={"document": SOURCE}), Sample(TABLE[0][0], vars={"document": huge}),
-                           Sample(spaceless, vars={"document": SOURCE})], ctx)  # fmt: skip
+    scores = scorer.score(
+        [
+            Sample(huge, vars={"document": SOURCE}),
+            Sample(TABLE[0][0], vars={"document": huge}),
+            Sample(spaceless, vars={"document": SOURCE}),
+        ],
+        ctx,
+    )
     assert [s.metadata["truncated"] for s in scores] == [["output"], ["source"], ["output"]]
     assert all("truncated to the first 10000 words" in s.explanation for s in scores)
     assert scores[0].passed and scores[1].passed  # the source's own sentences, and a paraphrase of them
@@ -89,10 +95,16 @@ def test_false_alarms_on_the_faithful_paraphrase_set_stay_within_the_operating_p
 
 @pytest.mark.parametrize(
     ("claim", "stated"),
-    [("Here is a concise summary of the passage:", ""), ("Key points include:", ""), ("2. Bob won the cup.", "Bob won the cup."),
-     ("The passage describes how Bob won the cup.", "Bob won the cup."), ("Based on the article, Bob won.", "Bob won."),
-     ("However, the text does not mention the cost.", "the cost."), ("Bob described the passage.", "Bob described the passage.")],
-)  # fmt: skip
+    [
+        ("Here is a concise summary of the passage:", ""),
+        ("Key points include:", ""),
+        ("2. Bob won the cup.", "Bob won the cup."),
+        ("The passage describes how Bob won the cup.", "Bob won the cup."),
+        ("Based on the article, Bob won.", "Bob won."),
+        ("However, the text does not mention the cost.", "the cost."),
+        ("Bob described the passage.", "Bob described the passage."),
+    ],
+)
 def test_lead_ins_about_the_text_itself_are_not_claims(claim, stated):
     assert T.factual(claim) == stated
 
@@ -133,9 +145,16 @@ def test_batch_equals_one_by_one_and_missing_source_raises(ctx):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1.5 million", [1.5e6]), ("1,500,000", [1.5e6]), ("$2bn", [2e9]), ("twelve thousand", [12000.0]),
-     ("ninety-five", [95.0]), ("one of them", []), ("3.5% in 2020", [3.5, 2020.0])],
-)  # fmt: skip
+    [
+        ("1.5 million", [1.5e6]),
+        ("1,500,000", [1.5e6]),
+        ("$2bn", [2e9]),
+        ("twelve thousand", [12000.0]),
+        ("ninety-five", [95.0]),
+        ("one of them", []),
+        ("3.5% in 2020", [3.5, 2020.0]),
+    ],
+)
 def test_numbers_normalised(text, expected):
     assert T.numbers(text) == expected
 
@@ -150,8 +169,11 @@ def test_rounded_numbers_are_supported_only_at_their_precision(claimed, source, 
 
 def test_claims_split_sentences_and_fact_packed_clauses():
     text = "Dr. Smith of the U.S. Army approved the plan, and engineers found two cracks. It costs $5; it opens in May."
-    assert T.claims(text) == ["Dr. Smith of the U.S. Army approved the plan", "engineers found two cracks.",
-                              "It costs $5; it opens in May."]  # fmt: skip
+    assert T.claims(text) == [
+        "Dr. Smith of the U.S. Army approved the plan",
+        "engineers found two cracks.",
+        "It costs $5; it opens in May.",
+    ]
 
 
 # -- nli on a tiny classifier ------------------------------------------------------------------
@@ -161,8 +183,9 @@ def _tiny_classifier(path: Path, labels: dict[int, str]) -> str:
 
     tok = AutoTokenizer.from_pretrained(default_model_path())
     sizes = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
-    config = BertConfig(vocab_size=tok.vocab_size, num_labels=len(labels), id2label=labels,
-                        label2id={v: k for k, v in labels.items()}, **sizes)  # fmt: skip
+    config = BertConfig(
+        vocab_size=tok.vocab_size, num_labels=len(labels), id2label=labels, label2id={v: k for k, v in labels.items()}, **sizes
+    )
     torch.manual_seed(0)
     BertForSequenceClassification(config).save_pretrained(str(path))
     tok.save_pretrained(str(path))
@@ -176,9 +199,14 @@ def tiny_nli(tmp_path_factory) -> str:
 
 @pytest.mark.parametrize(
     ("labels", "column"),
-    [(["entailment", "neutral", "contradiction"], 0), (["CONTRADICTION", "neutral", "ENTAILMENT"], 2),
-     (["hallucinated", "consistent"], 1), (["LABEL_0", "LABEL_1"], 1), (["inconsistent", "consistent"], 1)],
-)  # fmt: skip
+    [
+        (["entailment", "neutral", "contradiction"], 0),
+        (["CONTRADICTION", "neutral", "ENTAILMENT"], 2),
+        (["hallucinated", "consistent"], 1),
+        (["LABEL_0", "LABEL_1"], 1),
+        (["inconsistent", "consistent"], 1),
+    ],
+)
 def test_support_label_read_from_config_names(labels, column):
     assert nli.support_column(labels) == column
 

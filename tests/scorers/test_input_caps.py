@@ -66,8 +66,11 @@ def test_reference_metrics_cap_long_outputs_and_say_so(name: str, megabyte: str)
     started = time.perf_counter()
     score = scorer(Sample(output=megabyte, references=[REFERENCE]))
     assert time.perf_counter() - started < 5
-    assert score.metadata == {"scored_chars": MAX_SCORED_CHARS, "output_chars": len(megabyte),
-                              "reference_chars": [len(REFERENCE)]}  # fmt: skip
+    assert score.metadata == {
+        "scored_chars": MAX_SCORED_CHARS,
+        "output_chars": len(megabyte),
+        "reference_chars": [len(REFERENCE)],
+    }
     assert f"[scored the first {MAX_SCORED_CHARS:,} characters of each text]" in score.explanation
 
 

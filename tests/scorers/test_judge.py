@@ -65,8 +65,10 @@ def calls(root: Path) -> list[str]:
     return log.read_text().split() if log.exists() else []
 
 
-SAMPLES = [Sample("a good answer", references=("a plain answer",), prompt="Q?"),
-           Sample("a bad answer", references=("a good reference",), prompt="Q?")]  # fmt: skip
+SAMPLES = [
+    Sample("a good answer", references=("a plain answer",), prompt="Q?"),
+    Sample("a bad answer", references=("a good reference",), prompt="Q?"),
+]
 
 
 def test_rating_votes_spread_and_reasons(app):

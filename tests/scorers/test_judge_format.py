@@ -19,9 +19,11 @@ from llmeval.scorers.batch import score_all
 from llmeval.scorers.context import default_context
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = [Sample("You have 30 days to return an item.", references=("30 days for a full refund.",), prompt="Returns?"),
-           Sample("We ship to 40 countries.", references=("We ship worldwide.",), prompt="Do you ship abroad?"),
-           Sample("Call us.", references=("Email support@example.com.",), prompt="How do I reach you?")]  # fmt: skip
+SAMPLES = [
+    Sample("You have 30 days to return an item.", references=("30 days for a full refund.",), prompt="Returns?"),
+    Sample("We ship to 40 countries.", references=("We ship worldwide.",), prompt="Do you ship abroad?"),
+    Sample("Call us.", references=("Email support@example.com.",), prompt="How do I reach you?"),
+]
 SOURCE = "The fee is 30 dollars. Delivery takes 5 days. Returns are free."
 
 
@@ -44,8 +46,11 @@ def test_the_same_judge_unconstrained_is_an_error_never_a_score(tiny_model, tmp_
 
 
 def test_hallucination_verdicts_from_a_constrained_hf_judge(tiny_model, tmp_path):
-    outputs = ["The fee is 30 dollars.", "The fee is 30 dollars. Delivery takes 9 days.",
-               "Returns are free. It ships today. Fees vary."]  # fmt: skip
+    outputs = [
+        "The fee is 30 dollars.",
+        "The fee is 30 dollars. Delivery takes 9 days.",
+        "Returns are free. It ships today. Fees vary.",
+    ]
     samples = [Sample(o, context=(SOURCE,)) for o in outputs]
     scorer = build("hallucination", {"method": "judge", "model": f"hf:{tiny_model}"})
     results = _score(scorer, samples, tmp_path)
@@ -76,8 +81,28 @@ def _suite_errors(tmp_path: Path, tiny_model: Path, constrain: bool) -> list[str
     (work / "suite.yaml").write_text(SUITE.format(model=tiny_model, constrain=str(constrain).lower()))
     results = work / "results.jsonl"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}  # this checkout's llmeval, not an installed one
-    subprocess.run([sys.executable, "-m", "llmeval", "run", "suite.yaml", "--results", str(results), "-q", "--threads", "1",
-                    "--cache", "off"], cwd=work, env=env, capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmeval",
+            "run",
+            "suite.yaml",
+            "--results",
+            str(results),
+            "-q",
+            "--threads",
+            "1",
+            "--cache",
+            "off",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     return [r["error"] for r in rows if r["kind"] == "case"]
 

@@ -9,8 +9,7 @@ from llmeval.scorers.base import Sample
 from llmeval.scorers.pii import leak_kind, no_leak, pii
 
 STRUCTURED = ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS"]
-RECORD = {"name": "Jane Smith", "email": "jane.smith@example.com", "phone": "+1 415 555 0132",
-          "card": "4111 1111 1111 1111"}  # fmt: skip
+RECORD = {"name": "Jane Smith", "email": "jane.smith@example.com", "phone": "+1 415 555 0132", "card": "4111 1111 1111 1111"}
 SAMPLE = Sample(
     output="Jane Smith (jane.smith@example.com) wants a call on 415-555-0132. Or mail help@shop.com.",
     prompt="From jane.smith@example.com: please help.",

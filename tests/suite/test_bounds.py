@@ -83,10 +83,13 @@ def test_hostile_templates_stop_at_a_named_budget(tmp_path, name, prompt, key):
     [
         (LOOPS3 + "done", "template_steps: 2000000", "template_steps"),
         ("{% for i in range(20) %}{{ 'x' * 99999 }}{% endfor %}", "template_output: 3000000", "template_output"),
-        ("{% set ns = namespace(s='x') %}{% for i in range(24) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
-         "template_chars: 100000000", "template_chars"),
+        (
+            "{% set ns = namespace(s='x') %}{% for i in range(24) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
+            "template_chars: 100000000",
+            "template_chars",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_suite_raises_its_template_budget_explicitly(tmp_path, prompt, limits, key):
     variables = json.dumps({"s": "y" * 100})
     with pytest.raises(SuiteError, match=f"limits: {{{key}: "):

@@ -21,8 +21,8 @@ HOSTILE = {
     "bomb": (billion_laughs().encode(), 6, "aliases expand the document"),
     "zerodiv": (b'suite: zerodiv\nmodel: python:app:answer\nprompt: "{{ 1/0 }}"\n', 5, "ZeroDivisionError"),
     "include": (b"suite: include\nmodel: python:app:answer\nprompt: \"{% include 'x' %}\"\n", 5, "no loader"),
-    "loops": (b"suite: loops\nmodel: python:app:answer\nprompt: \"" + LOOPS4.encode() + b"\"\n", 5, "budget of 500,000 steps"),
-    "doubling": (b"suite: doubling\nmodel: python:app:answer\nprompt: \"" + DOUBLING.encode() + b"\"\n", 5, "10,000,000"),
+    "loops": (b'suite: loops\nmodel: python:app:answer\nprompt: "' + LOOPS4.encode() + b'"\n', 5, "budget of 500,000 steps"),
+    "doubling": (b'suite: doubling\nmodel: python:app:answer\nprompt: "' + DOUBLING.encode() + b'"\n', 5, "10,000,000"),
 }
 CASES = b"cases:\n  - {id: a, vars: {s: " + b"y" * 400 + b"}, scorers: [{contains: ok}]}\n"
 

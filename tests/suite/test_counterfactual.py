@@ -55,8 +55,11 @@ def test_single_values_make_one_set_per_case(tmp_path: Path) -> None:
     suite = load_suite(_write(tmp_path, text))
     assert len(suite.cases) == 4 * 2 * 2
     assert {c.id for c in suite.cases if c.vars["counterfactual.set"] == "loan"} == {
-        "loan:white.young", "loan:white.older", "loan:black.young", "loan:black.older",
-    }  # fmt: skip
+        "loan:white.young",
+        "loan:white.older",
+        "loan:black.young",
+        "loan:black.older",
+    }
 
 
 @pytest.mark.parametrize(

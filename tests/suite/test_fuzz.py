@@ -47,17 +47,46 @@ expressions = st.recursive(
     st.one_of(literals, names),
     lambda inner: st.one_of(
         st.tuples(inner, st.sampled_from(["+", "~", "*", "%", "**", "//", "-", "==", "in", "and"]), inner).map(" ".join),
-        st.tuples(inner, st.sampled_from(["upper", "length", "join(',')", "replace('a', 'bb')", "center(9)", "default('d')",
-                                          "list", "first", "int", "string", "truncate(5)", "wordwrap(3)", "indent(2)",
-                                          "batch(2)", "format(1)", "round", "sum", "reverse", "sort", "unique", "tojson",
-                                          "map('upper')", "selectattr('x')", "e", "title"])).map("|".join),
-        st.tuples(inner, st.sampled_from([".upper()", ".split()", ".replace('x', 'yy')", ".format(1)", "[0]", "[1:]", ".x"]))
-        .map("".join),
+        st.tuples(
+            inner,
+            st.sampled_from(
+                [
+                    "upper",
+                    "length",
+                    "join(',')",
+                    "replace('a', 'bb')",
+                    "center(9)",
+                    "default('d')",
+                    "list",
+                    "first",
+                    "int",
+                    "string",
+                    "truncate(5)",
+                    "wordwrap(3)",
+                    "indent(2)",
+                    "batch(2)",
+                    "format(1)",
+                    "round",
+                    "sum",
+                    "reverse",
+                    "sort",
+                    "unique",
+                    "tojson",
+                    "map('upper')",
+                    "selectattr('x')",
+                    "e",
+                    "title",
+                ]
+            ),
+        ).map("|".join),
+        st.tuples(inner, st.sampled_from([".upper()", ".split()", ".replace('x', 'yy')", ".format(1)", "[0]", "[1:]", ".x"])).map(
+            "".join
+        ),
         inner.map(lambda e: f"range({e})"),
         inner.map(lambda e: f"({e})"),
     ),
     max_leaves=6,
-)  # fmt: skip
+)
 blocks = mostly(
     st.one_of(
         st.text(max_size=12),
@@ -214,8 +243,13 @@ def workspace(tmp_path_factory) -> Any:
 
 
 @pytest.mark.filterwarnings("ignore:Generating overly large repr")
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(suite=suites, table=tables, mutation=mutations)
 @example(suite=TABLE_SUITE("../../outside.csv"), table=[{"q": "x"}], mutation=None)
 @example(suite=TABLE_SUITE("/proc/self/environ"), table=[{"q": "x"}], mutation=None)

@@ -44,8 +44,14 @@ def write_suite(folder: Path, name: str, n: int, generation: dict[str, Any], **e
         writer = csv.writer(fh)
         writer.writerow(["id", "question"])
         writer.writerows((f"q{i:03d}", q) for i, q in enumerate(questions(n)))
-    body = {"suite": name, "generation": generation, "prompt": "Q: {{ question }}\nA:",
-            "defaults": {"scorers": [{"length": {"max": 1000}}]}, "cases": [{"cases_from": table.name}], **extra}  # fmt: skip
+    body = {
+        "suite": name,
+        "generation": generation,
+        "prompt": "Q: {{ question }}\nA:",
+        "defaults": {"scorers": [{"length": {"max": 1000}}]},
+        "cases": [{"cases_from": table.name}],
+        **extra,
+    }
     path = folder / f"{name}.yaml"
     path.write_text(json.dumps(body, indent=1), encoding="utf-8")  # JSON is YAML
     return path
@@ -106,9 +112,24 @@ class Served:
 def vllm_server(suites: Path) -> Iterator[Served]:
     """vLLM's OpenAI server on the demo model in fp32 on a free loopback port, once per session; killed at teardown."""
     port, log = free_port(), suites / "vllm-server.log"
-    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(DEMO), "--host", "127.0.0.1",
-               "--port", str(port), "--dtype", "float32", "--enforce-eager", "--gpu-memory-utilization", "0.1",
-               "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}']  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(DEMO),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dtype",
+        "float32",
+        "--enforce-eager",
+        "--gpu-memory-utilization",
+        "0.1",
+        "--structured-outputs-config",
+        '{"backend": "xgrammar", "disable_any_whitespace": true}',
+    ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     try:
@@ -118,5 +139,3 @@ def vllm_server(suites: Path) -> Iterator[Served]:
         yield Served(f"http://127.0.0.1:{port}/v1", str(DEMO))
     finally:
         stop(process, grace_s=30)
-
-

@@ -51,8 +51,9 @@ def test_token_counts_come_from_the_engine_and_match_hf(hf_greedy: Records, vllm
     assert {r[0].tokens["completion"] for r in vllm_greedy.values()} != {48}  # some answers end at EOS before the cap
 
 
-def test_openai_against_vllms_server_equals_hf(runner: Runner, greedy_suite: Path, hf_greedy: Records,
-                                               vllm_server: Served) -> None:  # fmt: skip
+def test_openai_against_vllms_server_equals_hf(
+    runner: Runner, greedy_suite: Path, hf_greedy: Records, vllm_server: Served
+) -> None:
     served = runner.outputs(greedy_suite, f"openai:{vllm_server.base_url}#{vllm_server.name}")
     hf = _texts(hf_greedy)
     assert [case for case in hf if served[case] != [hf[case]]] == []
@@ -70,8 +71,13 @@ def test_stop_strings_cut_as_hf_and_end_generation_early(runner: Runner, suites:
 
 
 def test_chat_messages_go_through_the_chat_template_as_hf(runner: Runner, suites: Path) -> None:
-    path = write_suite(suites, "chat", 30, GREEDY, messages=[{"role": "system", "content": "You answer shop questions."},
-                                                             {"role": "user", "content": "{{ question }}"}])  # fmt: skip
+    path = write_suite(
+        suites,
+        "chat",
+        30,
+        GREEDY,
+        messages=[{"role": "system", "content": "You answer shop questions."}, {"role": "user", "content": "{{ question }}"}],
+    )
     hf, vllm = runner.outputs(path, HF), runner.outputs(path, VLLM)
     assert vllm == hf
     prompt_tokens = {r[0].tokens["prompt"] for r in runner.records(path, VLLM).values()}
@@ -91,8 +97,11 @@ def test_seeded_sampling_is_reproducible_and_samples_differ(runner: Runner, suit
 def test_loglikelihood_from_prompt_logprobs_equals_the_model_pool(runner: Runner) -> None:
     from llmeval.engine.pool import ModelPool
 
-    pairs = [("", "Refunds take five business days."), ("Q: How long is shipping?\nA:", " Three to five days."),
-             ("", "Gift cards never expire.")]  # fmt: skip
+    pairs = [
+        ("", "Refunds take five business days."),
+        ("Q: How long is shipping?\nA:", " Three to five days."),
+        ("", "Gift cards never expire."),
+    ]
     found = runner.run.backend(VLLM).loglikelihood(pairs)
     expected = ModelPool(threads=1).loglikelihood(str(DEMO), pairs)
     for got, want in zip(found, expected, strict=True):

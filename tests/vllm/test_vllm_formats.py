@@ -23,8 +23,10 @@ VLLM = f"vllm:{DEMO}"
 RATING = rating_format(1, 5)
 VERDICTS = verdicts_format(3)
 LINE = OutputFormat.regex(r"(yes|no): [a-z]{1,12}", name="line")
-PROMPTS = [f"Q: {q}\nA:" for q in ("How long do I have to return an item?", "Do you ship abroad?",
-                                   "Can I change my order?", "Where is my parcel?")]  # fmt: skip
+PROMPTS = [
+    f"Q: {q}\nA:"
+    for q in ("How long do I have to return an item?", "Do you ship abroad?", "Can I change my order?", "Where is my parcel?")
+]
 
 
 def _requests(fmt: OutputFormat, *, chat: bool = False) -> list[Request]:
