@@ -19,7 +19,7 @@ from llmeval.pii.engine import (
     reset_engines,
     resolve_spacy_model,
 )
-from llmeval.pii.text import mask, normalise
+from llmeval.pii.mentions import mask, normalise
 
 __all__ = [
     "DEFAULT_ENTITIES",

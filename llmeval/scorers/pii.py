@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from llmeval.errors import ScorerError
-from llmeval.pii.text import loose, mask, normalise
+from llmeval.pii.mentions import loose, mask, normalise
 from llmeval.scorers.base import Sample, Score, Threshold
 
 Forbid = Literal["any", "from_context"]
