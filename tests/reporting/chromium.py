@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bench._browser import ARGS as CHROMIUM_ARGS  # noqa: F401 (one list of flags for the bench and the tests)
 from bench._browser import CHROMIUM
 
 needs_chromium = pytest.mark.skipif(
