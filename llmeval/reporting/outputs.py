@@ -58,7 +58,12 @@ def write_outputs(
         from llmeval.reporting.html import render_html
 
         html = root / settings.html
-        render = lambda p: render_html(case_rows, p, gates=gates, baseline_diff=diff, verdict=verdict)
+        extra = []
+        if manifest is not None:  # the evaluation part of a model card, as `llmeval card` writes it
+            from llmeval.ops.card_html import card_report_section
+
+            extra.append(card_report_section(cases, gates, verdict, manifest, cost_per_1k=settings.cost_per_1k))
+        render = lambda p: render_html(case_rows, p, gates=gates, baseline_diff=diff, verdict=verdict, extra_sections=extra)
         path, _ = guard("HTML report", html, render)
         written.append(("html", path))
         if compared is not None:

@@ -42,6 +42,8 @@ def demo_results(tmp_path_factory) -> Path:
             "-q",
             "--results",
             str(out / "results.jsonl"),
+            "--html",
+            str(out / "report.html"),
             "--cache-dir",
             str(out / "cache"),
         ],
@@ -112,3 +114,34 @@ def test_the_trend_page_escapes_names_and_draws_intervals(tmp_path):
     html = render_trend_html(points, runs, tmp_path / "t.html", "h.sqlite").read_text()
     assert "<script>" not in html and "&lt;script&gt;" in html and "s&lt;b&gt; / m / rougeL" in html
     assert html.count('class="ci"') == 3 and html.count("<circle") == 3 and 'class="acc"' in html
+
+
+@pytest.mark.slow
+def test_the_html_report_carries_the_card(demo_results):
+    """The report's last section is the card `llmeval card` writes: the same sections."""
+    import html
+
+    page = (demo_results.parent / "report.html").read_text(encoding="utf-8")
+    assert 'id="model-card"' in page
+    for title in SECTIONS:
+        assert f"<h3>{html.escape(title)}</h3>" in page, title
+
+
+def test_the_cards_report_section_escapes_what_the_records_say():
+    from llmeval.gate import build_verdict
+    from llmeval.ops.card_html import card_report_section
+    from tests.ops.helpers import cases, gate, manifest
+
+    hostile = "<script>alert(1)</script>"
+    records = cases("r1", 0.8, suite=hostile)
+    gates = [gate("r1", 0.8, suite=hostile)]
+    section = card_report_section(records, gates, build_verdict(gates), manifest("r1", suite=hostile))
+    body = str(section.body)
+    assert hostile not in body and html_escaped(hostile) in body
+    assert section.id == "model-card"
+
+
+def html_escaped(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=False)
