@@ -178,7 +178,7 @@ def _load_suites(paths: list[Path], root: Path, allowed: list[Any]) -> tuple[lis
 
 
 def _report(run: Evaluation, targets: list[Target], result: RunResult, args: argparse.Namespace) -> int:
-    from llmeval.core.conclude import conclude, write_run
+    from llmeval.core.conclude import conclude, kept_bytes, write_run
     from llmeval.reporting.output_paths import EXIT_UNWRITABLE, Fallback
     from llmeval.reporting.terminal import closing, run_lines
 
@@ -195,7 +195,12 @@ def _report(run: Evaluation, targets: list[Target], result: RunResult, args: arg
     )
     fallback = Fallback()
     written = write_run(
-        conclusion, run.settings, run.root, fallback, results=run.settings.results_path(run.root), keep_bytes=_kept(run)
+        conclusion,
+        run.settings,
+        run.root,
+        fallback,
+        results=run.settings.results_path(run.root),
+        keep_bytes=kept_bytes(run.settings, run.root),
     )
     if args.junit:
         from llmeval.reporting.junit import write_junit
@@ -211,12 +216,6 @@ def _report(run: Evaluation, targets: list[Target], result: RunResult, args: arg
     for line, _ in closing(conclusion, code):
         print(line)
     return code
-
-
-def _kept(run: Evaluation) -> int:
-    """What an existing results file keeps under --append: all of it."""
-    path = run.settings.results_path(run.root)
-    return path.stat().st_size if run.settings.append and path.is_file() else 0
 
 
 def _junit_tests(run: Evaluation, targets: list[Target], result: RunResult) -> list[Any]:

@@ -12,6 +12,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from llmeval.config import Settings
 from llmeval.core.results import TargetKey
 from llmeval.records import CaseRecord, GateRecord, Manifest, Verdict
 from llmeval.reporting.output_paths import Fallback
+from llmeval.reporting.results import row_line
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,11 @@ class Conclusion:
 
     def rows(self) -> list[dict[str, Any]]:
         """The results file's rows: every case, every gate, then the verdict and the manifest."""
-        return [*(r.row() for r in self.cases), *(g.row() for g in self.gates), self.verdict.to_json(), self.manifest.to_json()]
+        return [*self.case_rows, *(g.row() for g in self.gates), self.verdict.to_json(), self.manifest.to_json()]
 
-    @property
+    @cached_property
     def case_rows(self) -> list[dict[str, Any]]:
+        """The case records' JSON rows, made once (the results file, the summary and the reports read them)."""
         return [r.row() for r in self.cases]
 
 
@@ -71,7 +74,7 @@ def conclude(
 
     ordered_cases = tuple(sorted(cases, key=case_order))
     ordered_gates = tuple(sorted(gates, key=gate_order))
-    diff = merge_diffs(diffs, order=lambda key: key) if baseline is not None else None
+    diff = merge_diffs(diffs) if baseline is not None else None
     if diff is not None:
         from llmeval.gate.baseline import gate_changes
 
@@ -107,10 +110,14 @@ def write_run(
     )
 
 
+def kept_bytes(settings: Settings, root: Path) -> int:
+    """What this run keeps of an existing results file: all of it under --append, else nothing."""
+    path = settings.results_path(root)
+    return path.stat().st_size if settings.append and path.is_file() else 0
+
+
 def replace_rows(path: Path, rows: Sequence[Mapping[str, Any]], keep_bytes: int) -> None:
     """`path` becomes its first `keep_bytes` bytes and then `rows` (JSON Lines), in one atomic replace."""
-    import json
-
     path.parent.mkdir(parents=True, exist_ok=True)
     kept = b""
     if keep_bytes and path.exists():
@@ -123,7 +130,7 @@ def replace_rows(path: Path, rows: Sequence[Mapping[str, Any]], keep_bytes: int)
         with os.fdopen(fd, "wb") as f:
             f.write(kept)
             for row in rows:
-                f.write((json.dumps(row, ensure_ascii=False, default=str) + "\n").encode("utf-8"))
+                f.write(row_line(row).encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

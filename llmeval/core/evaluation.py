@@ -28,6 +28,7 @@ from llmeval.engine.plan import GenerationPlan
 from llmeval.engine.pool import ENGINE_LOADS
 from llmeval.engine.progress import Progress
 from llmeval.errors import BackendError
+from llmeval.ops.baseline import settings_baseline
 from llmeval.records import CaseRecord
 from llmeval.scorers import ScoringContext
 from llmeval.suite import Case, Suite
@@ -54,7 +55,7 @@ class Evaluation:
         cache_dir = Path(settings.cache_dir)
         self.cache = Cache(cache_dir if cache_dir.is_absolute() else root / cache_dir, settings.cache, write_line)
         self.plan = GenerationPlan(self.cache, self._progress, Deadline.start(settings.deadline, settings.token_budget))
-        self.baseline = baseline if baseline is not None else _load_baseline(settings, root)
+        self.baseline = baseline if baseline is not None else settings_baseline(settings, root)
         self._scoring: ScoringContext | None = None
         self._redactor: Redactor | None = None
         self._rel: dict[str, str] = {}
@@ -250,12 +251,3 @@ class Evaluation:
         if self._scoring is not None:
             self._scoring.pool.close()
         self.cache.close()
-
-
-def _load_baseline(settings: Settings, root: Path) -> Any:
-    """The --llmeval-baseline file, read once at the start: a missing or foreign file is a usage error."""
-    if not settings.baseline:
-        return None
-    from llmeval.ops.baseline import load_run_baseline
-
-    return load_run_baseline(root / settings.baseline, history=settings.history_path(root))

@@ -76,11 +76,12 @@ def _baseline_diff(ctx: GateContext, target: Target, rows: list[dict[str, Any]])
     )
 
 
-def merge_diffs(diffs: Mapping[TargetKey, dict[str, Any]], order: Callable[[TargetKey], Any]) -> dict[str, Any] | None:
-    """One run-level comparison from per-(suite, model) ones, in `order`: lists concatenated, notes de-duplicated."""
+def merge_diffs(diffs: Mapping[TargetKey, dict[str, Any]]) -> dict[str, Any] | None:
+    """One run-level comparison from per-(suite file, model) ones, in that order (whatever order they arrived in):
+    lists concatenated, notes de-duplicated."""
     if not diffs:
         return None
-    ordered = [diffs[key] for key in sorted(diffs, key=order)]
+    ordered = [diffs[key] for key in sorted(diffs)]
     out: dict[str, Any] = {"baseline": ordered[0]["baseline"], "baseline_meta": ordered[0].get("baseline_meta", {})}
     for key in ("metrics", "cases", "new_cases", "missing_cases", "gates", "regressions"):
         out[key] = [item for d in ordered for item in d.get(key, [])]

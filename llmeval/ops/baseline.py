@@ -17,6 +17,13 @@ PREFIX = "history:"
 LAST_ACCEPTED = "last-accepted"
 
 
+def settings_baseline(settings: Any, root: Path) -> Any:
+    """The run's --llmeval-baseline (file or history), read once at the start; None when none was given."""
+    if not settings.baseline:
+        return None
+    return load_run_baseline(root / settings.baseline, history=settings.history_path(root))
+
+
 def load_run_baseline(path: str | Path, *, history: str | Path | None = None) -> Any:
     """The run's --llmeval-baseline: a baseline file, or one built from the run `history` (`history:last-accepted[:N]`)."""
     from llmeval.gate.baseline import load_baseline

@@ -39,13 +39,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Settings and the baseline are checked now (a bad one is a usage error); the core loads on first use."""
+    from llmeval.ops.baseline import settings_baseline
     from llmeval.pytest_plugin.reporter import Reporter
 
     try:
         settings = cfg.from_pytest(config)
         if cfg.is_xdist_worker(config):  # one run, one id: the controller's
             settings.run_id = config.workerinput.get(RUN_ID, settings.run_id)  # type: ignore[attr-defined]
-        baseline = _baseline(settings, Path(config.rootpath))
+        baseline = settings_baseline(settings, Path(config.rootpath))
         if not cfg.is_xdist_worker(config):
             check_outputs(config, settings, results=False)
     except LlmevalError as exc:
@@ -54,14 +55,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[baseline_key] = baseline
     if not cfg.is_xdist_worker(config):
         config.pluginmanager.register(Reporter(config, settings, baseline), "llmeval-reporter")
-
-
-def _baseline(settings: cfg.Settings, root: Path) -> Any:
-    if not settings.baseline:
-        return None
-    from llmeval.ops.baseline import load_run_baseline
-
-    return load_run_baseline(root / settings.baseline, history=settings.history_path(root))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -107,10 +107,11 @@ class Reporter:
 
     def _write(self, records: list[Any]) -> None:
         if self._writer is None:
+            from llmeval.core.conclude import kept_bytes
             from llmeval.reporting.output_paths import SafeResults
 
             append = self.settings.append and self.results_path.is_file()
-            self._kept = self.results_path.stat().st_size if append else 0
+            self._kept = kept_bytes(self.settings, self.root)
             self._writer = SafeResults(self.results_path, "append" if append else "overwrite", self._fallback, self._rows_so_far)
         for record in records:
             self._writer.write(record.row())

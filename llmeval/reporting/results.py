@@ -35,6 +35,13 @@ _CASE_COLUMNS = (
 
 
 WriteMode = Literal["overwrite", "append", "refuse"]
+
+
+def row_line(row: Mapping[str, Any]) -> str:
+    """One row of the results file: a JSON line."""
+    return json.dumps(row, ensure_ascii=False, default=str) + "\n"
+
+
 WRITE_MODES: tuple[WriteMode, ...] = ("overwrite", "append", "refuse")
 
 
@@ -68,7 +75,7 @@ class ResultsWriter:
         return self.path.open("a" if mode == "append" else "w", encoding="utf-8")
 
     def write(self, row: Mapping[str, Any]) -> None:
-        self._file.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        self._file.write(row_line(row))
         self._file.flush()
         self._unsynced += 1
         if self._unsynced >= self.sync_rows or time.monotonic() - self._synced_at >= self.sync_seconds:
