@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
+import inspect
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,9 @@ def resolve(spec: str, *, root: Path, **options: Any) -> Backend:
     """Build the backend for a model spec, passing it the options it declares; BackendError naming the spec if it cannot."""
     prefix, target = split_spec(spec)
     factory = factory_for(prefix, spec)
+    if inspect.isclass(factory) and inspect.isabstract(factory):
+        missing = ", ".join(f"{name}()" for name in sorted(getattr(factory, "__abstractmethods__", ())))
+        raise BackendError(f"model spec '{spec}': the '{prefix}:' backend {factory.__name__} does not implement {missing}")
     declared = options_of(factory)
     backend = factory(target, root=root, **{name: value for name, value in options.items() if name in declared})
     if not isinstance(backend, Backend):

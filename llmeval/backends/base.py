@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -116,7 +117,7 @@ class Generation:
 OnResult = Callable[[int, Generation], None]
 
 
-class Backend:
+class Backend(ABC):
     """The backend contract, with its defaults: a batch of requests in, generations out.
 
     Subclass it and implement `generate`; override the rest as needed:
@@ -154,13 +155,13 @@ class Backend:
     def close(self) -> None:
         return None
 
+    @abstractmethod
     def generate(self, requests: Sequence[Request], on_result: OnResult, limits: Limits | None = None) -> None:
         """Generate every request, calling on_result(index, generation) once each as it finishes.
 
         `limits` bound each request (timeout, retries) and the run (deadline); a request they stop is
-        reported with an error.
+        reported with an error. Every backend implements it: a class without it cannot be built.
         """
-        raise NotImplementedError(f"{type(self).__name__} must implement generate()")
 
 
 def cache_key(backend_identity: str, request: Request, *, with_vars: bool, extra: str = "") -> str:

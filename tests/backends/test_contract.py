@@ -59,13 +59,27 @@ def test_a_backend_gets_only_the_options_it_declares(registry, tmp_path):
         def __init__(self, target: str, *, root: Path, timeout: float | None = None) -> None:
             self.spec, self.label, self.timeout = f"strict:{target}", target, timeout
 
+        def generate(self, requests, on_result, limits=None):
+            for i, request in enumerate(requests):
+                on_result(i, Generation(request.text()))
+
     backends.register("strict", Strict)
     built = resolve("strict:x", root=tmp_path, timeout=3.0, concurrency=2, vllm_args=["dtype=float32"], batch_size=4)
     assert isinstance(built, Strict) and built.timeout == 3.0
     defaults = (built.identity(), built.secrets(), built.load(), built.close(), built.takes_limits)
     assert defaults == ("strict:x", [], None, None, True)
-    with pytest.raises(NotImplementedError, match="Strict must implement generate"):
-        built.generate([], lambda i, g: None)
+
+
+def test_a_backend_without_generate_is_refused_when_built(registry, tmp_path):
+    class Idle(Backend):
+        """Generates nothing."""
+
+        def __init__(self, target: str, *, root: Path) -> None:
+            self.spec, self.label = f"idle:{target}", target
+
+    backends.register("idle", Idle)
+    with pytest.raises(BackendError, match=r"model spec 'idle:x': the 'idle:' backend Idle does not implement generate\(\)"):
+        resolve("idle:x", root=tmp_path)
 
 
 def test_a_factory_that_builds_no_backend_is_refused(registry, tmp_path):
